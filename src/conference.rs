@@ -1,0 +1,110 @@
+//! The focus ↔ switch interface: what the SIP focus tells the MSRP switch about each
+//! participant (RFC 7701 §5.2: every URI a participant is known by and the `a=chatroom`
+//! capabilities it declared) and what the switch answers (its MSRP path, admission).
+//!
+//! RFC 7701 leaves this interface out of scope; here it is a synchronous trait so the focus
+//! can answer an INVITE in the same call that admitted the participant.
+
+use crate::rand::Entropy;
+use crate::time::Instant;
+
+/// A participant (one SIP dialog = one MSRP session) in the switch's slab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ParticipantId(pub usize);
+
+/// A room's policy (RFC 7701 §5, §6.2, §7; RFC 7701 §8 `a=chatroom` tokens).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoomPolicy {
+    /// Nicknames allowed (`nickname` token in the focus's `a=chatroom`).
+    pub nicknames: bool,
+    /// Private messages allowed (`private-messages` token).
+    pub private_messages: bool,
+    /// Participants at once; bounded by `Limits::max_room_participants`.
+    pub max_participants: usize,
+}
+
+/// Chat capabilities a participant declared with `a=chatroom` (RFC 7701 §8).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChatCaps {
+    /// The offer carried `a=chatroom` at all (else RFC 7701 §11 notices apply).
+    pub chatroom_aware: bool,
+    /// `nickname` (or `nicknames`) token.
+    pub nickname: bool,
+    /// `private-messages` token.
+    pub private_messages: bool,
+}
+
+/// Everything the switch needs to admit one participant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JoinRequest<'a> {
+    /// Room name: the user part of the room URI (`lobby` in `sip:lobby@localhost`).
+    pub room: &'a str,
+    /// The URI the participant is known by in the room: its AOR (From URI), or its
+    /// anonymous URI when it asked for privacy. CPIM From of its messages must equal it.
+    pub uri: &'a str,
+    /// Display name from the From header, possibly empty.
+    pub display_name: &'a str,
+    /// Declared chat capabilities.
+    pub caps: ChatCaps,
+    /// `a=accept-wrapped-types` values, space separated, as offered (empty if absent).
+    pub accept_wrapped_types: &'a str,
+    /// The peer's full `a=path` (space-separated URIs; the rightmost names its session).
+    pub peer_path: &'a str,
+    /// The peer's `a=max-size`, if it gave one.
+    pub peer_max_size: Option<u64>,
+}
+
+/// What the switch gives back to an admitted participant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Joined {
+    /// Its handle, used for `leave`.
+    pub id: ParticipantId,
+    /// The switch's MSRP URI for this session: `msrp://HOST:PORT/SESSION-ID;tcp`.
+    pub path: String,
+    /// The room's policy, for the answer's `a=chatroom`.
+    pub policy: RoomPolicy,
+}
+
+/// Why a join was refused, and the SIP status it maps to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinError {
+    /// No such room and ad-hoc creation is off → 404.
+    UnknownRoom,
+    /// Room at its participant limit → 486 Busy Here.
+    RoomFull,
+    /// The memory cap, the participant table or the room table is full → 503.
+    NoCapacity,
+    /// A field is unusable (URI too long, bad path) → 488.
+    BadRequest,
+}
+
+impl JoinError {
+    /// The SIP status code and reason phrase for this refusal.
+    pub fn sip_status(self) -> (u16, &'static str) {
+        match self {
+            JoinError::UnknownRoom => (404, "Not Found"),
+            JoinError::RoomFull => (486, "Busy Here"),
+            JoinError::NoCapacity => (503, "Service Unavailable"),
+            JoinError::BadRequest => (488, "Not Acceptable Here"),
+        }
+    }
+}
+
+/// What the focus may ask of the switch.
+pub trait Conference {
+    /// The policy of `room`, if it exists or would be created ad hoc by a join.
+    fn room_policy(&self, room: &str) -> Option<RoomPolicy>;
+
+    /// Admits a participant: reserves its ring under the memory cap and creates its MSRP
+    /// session with a fresh ≥ 80-bit session-id (RFC 4975 §14.1).
+    fn join(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        req: &JoinRequest<'_>,
+    ) -> Result<Joined, JoinError>;
+
+    /// Removes a participant (BYE, CANCEL, timeout) and frees all its state. Unknown ids are
+    /// ignored.
+    fn leave(&mut self, now: Instant, id: ParticipantId);
+}

@@ -1,0 +1,312 @@
+//! Every capacity, size and timeout of parlor in one value, with its worst-case memory
+//! formula (ARCHITECTURE.md habit 6). Loaded from `memory-profiles/*.toml`; RFC 4975 §7.1
+//! (chunk sizes), RFC 3261 §17 (timer T1/T2), RFC 7701 §6.1 (chunk timer), §6.4 (congestion).
+//!
+//! Every field is an integer; durations end in `_ms`. The profile files use the same names,
+//! so `Limits::set` is the one place a name maps to a field.
+
+use crate::time::Duration;
+
+/// Fixed bookkeeping bytes per participant beyond its ring (slab entry, session-id, paths,
+/// URIs, accept-wrapped-types; strings are bounded by `max_uri_bytes`).
+pub const PARTICIPANT_OVERHEAD: usize = 640;
+/// Fixed bookkeeping bytes per MSRP or SIP connection beyond its buffers (slab entry, task,
+/// async-io source registration).
+pub const CONNECTION_OVERHEAD: usize = 1024;
+/// Bytes per entry of the fast-forward Message-ID table beyond its recipient list.
+pub const MESSAGE_ID_OVERHEAD: usize = 96;
+
+macro_rules! limits {
+    ($( $(#[$doc:meta])* $name:ident : $ty:ty = $default:expr, )*) => {
+        /// All limits. Field docs give the memory each one can cost in the worst case.
+        #[derive(Clone, Debug, PartialEq, Eq)]
+        pub struct Limits {
+            $( $(#[$doc])* pub $name: $ty, )*
+        }
+
+        impl Default for Limits {
+            /// The `router` profile's values.
+            fn default() -> Self {
+                Limits { $( $name: $default, )* }
+            }
+        }
+
+        impl Limits {
+            /// Every field name, in declaration order (the profile file keys).
+            pub const FIELD_NAMES: &'static [&'static str] = &[$( stringify!($name), )*];
+
+            /// Sets the field called `name`. Unknown name or a value that does not fit →
+            /// `Err` naming the problem.
+            pub fn set(&mut self, name: &str, value: u64) -> Result<(), LimitsError> {
+                match name {
+                    $( stringify!($name) => {
+                        self.$name = <$ty>::try_from(value).map_err(|_| LimitsError::OutOfRange(stringify!($name)))?;
+                        Ok(())
+                    } )*
+                    _ => Err(LimitsError::UnknownField),
+                }
+            }
+
+            /// The value of the field called `name`, widened to u64.
+            pub fn get(&self, name: &str) -> Option<u64> {
+                match name {
+                    $( stringify!($name) => Some(self.$name as u64), )*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+limits! {
+    /// Global memory budget in bytes checked at every join and connection accept
+    /// (`--memory-cap`). Reserved memory (`Budget`) never exceeds it.
+    memory_cap: usize = 8 * 1024 * 1024,
+    /// Participants over all rooms. Memory: × (`ring_bytes` + PARTICIPANT_OVERHEAD).
+    max_participants: usize = 64,
+    /// Rooms, configured plus ad-hoc. Memory: × (room entry ≈ 256 B + `max_uri_bytes`).
+    max_rooms: usize = 16,
+    /// Participants in one room unless the room's policy says fewer.
+    max_room_participants: usize = 64,
+    /// Outbound byte ring per participant, allocated at join, never grown. Memory: ×
+    /// `max_participants`.
+    ring_bytes: usize = 64 * 1024,
+    /// Outbound ring per MSRP connection for responses and REPORTs to what it sent.
+    /// Memory: × `max_msrp_connections`.
+    conn_ring_bytes: usize = 4096,
+    /// Read buffer per connection (MSRP and SIP TCP). Memory: × (`max_msrp_connections` +
+    /// `max_sip_connections`).
+    read_buf_bytes: usize = 8192,
+    /// MSRP connections open at once. Memory: × (`conn_ring_bytes` + `read_buf_bytes` +
+    /// `max_msrp_header_bytes` + `max_cpim_header_bytes` + CONNECTION_OVERHEAD).
+    max_msrp_connections: usize = 96,
+    /// SIP TCP connections open at once. Memory: × (`max_sip_message_bytes` +
+    /// `read_buf_bytes` + CONNECTION_OVERHEAD).
+    max_sip_connections: usize = 64,
+    /// Largest SIP message (headers + body) accepted over UDP or TCP; larger → 413 or close.
+    max_sip_message_bytes: usize = 8192,
+    /// Most header fields in one SIP message or MSRP header block; more → 400.
+    max_headers: usize = 48,
+    /// Largest SDP body accepted in an offer; larger → 400.
+    max_sdp_bytes: usize = 4096,
+    /// Largest URI kept per participant (AOR, contact, MSRP path); larger → 400/488.
+    max_uri_bytes: usize = 256,
+    /// Largest MSRP start line + header block, buffered until complete. Memory: × connections.
+    max_msrp_header_bytes: usize = 4096,
+    /// Largest CPIM header block, held until From/To are known (RFC 7701 §6.1, IMPL-13).
+    /// Memory: × connections.
+    max_cpim_header_bytes: usize = 2048,
+    /// Largest complete message advertised as `a=max-size` and enforced (413 beyond).
+    max_message_bytes: usize = 1024 * 1024,
+    /// Largest single chunk body streamed through; larger → 413.
+    max_chunk_bytes: usize = 1024 * 1024,
+    /// Chunked messages one sender may have in flight at once; more → 413 (IMPL-20).
+    max_partial_per_sender: usize = 4,
+    /// Fast-forward Message-ID table entries in total. Memory: × (MESSAGE_ID_OVERHEAD +
+    /// 4 × `max_room_participants`).
+    max_message_ids: usize = 256,
+    /// SIP server and client transactions alive at once. Memory: × `max_sip_message_bytes`
+    /// (the stored last response).
+    max_sip_transactions: usize = 128,
+    /// RFC 7701 §6.1 chunk reception timer, reset on every chunk (A1: 540 s).
+    chunk_timeout_ms: u64 = 540_000,
+    /// RFC 3261 T1, the round-trip estimate.
+    sip_t1_ms: u64 = 500,
+    /// RFC 3261 T2, the retransmit interval cap for non-INVITE requests and INVITE responses.
+    sip_t2_ms: u64 = 4_000,
+    /// An MSRP connection that has not bound a session within this time is closed.
+    msrp_bind_timeout_ms: u64 = 30_000,
+    /// A SIP TCP connection idle (no complete request) for this long is closed.
+    sip_idle_timeout_ms: u64 = 120_000,
+    /// A joined participant whose MSRP connection has not bound within this time is removed
+    /// (and sent BYE).
+    join_bind_timeout_ms: u64 = 60_000,
+}
+
+/// What was wrong with a limits value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LimitsError {
+    /// No field of that name.
+    UnknownField,
+    /// The value does not fit the field's type.
+    OutOfRange(&'static str),
+    /// The named field is zero or inconsistent with another.
+    Invalid(&'static str),
+    /// `worst_case_bytes()` for one participant alone exceeds the memory cap.
+    CapTooSmall,
+}
+
+impl core::fmt::Display for LimitsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            LimitsError::UnknownField => write!(f, "unknown limit"),
+            LimitsError::OutOfRange(n) => write!(f, "{n}: value out of range"),
+            LimitsError::Invalid(n) => write!(f, "{n}: invalid value"),
+            LimitsError::CapTooSmall => {
+                write!(f, "memory_cap is smaller than one connection plus one participant")
+            }
+        }
+    }
+}
+
+impl Limits {
+    /// Checks that every capacity is usable and consistent.
+    pub fn validate(&self) -> Result<(), LimitsError> {
+        let nonzero: &[(&'static str, u64)] = &[
+            ("max_participants", self.max_participants as u64),
+            ("max_rooms", self.max_rooms as u64),
+            ("max_room_participants", self.max_room_participants as u64),
+            ("max_msrp_connections", self.max_msrp_connections as u64),
+            ("max_sip_connections", self.max_sip_connections as u64),
+            ("max_headers", self.max_headers as u64),
+            ("max_partial_per_sender", self.max_partial_per_sender as u64),
+            ("max_message_ids", self.max_message_ids as u64),
+            ("max_sip_transactions", self.max_sip_transactions as u64),
+            ("chunk_timeout_ms", self.chunk_timeout_ms),
+            ("sip_t1_ms", self.sip_t1_ms),
+            ("msrp_bind_timeout_ms", self.msrp_bind_timeout_ms),
+            ("sip_idle_timeout_ms", self.sip_idle_timeout_ms),
+            ("join_bind_timeout_ms", self.join_bind_timeout_ms),
+        ];
+        for (name, v) in nonzero {
+            if *v == 0 {
+                return Err(LimitsError::Invalid(name));
+            }
+        }
+        let at_least: &[(&'static str, usize, usize)] = &[
+            // A ring must hold at least one full forwarded header block plus a CPIM block.
+            ("ring_bytes", self.ring_bytes, 1024),
+            ("conn_ring_bytes", self.conn_ring_bytes, 512),
+            ("read_buf_bytes", self.read_buf_bytes, 512),
+            ("max_sip_message_bytes", self.max_sip_message_bytes, 1024),
+            ("max_sdp_bytes", self.max_sdp_bytes, 128),
+            ("max_uri_bytes", self.max_uri_bytes, 64),
+            ("max_msrp_header_bytes", self.max_msrp_header_bytes, 512),
+            ("max_cpim_header_bytes", self.max_cpim_header_bytes, 256),
+            ("max_message_bytes", self.max_message_bytes, 1),
+            ("max_chunk_bytes", self.max_chunk_bytes, 1),
+        ];
+        for (name, v, min) in at_least {
+            if v < min {
+                return Err(LimitsError::Invalid(name));
+            }
+        }
+        if self.sip_t2_ms < self.sip_t1_ms {
+            return Err(LimitsError::Invalid("sip_t2_ms"));
+        }
+        if self.max_room_participants > self.max_participants {
+            return Err(LimitsError::Invalid("max_room_participants"));
+        }
+        if self.max_sdp_bytes > self.max_sip_message_bytes {
+            return Err(LimitsError::Invalid("max_sdp_bytes"));
+        }
+        if self.participant_bytes() + self.msrp_connection_bytes() > self.memory_cap {
+            return Err(LimitsError::CapTooSmall);
+        }
+        Ok(())
+    }
+
+    /// Bytes reserved by one joined participant: its ring plus bookkeeping.
+    pub fn participant_bytes(&self) -> usize {
+        self.ring_bytes + PARTICIPANT_OVERHEAD
+    }
+
+    /// Bytes reserved by one MSRP connection: its control ring, read buffer, the header
+    /// block and CPIM header block it may hold, and bookkeeping.
+    pub fn msrp_connection_bytes(&self) -> usize {
+        self.conn_ring_bytes
+            + self.read_buf_bytes
+            + self.max_msrp_header_bytes
+            + self.max_cpim_header_bytes
+            + CONNECTION_OVERHEAD
+    }
+
+    /// Bytes reserved by one SIP TCP connection: read buffer, one message being framed.
+    pub fn sip_connection_bytes(&self) -> usize {
+        self.read_buf_bytes + self.max_sip_message_bytes + CONNECTION_OVERHEAD
+    }
+
+    /// The most memory the sans-IO core can hold for buffers and tables with every table
+    /// full, ignoring `memory_cap` (which refuses joins before this is reached when it is
+    /// smaller). Code and the executor's fixed cost come on top (see README, footprint).
+    pub fn worst_case_bytes(&self) -> usize {
+        let participants = self.max_participants * self.participant_bytes();
+        let msrp_conns = self.max_msrp_connections * self.msrp_connection_bytes();
+        let sip_conns = self.max_sip_connections * self.sip_connection_bytes();
+        let transactions = self.max_sip_transactions * self.max_sip_message_bytes;
+        let message_ids =
+            self.max_message_ids * (MESSAGE_ID_OVERHEAD + 4 * self.max_room_participants);
+        let rooms = self.max_rooms * (256 + self.max_uri_bytes);
+        participants + msrp_conns + sip_conns + transactions + message_ids + rooms
+    }
+
+    /// The bytes actually promised at run time: `worst_case_bytes()` bounded by the cap for
+    /// the parts the cap governs (rings and connections are admitted against it).
+    pub fn bounded_bytes(&self) -> usize {
+        self.worst_case_bytes().min(self.memory_cap)
+    }
+
+    /// RFC 3261 T1 as a duration.
+    pub fn t1(&self) -> Duration {
+        Duration::from_millis(self.sip_t1_ms)
+    }
+
+    /// RFC 3261 T2 as a duration.
+    pub fn t2(&self) -> Duration {
+        Duration::from_millis(self.sip_t2_ms)
+    }
+
+    /// RFC 7701 §6.1 chunk reception timer as a duration.
+    pub fn chunk_timeout(&self) -> Duration {
+        Duration::from_millis(self.chunk_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_is_valid() {
+        assert_eq!(Limits::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn set_and_get_by_name() {
+        let mut l = Limits::default();
+        l.set("ring_bytes", 4096).unwrap();
+        assert_eq!(l.ring_bytes, 4096);
+        assert_eq!(l.get("ring_bytes"), Some(4096));
+        assert_eq!(l.set("nope", 1), Err(LimitsError::UnknownField));
+        assert_eq!(l.get("nope"), None);
+        assert!(Limits::FIELD_NAMES.contains(&"chunk_timeout_ms"));
+    }
+
+    #[test]
+    fn validate_rejects_zero_and_inconsistent() {
+        let mut l = Limits::default();
+        l.max_participants = 0;
+        assert_eq!(l.validate(), Err(LimitsError::Invalid("max_participants")));
+        let mut l = Limits::default();
+        l.sip_t2_ms = 1;
+        assert_eq!(l.validate(), Err(LimitsError::Invalid("sip_t2_ms")));
+        let mut l = Limits::default();
+        l.memory_cap = 1000;
+        assert_eq!(l.validate(), Err(LimitsError::CapTooSmall));
+    }
+
+    #[test]
+    fn worst_case_grows_with_each_table() {
+        let base = Limits::default();
+        let w = base.worst_case_bytes();
+        let mut more = base.clone();
+        more.max_participants += 1;
+        assert_eq!(more.worst_case_bytes(), w + base.participant_bytes());
+        let mut more = base.clone();
+        more.max_msrp_connections += 1;
+        assert_eq!(more.worst_case_bytes(), w + base.msrp_connection_bytes());
+        let mut more = base.clone();
+        more.ring_bytes += 1;
+        assert_eq!(more.worst_case_bytes(), w + base.max_participants);
+    }
+}

@@ -1,0 +1,3 @@
+//! `parlor` command line: `parlor serve [...]` runs the chat server (see README).
+//! STUB.
+fn main() {}

@@ -1,0 +1,1 @@
+//! Message/CPIM header parsing (RFC 3862 §2-§3) — STUB

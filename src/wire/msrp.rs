@@ -1,0 +1,1 @@
+//! MSRP streaming framer and emitter (RFC 4975 §7) — STUB

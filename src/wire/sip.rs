@@ -1,0 +1,1 @@
+//! SIP message parsing and emitting (RFC 3261 §7, §20) — STUB
