@@ -9,7 +9,7 @@ use slab::Slab;
 use crate::conference::Conference;
 use crate::rand::Entropy;
 use crate::time::{Duration, Instant};
-use crate::wire::sip::{parse_head, StreamFramer};
+use crate::wire::sip::StreamFramer;
 
 use super::{Focus, FocusOutput, SipConnId, SipTransport, Source};
 
@@ -101,28 +101,6 @@ impl Focus {
         if let Some(c) = self.conns.slab.get_mut(conn.0) {
             c.framer = framer;
         }
-    }
-
-    /// Answers a request whose body could not be framed (413 / 400), if it is one.
-    fn reject_unframed(
-        &mut self,
-        entropy: &mut dyn Entropy,
-        src: Source,
-        head: &[u8],
-        error: crate::wire::sip::SipError,
-    ) {
-        let Ok(msg) = parse_head(head, &self.sip_limits) else {
-            return;
-        };
-        let Some(rl) = msg.request() else {
-            return;
-        };
-        if rl.method == crate::wire::sip::Method::Ack || !Self::answerable(&msg.headers) {
-            return;
-        }
-        let (code, reason) = error.status();
-        let tag = self.new_tag(entropy);
-        self.respond(src, &msg.headers, code, reason, Some(&tag), &[], b"");
     }
 
     /// Emits `Close` and forgets everything bound to the connection; the slot stays until

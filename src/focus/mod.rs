@@ -5,6 +5,7 @@
 
 mod connection;
 mod dialog;
+mod invite;
 mod offer_answer;
 mod requests;
 mod transaction;

@@ -1084,3 +1084,17 @@ fn fuzzish_inputs_never_panic() {
     h.tcp(ms(0), conn, &junk);
     h.run_until(ms(200_000));
 }
+
+#[test]
+fn oversized_datagram_gets_413() {
+    let mut h = harness_with(Limits {
+        max_sip_message_bytes: 1024,
+        ..Limits::default()
+    });
+    let mut r = Req::invite("z9hG4bKbigudp");
+    r.body = "x".repeat(2000);
+    let outs = h.udp(ms(0), ALICE, &r.bytes());
+    assert_eq!(codes(&outs), [413]);
+    assert!(h.conf.joins.is_empty());
+    assert!(h.udp(ms(0), ALICE, &vec![b'A'; 1500]).is_empty());
+}

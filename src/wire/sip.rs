@@ -14,6 +14,8 @@ mod values;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod torture_tests;
 
 pub use emit::{emit_request, emit_response, OutgoingRequest, Response, ViaReceived};
 pub use framing::{is_keepalive, StreamFramer};

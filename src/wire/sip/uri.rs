@@ -38,21 +38,20 @@ impl<'a> SipUri<'a> {
         } else {
             return Err(SipError::BadUri);
         };
-        let (before_headers, headers) = rest.split_once('?').unwrap_or((rest, ""));
-        let (user, host_part) = match before_headers.rfind('@') {
+        // userinfo may hold '?' and ';' (RFC 3261 §25.1 user-unreserved); the host part and
+        // the headers hold no literal '@'.
+        let (user, after_user) = match rest.rfind('@') {
             Some(at) => {
-                let userinfo = before_headers.get(..at).ok_or(SipError::BadUri)?;
+                let userinfo = rest.get(..at).ok_or(SipError::BadUri)?;
                 let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
                 if user.is_empty() {
                     return Err(SipError::BadUri);
                 }
-                (
-                    Some(user),
-                    before_headers.get(at + 1..).ok_or(SipError::BadUri)?,
-                )
+                (Some(user), rest.get(at + 1..).ok_or(SipError::BadUri)?)
             }
-            None => (None, before_headers),
+            None => (None, rest),
         };
+        let (host_part, headers) = after_user.split_once('?').unwrap_or((after_user, ""));
         let semi = host_part.find(';').unwrap_or(host_part.len());
         let hostport = host_part.get(..semi).ok_or(SipError::BadUri)?;
         let params = host_part.get(semi..).ok_or(SipError::BadUri)?;

@@ -192,7 +192,10 @@ impl<'a> NameAddr<'a> {
             (Cow::Borrowed(name), rest)
         } else {
             let semi = v.find(';').unwrap_or(v.len());
-            let uri = v.get(..semi).ok_or(SipError::BadNameAddr)?;
+            let uri = v
+                .get(..semi)
+                .ok_or(SipError::BadNameAddr)?
+                .trim_matches(is_lws);
             let params = v.get(semi..).ok_or(SipError::BadNameAddr)?;
             if uri.is_empty() || !uri.contains(':') || uri.contains(is_lws) {
                 return Err(SipError::BadNameAddr);
