@@ -16,7 +16,7 @@ pub(super) const TIMER_LIFETIME_T1S: u32 = 64;
 
 /// 64·T1 for these limits.
 pub(super) fn lifetime(limits: &Limits) -> Duration {
-    limits.t1() * TIMER_LIFETIME_T1S
+    limits.t1().saturating_mul(TIMER_LIFETIME_T1S)
 }
 
 /// A doubling retransmission interval capped at T2 (timers G, E and the 2xx resend).
@@ -37,7 +37,7 @@ impl Retransmit {
 
     /// After a resend at `now`: the interval doubles up to T2.
     pub fn advance(&mut self, now: Instant, limits: &Limits) {
-        self.interval = (self.interval * 2).min(limits.t2());
+        self.interval = self.interval.saturating_mul(2).min(limits.t2());
         self.next = now + self.interval;
     }
 }
