@@ -216,7 +216,7 @@ impl Switch {
                         (0, Flag::Abort) => None,
                         _ => Some(start + len - 1),
                     },
-                    total,
+                    total: total.or(entry.total),
                 };
                 let copy = Outbound {
                     base: &entry.base,

@@ -338,12 +338,20 @@ impl Switch {
         };
         c.tx.received += piece.bytes(bytes).len() as u64;
         let last = c.tx.start.saturating_add(c.tx.received) - 1;
-        if c.tx.received > max_chunk || last > max_msg {
+        let err = if c.tx.received > max_chunk || last > max_msg {
+            Some(MsrpError::TooLarge)
+        } else if c.tx.total.is_some_and(|t| last > t) {
+            // More bytes than the Byte-Range total announced.
+            Some(MsrpError::BadByteRange)
+        } else {
+            None
+        };
+        if let Some(err) = err {
             if c.tx.reply == Reply::Ok {
-                c.tx.reply = Reply::Error(MsrpError::TooLarge);
+                c.tx.reply = Reply::Error(err);
             }
             if c.tx.action != Action::Ignore {
-                self.refuse_in_flight(entropy, ci, MsrpError::TooLarge);
+                self.refuse_in_flight(entropy, ci, err);
             }
             return;
         }

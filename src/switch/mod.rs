@@ -3,10 +3,10 @@
 //! itself, and keeps every byte in fixed per-participant rings under one memory budget.
 //!
 //! Sans-IO: the shell feeds bytes (`conn_input`), drains output (`out`/`consumed`), and
-//! runs timers (`poll_timeout`/`handle_timeout`). Sub-modules: [`session`] (participants,
-//! join/leave, binding), [`connection`] (connections and output scheduling), [`inbound`]
-//! (request handling), [`fanout`] (recipients and copies), [`fast_forward`] (Message-ID
-//! table), [`nickname_table`] (NICKNAME), [`room`], [`ring`], [`budget`].
+//! runs timers (`poll_timeout`/`handle_timeout`). Sub-modules: `session` (participants,
+//! join/leave, binding), `connection` (connections and output scheduling), `inbound`
+//! (request handling), `fanout` (recipients and copies), `fast_forward` (Message-ID
+//! table), `nickname_table` (NICKNAME), `room`, `ring`, `budget`.
 
 mod budget;
 mod connection;

@@ -3,8 +3,8 @@
 //! §7.1), MSRP URI parsing and comparison (RFC 4975 §6.1), and emitters for requests and
 //! responses. Stateless apart from the framer's own buffers; no time, no IO.
 //!
-//! Sub-modules: [`framer`] (push bytes → Head / Body / End), [`header`] (typed values),
-//! [`uri`] (URIs and paths), [`emit`] (requests, responses, the [`Sink`] trait).
+//! Sub-modules: `framer` (push bytes → Head / Body / End), `header` (typed values),
+//! `uri` (URIs and paths), `emit` (requests, responses, the [`Sink`] trait).
 
 mod emit;
 mod framer;

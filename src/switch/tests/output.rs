@@ -187,3 +187,93 @@ fn framing_error_closes_and_ignores_the_rest() {
     h.input(c2, &big);
     assert_eq!(h.events(), vec![SwitchEvent::Close(c2)]);
 }
+
+#[test]
+fn copies_for_an_unbound_session_wait_for_its_binding() {
+    let mut h = Harness::new();
+    let (a, ca) = h.joined(ALICE);
+    let b = h.join(BOB);
+    h.input(
+        ca,
+        &chat("early001", &a, ALICE, ROOM_URI, "before you came"),
+    );
+    h.drain(ca);
+    let cb = h.conn();
+    h.events();
+    h.input(cb, &bind_send("bindlate", &b.path, BOB.peer));
+    assert_eq!(h.events(), vec![SwitchEvent::Wake(cb)]);
+    let out = h.msgs(cb);
+    let kinds: Vec<&str> = out.iter().map(|m| m.start.as_str()).collect();
+    assert_eq!(kinds, ["SEND", "200"], "the queued copy was current first");
+    assert!(out[0].body.ends_with(b"before you came"));
+}
+
+#[test]
+fn configured_rooms_are_bounded_by_max_rooms() {
+    let l = Limits {
+        max_rooms: 1,
+        ..limits()
+    };
+    let h = Harness::with(l, None);
+    assert_eq!(h.sw.room_policy(ROOM), Some(POLICY));
+    assert_eq!(
+        h.sw.room_policy("quiet"),
+        None,
+        "second configured room dropped"
+    );
+}
+
+/// A deterministic mutation fuzz of the input path: no panic, output always well framed.
+#[test]
+fn mutated_input_never_panics_and_output_stays_framed() {
+    let mut rng = TestEntropy::new(7);
+    let mut rand = move |n: usize| {
+        let mut b = [0u8; 8];
+        crate::rand::Entropy::fill(&mut rng, &mut b);
+        (u64::from_le_bytes(b) % n.max(1) as u64) as usize
+    };
+    let inputs: Vec<(u8, u8)> = [
+        (5, 0),
+        (6, 0),
+        (7, 0),
+        (9, 0),
+        (10, 0),
+        (11, 0),
+        (12, 0),
+        (13, 0),
+        (14, 0),
+        (14, 2),
+        (16, 0),
+    ]
+    .to_vec();
+    for round in 0..300 {
+        let mut h = Harness::new();
+        let (a, ca) = h.joined(ALICE);
+        let (_b, cb) = h.joined(BOB);
+        let (ex, idx) = inputs[round % inputs.len()];
+        let mut bytes = example(ex, idx, &a.path);
+        for _ in 0..1 + rand(4) {
+            if bytes.is_empty() {
+                break;
+            }
+            let at = rand(bytes.len());
+            match rand(4) {
+                0 => bytes[at] = rand(256) as u8,
+                1 => {
+                    bytes.remove(at);
+                }
+                2 => bytes.insert(at, b"\r\n-$#+:0 "[rand(9)]),
+                _ => bytes.truncate(at),
+            }
+        }
+        let cut = rand(bytes.len() + 1);
+        h.input(ca, &bytes[..cut]);
+        h.input(ca, &bytes[cut..]);
+        h.advance(h.sw.limits.chunk_timeout_ms);
+        parse_all(&h.drain_by(ca, 1 + rand(50)));
+        parse_all(&h.drain(cb));
+        h.sw.conn_closed(h.now, ca);
+        h.advance(0);
+        parse_all(&h.drain(cb));
+    }
+}

@@ -33,7 +33,7 @@ impl ByteRange {
         let start = digits(start)?.ok_or(MsrpError::BadByteRange)?;
         let end = digits(end)?;
         let total = digits(total)?;
-        if start == 0 {
+        if start == 0 || total.is_some_and(|t| start > t.saturating_add(1)) {
             return Err(MsrpError::BadByteRange);
         }
         if let Some(e) = end {
