@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::msrp::{send_request, MsrpConn};
+use common::msrp::{MsrpConn, SendRequest};
 use common::{ident, Participant, Server, Transport, STEP};
 
 #[test]
@@ -18,16 +18,19 @@ fn bye_ends_the_session_and_others_keep_talking() {
 
     let mut conn = MsrpConn::connect(a.answer.msrp_addr());
     let tid = ident(12);
-    conn.write(&send_request(
-        &tid,
-        &a.answer.path,
-        &a.local_path,
-        &ident(12),
-        ("1", "0", "0"),
-        None,
-        b"",
-        '$',
-    ));
+    conn.write(
+        &SendRequest {
+            tid: &tid,
+            to_path: &a.answer.path,
+            from_path: &a.local_path,
+            message_id: &ident(12),
+            range: ("1", "0", "0"),
+            content_type: None,
+            body: b"",
+            flag: '$',
+        }
+        .bytes(),
+    );
     let resp = conn.recv(STEP).expect("response on the old session");
     assert_eq!(resp.tid, tid);
     assert_eq!(resp.status, Some(481), "{resp:?}");

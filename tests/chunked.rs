@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::msrp::{cpim_body, send_request, MsrpMessage};
+use common::msrp::{cpim_body, MsrpMessage, SendRequest};
 use common::{ident, Participant, Server, Transport, QUIET, ROOM, STEP};
 
 /// A's whole CPIM body split at `split` into two chunks.
@@ -85,16 +85,17 @@ fn first_chunk_is_forwarded_before_the_second_is_sent() {
     let mid = ident(12);
 
     let tid1 = ident(12);
-    let chunk1 = send_request(
-        &tid1,
-        &a.answer.path,
-        &a.local_path,
-        &mid,
-        ("1", &split.to_string(), &total),
-        Some("message/cpim"),
-        &body[..split],
-        '+',
-    );
+    let chunk1 = SendRequest {
+        tid: &tid1,
+        to_path: &a.answer.path,
+        from_path: &a.local_path,
+        message_id: &mid,
+        range: ("1", &split.to_string(), &total),
+        content_type: Some("message/cpim"),
+        body: &body[..split],
+        flag: '+',
+    }
+    .bytes();
     a.conn().write(&chunk1);
     assert_eq!(a.response_to(&tid1).status, Some(200));
 
@@ -115,16 +116,17 @@ fn first_chunk_is_forwarded_before_the_second_is_sent() {
     assert!(!re.done, "B saw the last chunk before A sent it");
 
     let tid2 = ident(12);
-    let chunk2 = send_request(
-        &tid2,
-        &a.answer.path,
-        &a.local_path,
-        &mid,
-        (&(split + 1).to_string(), &total, &total),
-        Some("message/cpim"),
-        &body[split..],
-        '$',
-    );
+    let chunk2 = SendRequest {
+        tid: &tid2,
+        to_path: &a.answer.path,
+        from_path: &a.local_path,
+        message_id: &mid,
+        range: (&(split + 1).to_string(), &total, &total),
+        content_type: Some("message/cpim"),
+        body: &body[split..],
+        flag: '$',
+    }
+    .bytes();
     a.conn().write(&chunk2);
     assert_eq!(a.response_to(&tid2).status, Some(200));
     receive_rest(&mut b, &mut re);
@@ -139,16 +141,17 @@ fn first_bytes_stream_before_the_chunk_end_line() {
     let (body, _) = chunks(&a, 400);
     let total = body.len().to_string();
     let tid = ident(12);
-    let whole = send_request(
-        &tid,
-        &a.answer.path,
-        &a.local_path,
-        &ident(12),
-        ("1", &total, &total),
-        Some("message/cpim"),
-        &body,
-        '$',
-    );
+    let whole = SendRequest {
+        tid: &tid,
+        to_path: &a.answer.path,
+        from_path: &a.local_path,
+        message_id: &ident(12),
+        range: ("1", &total, &total),
+        content_type: Some("message/cpim"),
+        body: &body,
+        flag: '$',
+    }
+    .bytes();
     // Everything but the CRLF + end-line: the switch cannot know the chunk's end yet.
     let end_line_len = 2 + 7 + tid.len() + 1 + 2;
     let (head, tail) = whole.split_at(whole.len() - end_line_len);

@@ -16,6 +16,8 @@ mod sip_tcp;
 mod timer;
 mod udp;
 
+pub use entropy::Urandom;
+
 use crate::config::Config;
 
 /// Binds the configured addresses, prints `parlor listening sip=IP:PORT msrp=IP:PORT` on

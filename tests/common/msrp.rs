@@ -75,42 +75,47 @@ pub fn cpim_body(from: &str, to: &str, text: &[u8]) -> Vec<u8> {
     body
 }
 
-/// A SEND request. `range` = `(start, end, total)` as strings so `*` can be used;
+/// A SEND request's parts. `range` = `(start, end, total)` as strings so `*` can be used;
 /// `content_type = None` = bodiless.
-pub fn send_request(
-    tid: &str,
-    to_path: &str,
-    from_path: &str,
-    message_id: &str,
-    range: (&str, &str, &str),
-    content_type: Option<&str>,
-    body: &[u8],
-    flag: char,
-) -> Vec<u8> {
-    let mut lines = vec![
-        format!("MSRP {tid} SEND"),
-        format!("To-Path: {to_path}"),
-        format!("From-Path: {from_path}"),
-        format!("Message-ID: {message_id}"),
-        format!("Byte-Range: {}-{}/{}", range.0, range.1, range.2),
-    ];
-    let mut out = Vec::new();
-    match content_type {
-        Some(ct) => {
+pub struct SendRequest<'a> {
+    pub tid: &'a str,
+    pub to_path: &'a str,
+    pub from_path: &'a str,
+    pub message_id: &'a str,
+    pub range: (&'a str, &'a str, &'a str),
+    pub content_type: Option<&'a str>,
+    pub body: &'a [u8],
+    pub flag: char,
+}
+
+impl SendRequest<'_> {
+    /// The request on the wire.
+    pub fn bytes(&self) -> Vec<u8> {
+        let tid = self.tid;
+        let mut lines = vec![
+            format!("MSRP {tid} SEND"),
+            format!("To-Path: {}", self.to_path),
+            format!("From-Path: {}", self.from_path),
+            format!("Message-ID: {}", self.message_id),
+            format!(
+                "Byte-Range: {}-{}/{}",
+                self.range.0, self.range.1, self.range.2
+            ),
+        ];
+        let mut out = Vec::new();
+        if let Some(ct) = self.content_type {
             lines.push(format!("Content-Type: {ct}"));
             lines.push(String::new());
             out.extend_from_slice(lines.join("\r\n").as_bytes());
             out.extend_from_slice(b"\r\n");
-            out.extend_from_slice(body);
-            out.extend_from_slice(b"\r\n");
-        }
-        None => {
+            out.extend_from_slice(self.body);
+        } else {
             out.extend_from_slice(lines.join("\r\n").as_bytes());
-            out.extend_from_slice(b"\r\n");
         }
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(format!("-------{tid}{}\r\n", self.flag).as_bytes());
+        out
     }
-    out.extend_from_slice(format!("-------{tid}{flag}\r\n").as_bytes());
-    out
 }
 
 /// A response to `req` (RFC 4975 §7.2: To-Path = the request's first From-Path URI).

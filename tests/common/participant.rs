@@ -157,16 +157,17 @@ impl Participant {
     pub fn bind(&mut self) {
         let mut conn = MsrpConn::connect(self.answer.msrp_addr());
         let tid = ident(12);
-        let req = msrp::send_request(
-            &tid,
-            &self.answer.path,
-            &self.local_path,
-            &ident(12),
-            ("1", "0", "0"),
-            None,
-            b"",
-            '$',
-        );
+        let req = msrp::SendRequest {
+            tid: &tid,
+            to_path: &self.answer.path,
+            from_path: &self.local_path,
+            message_id: &ident(12),
+            range: ("1", "0", "0"),
+            content_type: None,
+            body: b"",
+            flag: '$',
+        }
+        .bytes();
         conn.write(&req);
         let resp = conn.recv(STEP).expect("response to the binding SEND");
         assert_eq!(resp.tid, tid);
@@ -196,16 +197,17 @@ impl Participant {
         let tid = ident(12);
         let mid = ident(12);
         let len = body.len().to_string();
-        let req = msrp::send_request(
-            &tid,
-            &self.answer.path,
-            &self.local_path,
-            &mid,
-            ("1", &len, &len),
-            Some(content_type),
+        let req = msrp::SendRequest {
+            tid: &tid,
+            to_path: &self.answer.path,
+            from_path: &self.local_path,
+            message_id: &mid,
+            range: ("1", &len, &len),
+            content_type: Some(content_type),
             body,
-            '$',
-        );
+            flag: '$',
+        }
+        .bytes();
         self.conn().write(&req);
         (tid, mid)
     }
