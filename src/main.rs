@@ -13,10 +13,14 @@ serve flags (defaults in brackets):
   --sip-listen IP:PORT     SIP over UDP and TCP [127.0.0.1:5060]
   --msrp-listen IP:PORT    MSRP over TCP [127.0.0.1:2855]
   --domain NAME            domain of room URIs sip:ROOM@NAME [localhost]
-  --config FILE            rooms and policy from a config file
+  --room NAME              provision a room (repeatable) [lobby]
+  --allow-adhoc            create a room on the first INVITE to an unknown name
+  --no-nicknames           rooms refuse NICKNAME
+  --no-private-messages    rooms refuse private messages
+  --config FILE            settings and rooms from a config file
   --profile NAME|FILE      memory profile: tiny, router, gateway [router]
   --memory-cap BYTES       override the profile's memory cap
-  --log LEVEL              error, warn, info, debug, trace [info]
+  --log LEVEL              off, error, warn, info, debug, trace [info]
 On start, one line is printed: parlor listening sip=IP:PORT msrp=IP:PORT";
 
 fn main() -> ExitCode {

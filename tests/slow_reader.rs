@@ -13,7 +13,7 @@ const MESSAGES: usize = 2000;
 const CONTENT_BYTES: usize = 1024;
 /// Messages A may be ahead of B (test-side pacing so B's own ring never overflows; C gets
 /// no such courtesy).
-const WINDOW: usize = 16;
+const WINDOW: usize = 8;
 /// The memory cap the server runs with.
 const MEMORY_CAP: u64 = 1024 * 1024;
 /// RSS allowed beyond the idle server's RSS plus the cap: allocator slack and the

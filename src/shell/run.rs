@@ -171,3 +171,26 @@ fn bind_sip(addr: SocketAddr) -> io::Result<(Async<UdpSocket>, Async<TcpListener
 fn context(e: io::Error, what: &str, addr: SocketAddr) -> io::Error {
     io::Error::new(e.kind(), format!("cannot bind {what} {addr}: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ephemeral_sip_port_is_shared_by_udp_and_tcp() {
+        let (udp, tcp) = bind_sip("127.0.0.1:0".parse().unwrap()).unwrap();
+        let u = udp.get_ref().local_addr().unwrap();
+        let t = tcp.get_ref().local_addr().unwrap();
+        assert_ne!(u.port(), 0);
+        assert_eq!(u, t);
+    }
+
+    #[test]
+    fn taken_fixed_port_is_an_error_naming_the_address() {
+        let (udp, _tcp) = bind_sip("127.0.0.1:0".parse().unwrap()).unwrap();
+        let taken = udp.get_ref().local_addr().unwrap();
+        let err = bind_sip(taken).err().expect("second bind must fail");
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains(&taken.to_string()), "{err}");
+    }
+}

@@ -77,3 +77,25 @@ pub(super) async fn run(shell: Rc<Shell>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wakes_only_when_the_deadline_moves_earlier() {
+        let t = TimerWake::new();
+        t.rearm_if_earlier(None);
+        assert!(t.rx.try_recv().is_err(), "no deadline: no wake");
+        t.rearm_if_earlier(Some(Instant::from_micros(1_000)));
+        assert!(t.rx.try_recv().is_ok(), "first deadline wakes");
+        t.rearm_if_earlier(Some(Instant::from_micros(2_000)));
+        assert!(
+            t.rx.try_recv().is_err(),
+            "later deadline: the sleeping timer covers it"
+        );
+        t.rearm_if_earlier(Some(Instant::from_micros(500)));
+        assert!(t.rx.try_recv().is_ok(), "earlier deadline wakes");
+        assert_eq!(t.armed.get(), Some(Instant::from_micros(500)));
+    }
+}
