@@ -143,7 +143,10 @@ impl core::fmt::Display for LimitsError {
             LimitsError::OutOfRange(n) => write!(f, "{n}: value out of range"),
             LimitsError::Invalid(n) => write!(f, "{n}: invalid value"),
             LimitsError::CapTooSmall => {
-                write!(f, "memory_cap is smaller than one connection plus one participant")
+                write!(
+                    f,
+                    "memory_cap is smaller than one connection plus one participant"
+                )
             }
         }
     }
@@ -284,14 +287,20 @@ mod tests {
 
     #[test]
     fn validate_rejects_zero_and_inconsistent() {
-        let mut l = Limits::default();
-        l.max_participants = 0;
+        let l = Limits {
+            max_participants: 0,
+            ..Limits::default()
+        };
         assert_eq!(l.validate(), Err(LimitsError::Invalid("max_participants")));
-        let mut l = Limits::default();
-        l.sip_t2_ms = 1;
+        let l = Limits {
+            sip_t2_ms: 1,
+            ..Limits::default()
+        };
         assert_eq!(l.validate(), Err(LimitsError::Invalid("sip_t2_ms")));
-        let mut l = Limits::default();
-        l.memory_cap = 1000;
+        let l = Limits {
+            memory_cap: 1000,
+            ..Limits::default()
+        };
         assert_eq!(l.validate(), Err(LimitsError::CapTooSmall));
     }
 
