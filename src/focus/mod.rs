@@ -1,17 +1,31 @@
 //! The SIP conference focus (RFC 3261 subset; RFC 4579 isfocus; RFC 7701 §4, §5): answers
 //! OPTIONS, admits INVITEs into rooms through [`Conference`], keeps dialogs, ends them on
 //! BYE/CANCEL, and runs UDP server transactions (RFC 3261 §17.2) with timers from
-//! `poll_timeout`.
-//!
-//! STUB: the public API below is the contract the engine and shell rely on.
-#![allow(unused_variables, dead_code)]
+//! `poll_timeout`. Sans-IO: bytes in, [`FocusOutput`]s out, `now` passed in.
+
+mod connection;
+mod dialog;
+mod invite;
+mod offer_answer;
+mod requests;
+mod transaction;
+
+#[cfg(test)]
+mod tests;
 
 use ::core::net::SocketAddr;
+use std::collections::VecDeque;
 
 use crate::conference::{Conference, ParticipantId};
 use crate::limits::Limits;
-use crate::rand::Entropy;
+use crate::rand::{fill_ident, Entropy};
 use crate::time::Instant;
+use crate::wire::sip::SipLimits;
+
+use connection::Connections;
+pub use dialog::DialogId;
+use dialog::Dialogs;
+use transaction::{lifetime, ClientTx, Retransmit, Transactions, TxTimerAction};
 
 /// A SIP-over-TCP connection in the focus's slab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,17 +57,47 @@ pub struct FocusConfig {
 pub enum FocusOutput {
     /// Send these bytes (one whole SIP message).
     Send { to: SipTransport, bytes: Vec<u8> },
-    /// Close this TCP connection (after sending anything queued before this output).
+    /// Close this TCP connection (after sending anything queued before this output). The
+    /// focus keeps the connection's slot until the shell reports `tcp_closed`.
     Close(SipConnId),
 }
 
+/// Where one inbound message came from: its transport and the peer's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Source {
+    pub transport: SipTransport,
+    pub addr: SocketAddr,
+}
+
+/// Characters of a generated To-tag (≥ 64 bits, RFC 3261 §19.3).
+const TAG_CHARS: usize = 12;
+/// Characters after `z9hG4bK` in a generated branch.
+const BRANCH_CHARS: usize = 12;
+
 /// The focus state machine.
-pub struct Focus {}
+pub struct Focus {
+    config: FocusConfig,
+    sip_limits: SipLimits,
+    txs: Transactions,
+    dialogs: Dialogs,
+    conns: Connections,
+    outputs: VecDeque<FocusOutput>,
+    /// Messages dropped without an answer (logged at warn the first time only).
+    dropped: u64,
+}
 
 impl Focus {
     /// A focus with no dialogs.
     pub fn new(config: FocusConfig) -> Self {
-        todo!()
+        Focus {
+            sip_limits: SipLimits::from(&config.limits),
+            config,
+            txs: Transactions::default(),
+            dialogs: Dialogs::default(),
+            conns: Connections::default(),
+            outputs: VecDeque::new(),
+            dropped: 0,
+        }
     }
 
     /// One UDP datagram from `from`.
@@ -65,13 +109,17 @@ impl Focus {
         from: SocketAddr,
         bytes: &[u8],
     ) {
-        todo!()
+        let src = Source {
+            transport: SipTransport::Udp(from),
+            addr: from,
+        };
+        self.on_message(now, conf, entropy, src, bytes);
     }
 
     /// A TCP connection was accepted from `peer`; `None` = over `max_sip_connections`,
     /// the shell closes it.
     pub fn tcp_opened(&mut self, now: Instant, peer: SocketAddr) -> Option<SipConnId> {
-        todo!()
+        self.open_connection(now, peer)
     }
 
     /// Bytes read from a SIP TCP connection (any split; Content-Length framing inside).
@@ -83,23 +131,21 @@ impl Focus {
         conn: SipConnId,
         bytes: &[u8],
     ) {
-        todo!()
+        self.connection_input(now, conf, entropy, conn, bytes);
     }
 
     /// The peer closed (or the shell dropped) a SIP TCP connection.
-    pub fn tcp_closed(&mut self, now: Instant, conn: SipConnId) {
-        todo!()
+    pub fn tcp_closed(&mut self, _now: Instant, conn: SipConnId) {
+        self.connection_gone(conn);
     }
 
     /// The switch lost this participant (MSRP connection closed, bind timeout): send BYE
     /// in its dialog and forget the dialog. The switch has already freed it.
-    pub fn participant_lost(
-        &mut self,
-        now: Instant,
-        entropy: &mut dyn Entropy,
-        id: ParticipantId,
-    ) {
-        todo!()
+    pub fn participant_lost(&mut self, now: Instant, entropy: &mut dyn Entropy, id: ParticipantId) {
+        match self.dialogs.of_participant(id) {
+            Some(d) => self.end_dialog_with_bye(now, entropy, d),
+            None => log::debug!("participant {id:?} lost without a dialog"),
+        }
     }
 
     /// Runs every timer due at `now`.
@@ -109,21 +155,122 @@ impl Focus {
         conf: &mut dyn Conference,
         entropy: &mut dyn Entropy,
     ) {
-        todo!()
+        let limits = self.config.limits.clone();
+        for TxTimerAction::Resend { to, bytes } in self.txs.run_timers(now, &limits) {
+            self.outputs.push_back(FocusOutput::Send { to, bytes });
+        }
+        let mut unacked = Vec::new();
+        for (id, d) in self.dialogs.slab.iter_mut() {
+            let Some(wait) = d.ack_wait.as_mut() else {
+                continue;
+            };
+            if wait.give_up <= now {
+                unacked.push(DialogId(id));
+                continue;
+            }
+            if let Some(r) = wait.retransmit.as_mut().filter(|r| r.next <= now) {
+                r.advance(now, &limits);
+                if let Some(to) = d.transport {
+                    self.outputs.push_back(FocusOutput::Send {
+                        to,
+                        bytes: wait.response.clone(),
+                    });
+                }
+            }
+        }
+        for id in unacked {
+            if let Some(d) = self.dialogs.slab.get(id.0) {
+                log::warn!("no ACK for the 2xx of call {}: ending it", d.call_id);
+                conf.leave(now, d.participant);
+            }
+            self.end_dialog_with_bye(now, entropy, id);
+        }
+        self.close_idle_connections(now);
     }
 
     /// The earliest instant `handle_timeout` has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
+        [
+            self.txs.next_deadline(),
+            self.dialogs.next_deadline(),
+            self.conns.next_deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The next thing for the shell to do.
     pub fn poll_output(&mut self) -> Option<FocusOutput> {
-        todo!()
+        self.outputs.pop_front()
     }
 
     /// Live dialogs (for tests and footprint figures).
     pub fn dialog_count(&self) -> usize {
-        todo!()
+        self.dialogs.slab.len()
+    }
+
+    /// Removes a dialog and sends BYE in it (RFC 3261 §15.1.1), retransmitted over UDP
+    /// (timer E) until a response or timer F.
+    fn end_dialog_with_bye(&mut self, now: Instant, entropy: &mut dyn Entropy, id: DialogId) {
+        let Some(mut dialog) = self.dialogs.slab.try_remove(id.0) else {
+            return;
+        };
+        let Some(to) = dialog.transport else {
+            log::debug!("dialog {} has no usable transport for BYE", dialog.call_id);
+            return;
+        };
+        let branch = self.new_branch(entropy);
+        let sent_by = self.config.sip_local.to_string();
+        let bytes = dialog.bye(&branch, transport_token(to), &sent_by);
+        self.outputs.push_back(FocusOutput::Send {
+            to,
+            bytes: bytes.clone(),
+        });
+        if self.txs.full(&self.config.limits) {
+            log::warn!("transaction table full: BYE sent once without retransmission");
+            return;
+        }
+        let retransmit = match to {
+            SipTransport::Udp(_) => Some(Retransmit::starting(now, &self.config.limits)),
+            SipTransport::Tcp(_) => None,
+        };
+        self.txs.clients.insert(ClientTx {
+            branch,
+            transport: to,
+            request: bytes,
+            retransmit,
+            expires: now + lifetime(&self.config.limits),
+        });
+    }
+
+    fn new_tag(&self, entropy: &mut dyn Entropy) -> String {
+        let mut buf = [0u8; TAG_CHARS];
+        fill_ident(entropy, &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    fn new_branch(&self, entropy: &mut dyn Entropy) -> String {
+        let mut buf = [0u8; BRANCH_CHARS];
+        fill_ident(entropy, &mut buf);
+        format!("z9hG4bK{}", String::from_utf8_lossy(&buf))
+    }
+
+    /// Counts a message dropped without an answer; logs the first at warn, others at debug.
+    fn log_dropped(&mut self, why: &str) {
+        self.dropped += 1;
+        if self.dropped == 1 {
+            log::warn!("dropping unanswerable SIP message: {why} (further ones logged at debug)");
+        } else {
+            log::debug!("dropping unanswerable SIP message: {why}");
+        }
+    }
+}
+
+/// The Via / `transport=` token of a transport.
+fn transport_token(t: SipTransport) -> &'static str {
+    match t {
+        SipTransport::Udp(_) => "UDP",
+        SipTransport::Tcp(_) => "TCP",
     }
 }

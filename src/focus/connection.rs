@@ -1,0 +1,151 @@
+//! SIP over TCP for the focus (RFC 3261 §18.3 stream framing, §18.4 connection reuse):
+//! the connection slab bounded by `max_sip_connections`, one framer per connection, 413/400
+//! for a message that cannot be framed, and the idle timeout.
+
+use ::core::net::SocketAddr;
+
+use slab::Slab;
+
+use crate::conference::Conference;
+use crate::rand::Entropy;
+use crate::time::{Duration, Instant};
+use crate::wire::sip::StreamFramer;
+
+use super::{Focus, FocusOutput, SipConnId, SipTransport, Source};
+
+/// One accepted SIP TCP connection.
+#[derive(Debug)]
+pub(super) struct TcpConn {
+    pub peer: SocketAddr,
+    pub framer: StreamFramer,
+    /// Closed at this instant unless a request completes or a dialog uses it.
+    pub idle_deadline: Instant,
+    /// `Close` was emitted; the slot waits for `tcp_closed`.
+    pub closing: bool,
+}
+
+/// Every SIP TCP connection.
+#[derive(Debug, Default)]
+pub(super) struct Connections {
+    pub slab: Slab<TcpConn>,
+}
+
+impl Connections {
+    /// The earliest idle deadline of an open connection.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.slab
+            .iter()
+            .filter(|(_, c)| !c.closing)
+            .map(|(_, c)| c.idle_deadline)
+            .min()
+    }
+}
+
+impl Focus {
+    fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.config.limits.sip_idle_timeout_ms)
+    }
+
+    pub(super) fn open_connection(&mut self, now: Instant, peer: SocketAddr) -> Option<SipConnId> {
+        if self.conns.slab.len() >= self.config.limits.max_sip_connections {
+            log::warn!("SIP TCP connection from {peer} refused: max_sip_connections reached");
+            return None;
+        }
+        let id = self.conns.slab.insert(TcpConn {
+            peer,
+            framer: StreamFramer::new(self.config.limits.max_sip_message_bytes),
+            idle_deadline: now + self.idle_timeout(),
+            closing: false,
+        });
+        Some(SipConnId(id))
+    }
+
+    pub(super) fn connection_input(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        entropy: &mut dyn Entropy,
+        conn: SipConnId,
+        bytes: &[u8],
+    ) {
+        let Some(c) = self.conns.slab.get_mut(conn.0).filter(|c| !c.closing) else {
+            log::debug!("input on unknown or closing SIP connection {conn:?}");
+            return;
+        };
+        c.framer.push(bytes);
+        let mut framer = std::mem::take(&mut c.framer);
+        let src = Source {
+            transport: SipTransport::Tcp(conn),
+            addr: c.peer,
+        };
+        let idle = self.idle_timeout();
+        loop {
+            match framer.next_frame() {
+                Ok(Some(frame)) => {
+                    if let Some(c) = self.conns.slab.get_mut(conn.0) {
+                        c.idle_deadline = now + idle;
+                    }
+                    self.on_message(now, conf, entropy, src, frame);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    log::warn!("SIP TCP connection {conn:?}: {e:?}, closing");
+                    if let Some(head) = framer.pending_head() {
+                        self.reject_unframed(entropy, src, head, e);
+                    }
+                    self.close_connection(conn);
+                    return;
+                }
+            }
+        }
+        if let Some(c) = self.conns.slab.get_mut(conn.0) {
+            c.framer = framer;
+        }
+    }
+
+    /// Emits `Close` and forgets everything bound to the connection; the slot stays until
+    /// the shell reports `tcp_closed`.
+    pub(super) fn close_connection(&mut self, conn: SipConnId) {
+        if let Some(c) = self.conns.slab.get_mut(conn.0) {
+            if c.closing {
+                return;
+            }
+            c.closing = true;
+            c.framer = StreamFramer::default();
+        }
+        let t = SipTransport::Tcp(conn);
+        self.txs.forget_transport(t);
+        self.dialogs.forget_transport(t);
+        self.outputs.push_back(FocusOutput::Close(conn));
+    }
+
+    pub(super) fn connection_gone(&mut self, conn: SipConnId) {
+        if self.conns.slab.try_remove(conn.0).is_none() {
+            log::debug!("tcp_closed for unknown SIP connection {conn:?}");
+            return;
+        }
+        let t = SipTransport::Tcp(conn);
+        self.txs.forget_transport(t);
+        self.dialogs.forget_transport(t);
+    }
+
+    /// Closes connections idle past `sip_idle_timeout_ms` that carry no dialog.
+    pub(super) fn close_idle_connections(&mut self, now: Instant) {
+        let idle = self.idle_timeout();
+        let mut expired = Vec::new();
+        for (id, c) in self.conns.slab.iter_mut() {
+            if c.closing || c.idle_deadline > now {
+                continue;
+            }
+            if self.dialogs.uses(SipTransport::Tcp(SipConnId(id))) {
+                c.idle_deadline = now + idle;
+            } else {
+                expired.push(SipConnId(id));
+            }
+        }
+        for conn in expired {
+            log::debug!("SIP TCP connection {conn:?} idle, closing");
+            self.close_connection(conn);
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! Dialogs the focus holds, one per admitted participant (RFC 3261 §12 UAS side, §13.3.1.4
+//! 2xx retransmission until ACK, §15 BYE): identification by Call-ID and tags, and the BYE
+//! the focus sends when it ends a dialog itself (RFC 3261 §15.1.1).
+
+use slab::Slab;
+
+use crate::conference::ParticipantId;
+use crate::time::Instant;
+use crate::wire::sip::{emit_request, OutgoingRequest};
+
+use super::transaction::Retransmit;
+use super::SipTransport;
+
+/// A dialog in the focus's slab.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DialogId(pub usize);
+
+/// RFC 3261 §8.1.1.6: the recommended initial Max-Forwards of a request.
+const INITIAL_MAX_FORWARDS: u32 = 70;
+
+/// A 2xx to INVITE waiting for its ACK.
+#[derive(Clone, Debug)]
+pub(super) struct AckWait {
+    /// CSeq number of the INVITE (the ACK carries the same).
+    pub cseq: u32,
+    /// The 2xx bytes, resent until the ACK comes.
+    pub response: Vec<u8>,
+    /// 2xx resend timer (UDP only).
+    pub retransmit: Option<Retransmit>,
+    /// 64·T1 after the 2xx: no ACK by then ends the dialog.
+    pub give_up: Instant,
+}
+
+/// One dialog (UAS side).
+#[derive(Clone, Debug)]
+pub(super) struct Dialog {
+    pub call_id: String,
+    /// The participant's From tag.
+    pub remote_tag: String,
+    /// Our To tag.
+    pub local_tag: String,
+    /// The To value of the INVITE without tag (the room URI as addressed).
+    pub local: String,
+    /// The From value of the INVITE, tag included.
+    pub remote: String,
+    /// Where in-dialog requests go (the participant's Contact URI).
+    pub remote_target: String,
+    /// Where the INVITE came from; `None` once its TCP connection closed.
+    pub transport: Option<SipTransport>,
+    pub participant: ParticipantId,
+    /// Our last CSeq number in this dialog.
+    pub local_cseq: u32,
+    /// The SDP answer, reused for re-INVITEs.
+    pub answer: Vec<u8>,
+    /// The Contact header value of our 2xx.
+    pub contact: String,
+    pub ack_wait: Option<AckWait>,
+}
+
+/// Every dialog.
+#[derive(Debug, Default)]
+pub(super) struct Dialogs {
+    pub slab: Slab<Dialog>,
+}
+
+impl Dialogs {
+    /// The dialog identified by Call-ID, the peer's tag and ours.
+    pub fn find(&self, call_id: &str, remote_tag: &str, local_tag: &str) -> Option<DialogId> {
+        self.slab
+            .iter()
+            .find(|(_, d)| {
+                d.call_id == call_id && d.remote_tag == remote_tag && d.local_tag == local_tag
+            })
+            .map(|(id, _)| DialogId(id))
+    }
+
+    /// The dialog of a participant.
+    pub fn of_participant(&self, pid: ParticipantId) -> Option<DialogId> {
+        self.slab
+            .iter()
+            .find(|(_, d)| d.participant == pid)
+            .map(|(id, _)| DialogId(id))
+    }
+
+    /// True if any dialog was set up over this transport.
+    pub fn uses(&self, transport: SipTransport) -> bool {
+        self.slab
+            .iter()
+            .any(|(_, d)| d.transport == Some(transport))
+    }
+
+    /// A TCP connection closed: its dialogs can no longer be reached through it.
+    pub fn forget_transport(&mut self, transport: SipTransport) {
+        for (_, d) in self.slab.iter_mut() {
+            if d.transport == Some(transport) {
+                d.transport = None;
+            }
+        }
+    }
+
+    /// The earliest 2xx resend or give-up deadline.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.slab
+            .iter()
+            .filter_map(|(_, d)| d.ack_wait.as_ref())
+            .flat_map(|w| [Some(w.give_up), w.retransmit.map(|r| r.next)])
+            .flatten()
+            .min()
+    }
+}
+
+impl Dialog {
+    /// The BYE ending this dialog, with a fresh branch and the next local CSeq.
+    pub fn bye(&mut self, branch: &str, via_transport: &str, via_sent_by: &str) -> Vec<u8> {
+        self.local_cseq = self.local_cseq.saturating_add(1);
+        let from = format!("{};tag={}", self.local, self.local_tag);
+        emit_request(&OutgoingRequest {
+            method: "BYE",
+            uri: &self.remote_target,
+            via_transport,
+            via_sent_by,
+            branch,
+            from: &from,
+            to: &self.remote,
+            call_id: &self.call_id,
+            cseq: self.local_cseq,
+            max_forwards: INITIAL_MAX_FORWARDS,
+            headers: &[],
+            body: b"",
+        })
+    }
+}

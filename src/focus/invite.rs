@@ -1,0 +1,269 @@
+//! Joining a room by INVITE (RFC 3261 §13.3 UAS INVITE processing, §17.2.1 100 Trying;
+//! RFC 4579 isfocus Contact; RFC 7701 §5.2 admission through the switch): the Request-URI
+//! names the room, the offer is checked, the switch admits, the 2xx carries the answer and
+//! waits for its ACK (re-INVITEs get the same answer).
+
+use ::core::net::IpAddr;
+
+use crate::conference::{Conference, JoinRequest};
+use crate::rand::Entropy;
+use crate::time::Instant;
+use crate::wire::sip::{HeaderName, Headers, Message, RequestLine, SipUri};
+
+use super::dialog::{AckWait, Dialog};
+use super::offer_answer::{answer_for, caps_of, check_offer, Refusal};
+use super::requests::{Pending, Reply, ALLOW};
+use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
+use super::{transport_token, DialogId, Focus, SipTransport, Source};
+
+impl Focus {
+    /// Creates the INVITE server transaction in Proceeding and sends 100 Trying (no To-tag,
+    /// RFC 3261 §8.2.6.1). Returns the transaction's slot.
+    pub(super) fn invite_received(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        key: TxKey,
+        h: &Headers<'_>,
+        request: &[u8],
+    ) -> usize {
+        let trying = self.respond(src, h, 100, "Trying", None, &[], b"");
+        let to_tag = self.new_tag(entropy);
+        self.txs.servers.insert(ServerTx {
+            key,
+            source: src,
+            state: ServerState::Proceeding,
+            response: trying,
+            request: request.to_vec(),
+            to_tag,
+            dialog: None,
+            retransmit: None,
+            expires: now + lifetime(&self.config.limits),
+        })
+    }
+
+    /// The room named by a Request-URI: user part, with the host being the configured
+    /// domain or the SIP listen IP (and the port, if given, the listen port).
+    fn room_of<'u>(&self, uri: &SipUri<'u>) -> Option<&'u str> {
+        let local = self.config.sip_local;
+        let host = uri.host.trim_start_matches('[').trim_end_matches(']');
+        let host_ok = host.eq_ignore_ascii_case(&self.config.domain)
+            || host.parse::<IpAddr>().is_ok_and(|ip| ip == local.ip());
+        let port_ok = uri.port.is_none_or(|p| p == local.port());
+        uri.user.filter(|u| !u.is_empty() && host_ok && port_ok)
+    }
+
+    fn refuse(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        pending: Pending,
+        h: &Headers<'_>,
+        r: Refusal,
+    ) {
+        let warning = r
+            .warning
+            .map(|(code, text)| format!("{code} {} \"{text}\"", self.config.sip_local));
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let Some(w) = warning.as_deref() {
+            headers.push(("Warning", w));
+        }
+        if r.accept_sdp {
+            headers.push(("Accept", "application/sdp"));
+        }
+        let reply = Reply {
+            code: r.code,
+            reason: r.reason,
+            headers: &headers,
+            body: b"",
+        };
+        self.finish(now, entropy, src, pending, h, reply);
+    }
+
+    /// An initial INVITE: admit the participant into the room and answer its offer.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn admit(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        pending: Pending,
+        rl: RequestLine<'_>,
+        msg: &Message<'_>,
+    ) {
+        let h = &msg.headers;
+        let room = SipUri::parse(rl.uri).ok().and_then(|u| self.room_of(&u));
+        let Some(room) = room.filter(|r| conf.room_policy(r).is_some()) else {
+            self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
+            return;
+        };
+        let media = match check_offer(
+            h.get(HeaderName::ContentType),
+            msg.body,
+            &self.config.limits,
+        ) {
+            Ok(m) => m,
+            Err(r) => return self.refuse(now, entropy, src, pending, h, r),
+        };
+        let (Ok(from), Ok(call_id), Ok(cseq)) = (h.from(), h.call_id(), h.cseq()) else {
+            return;
+        };
+        let req = JoinRequest {
+            room,
+            uri: from.uri,
+            display_name: &from.display_name,
+            caps: caps_of(&media),
+            accept_wrapped_types: media.accept_wrapped_types.unwrap_or(""),
+            peer_path: media.path.unwrap_or(""),
+            peer_max_size: media.max_size,
+        };
+        let joined = match conf.join(now, entropy, &req) {
+            Ok(j) => j,
+            Err(e) => {
+                let (code, reason) = e.sip_status();
+                log::info!("join of {} to {room} refused: {e:?}", from.uri);
+                return self.finish(now, entropy, src, pending, h, Reply::bare(code, reason));
+            }
+        };
+        let mut id_bytes = [0u8; 4];
+        entropy.fill(&mut id_bytes);
+        let Some(answer) = answer_for(
+            &joined,
+            &self.config.limits,
+            u64::from(u32::from_le_bytes(id_bytes)),
+        ) else {
+            log::warn!("switch path {:?} unusable in SDP", joined.path);
+            conf.leave(now, joined.id);
+            return self.finish(
+                now,
+                entropy,
+                src,
+                pending,
+                h,
+                Reply::bare(500, "Server Internal Error"),
+            );
+        };
+        let Pending::Invite(tx) = pending else {
+            return;
+        };
+        let Some(local_tag) = self.txs.servers.get(tx).map(|t| t.to_tag.clone()) else {
+            return;
+        };
+        let contact = format!(
+            "<sip:{room}@{};transport={}>;isfocus",
+            self.config.sip_local,
+            transport_token(src.transport).to_ascii_lowercase()
+        );
+        let remote_target = h
+            .contact()
+            .and_then(Result::ok)
+            .map_or(from.uri, |c| c.uri)
+            .to_owned();
+        let dialog = Dialog {
+            call_id: call_id.to_owned(),
+            remote_tag: from.tag().unwrap_or_default().to_owned(),
+            local_tag,
+            local: h.get(HeaderName::To).unwrap_or_default().to_owned(),
+            remote: h.get(HeaderName::From).unwrap_or_default().to_owned(),
+            remote_target,
+            transport: Some(src.transport),
+            participant: joined.id,
+            local_cseq: cseq.seq,
+            answer,
+            contact,
+            ack_wait: None,
+        };
+        let id = DialogId(self.dialogs.slab.insert(dialog));
+        if let Some(t) = self.txs.servers.get_mut(tx) {
+            t.dialog = Some(id);
+        }
+        log::info!("{} joined {room} as {:?}", from.uri, joined.id);
+        self.answer_in_dialog(now, entropy, src, tx, id, cseq.seq, h);
+    }
+
+    /// Sends the dialog's 2xx with its SDP answer and starts waiting for the ACK.
+    #[allow(clippy::too_many_arguments)]
+    fn answer_in_dialog(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        tx: usize,
+        id: DialogId,
+        cseq: u32,
+        h: &Headers<'_>,
+    ) {
+        let Some(d) = self.dialogs.slab.get(id.0) else {
+            return;
+        };
+        let (contact, answer) = (d.contact.clone(), d.answer.clone());
+        let headers = [
+            ("Contact", contact.as_str()),
+            ("Allow", ALLOW),
+            ("Content-Type", "application/sdp"),
+        ];
+        let reply = Reply {
+            code: 200,
+            reason: "OK",
+            headers: &headers,
+            body: &answer,
+        };
+        self.finish(now, entropy, src, Pending::Invite(tx), h, reply);
+        let limits = &self.config.limits;
+        let response = self
+            .txs
+            .servers
+            .get(tx)
+            .map(|t| t.response.clone())
+            .unwrap_or_default();
+        if let Some(d) = self.dialogs.slab.get_mut(id.0) {
+            d.ack_wait = Some(AckWait {
+                cseq,
+                response,
+                retransmit: match src.transport {
+                    SipTransport::Udp(_) => Some(Retransmit::starting(now, limits)),
+                    SipTransport::Tcp(_) => None,
+                },
+                give_up: now + lifetime(limits),
+            });
+        }
+    }
+
+    /// A re-INVITE: the same answer again (same o= version: nothing changed on our side).
+    pub(super) fn reinvite(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        pending: Pending,
+        to_tag: &str,
+        msg: &Message<'_>,
+    ) {
+        let h = &msg.headers;
+        let (Ok(from), Ok(call_id), Ok(cseq)) = (h.from(), h.call_id(), h.cseq()) else {
+            return;
+        };
+        let from_tag = from.tag().unwrap_or_default();
+        let Some(id) = self.dialogs.find(call_id, from_tag, to_tag) else {
+            let reply = Reply::bare(481, "Call/Transaction Does Not Exist");
+            return self.finish(now, entropy, src, pending, h, reply);
+        };
+        if let Err(r) = check_offer(
+            h.get(HeaderName::ContentType),
+            msg.body,
+            &self.config.limits,
+        ) {
+            return self.refuse(now, entropy, src, pending, h, r);
+        }
+        let Pending::Invite(tx) = pending else {
+            return;
+        };
+        if let Some(t) = self.txs.servers.get_mut(tx) {
+            t.dialog = Some(id);
+        }
+        self.answer_in_dialog(now, entropy, src, tx, id, cseq.seq, h);
+    }
+}

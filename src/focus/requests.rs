@@ -1,0 +1,533 @@
+//! What the focus does with each inbound SIP message (RFC 3261 §8.2 UAS behaviour, §9.2
+//! CANCEL, §12–§15 dialogs, §17.2.3 transaction matching, §21 status codes; RFC 7701 §5.2
+//! joining a room): dispatch by method, the checks before it (Max-Forwards, Require,
+//! Request-URI scheme, capacity), and the final response with its transaction.
+
+use crate::conference::Conference;
+use crate::rand::Entropy;
+use crate::time::Instant;
+use crate::wire::sip::{
+    emit_response, is_keepalive, parse, parse_head, HeaderName, Headers, Message, Method,
+    ParseFailure, RequestLine, Response, SipError, SipUri, StartLine, StatusLine, ViaReceived,
+};
+
+use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
+use super::{Focus, FocusOutput, SipTransport, Source};
+
+/// The methods the focus implements (RFC 3261 §20.5 Allow).
+pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+
+/// The transaction a final response belongs to.
+pub(super) enum Pending {
+    /// A non-INVITE request (the transaction is created with its response).
+    NonInvite(TxKey),
+    /// The INVITE server transaction in the slab.
+    Invite(usize),
+}
+
+/// A final response to send.
+pub(super) struct Reply<'r> {
+    pub code: u16,
+    pub reason: &'r str,
+    pub headers: &'r [(&'r str, &'r str)],
+    pub body: &'r [u8],
+}
+
+impl<'r> Reply<'r> {
+    pub(super) fn bare(code: u16, reason: &'r str) -> Self {
+        Reply {
+            code,
+            reason,
+            headers: &[],
+            body: b"",
+        }
+    }
+}
+
+impl Focus {
+    /// One whole message from `src`.
+    pub(super) fn on_message(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        bytes: &[u8],
+    ) {
+        if is_keepalive(bytes) {
+            return;
+        }
+        match parse(bytes, &self.sip_limits) {
+            Ok(msg) => match msg.start {
+                StartLine::Request(rl) => self.on_request(now, conf, entropy, src, rl, &msg, bytes),
+                StartLine::Response(sl) => self.on_response(sl, &msg.headers),
+            },
+            Err(failure) if failure.error == SipError::TooLarge => {
+                self.reject_unframed(entropy, src, bytes, SipError::TooLarge)
+            }
+            Err(failure) => self.on_malformed(entropy, src, failure),
+        }
+    }
+
+    /// True if a response can be built: Via, From, To, Call-ID and CSeq all parse.
+    pub(super) fn answerable(h: &Headers<'_>) -> bool {
+        h.top_via().is_ok()
+            && h.from().is_ok()
+            && h.to().is_ok()
+            && h.call_id().is_ok()
+            && h.cseq().is_ok()
+    }
+
+    fn on_malformed(&mut self, entropy: &mut dyn Entropy, src: Source, f: ParseFailure<'_>) {
+        match (f.method, &f.headers) {
+            (Some(m), Some(h)) if m != Method::Ack && Self::answerable(h) => {
+                log::debug!("malformed {} request: {:?}", m.as_str(), f.error);
+                let (code, reason) = f.error.status();
+                let tag = self.new_tag(entropy);
+                self.respond(src, h, code, reason, Some(&tag), &[], b"");
+            }
+            _ => self.log_dropped(&format!("{:?}", f.error)),
+        }
+    }
+
+    /// Answers a request too large to take or whose body could not be framed (413 / 400)
+    /// from its header block alone, if it is an answerable request.
+    pub(super) fn reject_unframed(
+        &mut self,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        head: &[u8],
+        error: SipError,
+    ) {
+        let Ok(msg) = parse_head(head, &self.sip_limits) else {
+            return;
+        };
+        let Some(rl) = msg.request() else {
+            return;
+        };
+        if rl.method == Method::Ack || !Self::answerable(&msg.headers) {
+            return;
+        }
+        let (code, reason) = error.status();
+        let tag = self.new_tag(entropy);
+        self.respond(src, &msg.headers, code, reason, Some(&tag), &[], b"");
+    }
+
+    /// Sends a response built from `req` to `src` and returns its bytes.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn respond(
+        &mut self,
+        src: Source,
+        req: &Headers<'_>,
+        code: u16,
+        reason: &str,
+        to_tag: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Vec<u8> {
+        let rx = ViaReceived {
+            ip: src.addr.ip(),
+            port: src.addr.port(),
+        };
+        let bytes = emit_response(
+            req,
+            Some(rx),
+            &Response {
+                code,
+                reason,
+                to_tag,
+                headers,
+                body,
+            },
+        );
+        self.outputs.push_back(FocusOutput::Send {
+            to: src.transport,
+            bytes: bytes.clone(),
+        });
+        bytes
+    }
+
+    /// Sends a final response and records it in its transaction (RFC 3261 §17.2.1/§17.2.2).
+    pub(super) fn finish(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        pending: Pending,
+        req: &Headers<'_>,
+        reply: Reply<'_>,
+    ) {
+        let limits = self.config.limits.clone();
+        match pending {
+            Pending::NonInvite(key) => {
+                let tag = self.new_tag(entropy);
+                let bytes = self.respond(
+                    src,
+                    req,
+                    reply.code,
+                    reply.reason,
+                    Some(&tag),
+                    reply.headers,
+                    reply.body,
+                );
+                let keep = matches!(src.transport, SipTransport::Udp(_)) && !self.txs.full(&limits);
+                if keep {
+                    self.txs.servers.insert(ServerTx {
+                        key,
+                        source: src,
+                        state: ServerState::Completed,
+                        response: bytes,
+                        request: Vec::new(),
+                        to_tag: tag,
+                        dialog: None,
+                        retransmit: None,
+                        expires: now + lifetime(&limits),
+                    });
+                }
+            }
+            Pending::Invite(id) => {
+                let Some(tx) = self.txs.servers.get(id) else {
+                    return;
+                };
+                let (tag, tx_src) = (tx.to_tag.clone(), tx.source);
+                let bytes = self.respond(
+                    tx_src,
+                    req,
+                    reply.code,
+                    reply.reason,
+                    Some(&tag),
+                    reply.headers,
+                    reply.body,
+                );
+                let Some(tx) = self.txs.servers.get_mut(id) else {
+                    return;
+                };
+                tx.response = bytes;
+                tx.request = Vec::new();
+                tx.expires = now + lifetime(&limits);
+                if (200..300).contains(&reply.code) {
+                    tx.state = ServerState::Accepted;
+                    tx.retransmit = None;
+                } else {
+                    tx.state = ServerState::Completed;
+                    tx.retransmit = match tx_src.transport {
+                        SipTransport::Udp(_) => Some(Retransmit::starting(now, &limits)),
+                        SipTransport::Tcp(_) => None,
+                    };
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_request(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        rl: RequestLine<'_>,
+        msg: &Message<'_>,
+        bytes: &[u8],
+    ) {
+        let h = &msg.headers;
+        let cseq_ok = h.cseq().is_ok_and(|c| c.method == rl.method);
+        if !Self::answerable(h) || !cseq_ok {
+            if rl.method != Method::Ack && h.top_via().is_ok() && Self::answerable(h) {
+                let tag = self.new_tag(entropy);
+                self.respond(src, h, 400, "Bad Request", Some(&tag), &[], b"");
+            } else {
+                self.log_dropped("request without usable Via/From/To/Call-ID/CSeq");
+            }
+            return;
+        }
+        if rl.method == Method::Ack {
+            self.on_ack(h);
+            return;
+        }
+        let Some(key) = TxKey::of(h, rl.method) else {
+            self.log_dropped("no transaction key");
+            return;
+        };
+        if let Some(id) = self.txs.find_server(&key) {
+            if let Some(tx) = self.txs.servers.get(id) {
+                log::debug!("retransmitted {} absorbed", rl.method.as_str());
+                let bytes = tx.response.clone();
+                self.outputs.push_back(FocusOutput::Send {
+                    to: src.transport,
+                    bytes,
+                });
+            }
+            return;
+        }
+        if self.txs.full(&self.config.limits) {
+            let retry = lifetime(&self.config.limits).as_secs().max(1).to_string();
+            let tag = self.new_tag(entropy);
+            log::warn!("transaction table full: 503 to {}", rl.method.as_str());
+            self.respond(
+                src,
+                h,
+                503,
+                "Service Unavailable",
+                Some(&tag),
+                &[("Retry-After", &retry)],
+                b"",
+            );
+            return;
+        }
+        if rl.method == Method::Cancel {
+            self.on_cancel(now, conf, entropy, src, key, h);
+            return;
+        }
+        let pending = if rl.method == Method::Invite {
+            Pending::Invite(self.invite_received(now, entropy, src, key, h, bytes))
+        } else {
+            Pending::NonInvite(key)
+        };
+        if let Some(reply) = self.precheck(rl, h) {
+            let extra;
+            let headers: &[(&str, &str)] = match reply {
+                Precheck::Unsupported(tokens) => {
+                    extra = [("Unsupported", tokens)];
+                    &extra
+                }
+                _ => &[],
+            };
+            let (code, reason) = reply.status();
+            let r = Reply {
+                code,
+                reason,
+                headers,
+                body: b"",
+            };
+            self.finish(now, entropy, src, pending, h, r);
+            return;
+        }
+        let to_tag = h.to().ok().and_then(|t| t.tag().map(str::to_owned));
+        match (rl.method, to_tag) {
+            (Method::Options, _) => {
+                let r = Reply {
+                    code: 200,
+                    reason: "OK",
+                    headers: &[("Allow", ALLOW), ("Accept", "application/sdp")],
+                    body: b"",
+                };
+                self.finish(now, entropy, src, pending, h, r);
+            }
+            (Method::Invite, None) => self.admit(now, conf, entropy, src, pending, rl, msg),
+            (Method::Invite, Some(tag)) => self.reinvite(now, entropy, src, pending, &tag, msg),
+            (Method::Bye, tag) => self.bye(now, conf, entropy, src, pending, tag.as_deref(), h),
+            (Method::Subscribe, _) => {
+                self.finish(now, entropy, src, pending, h, Reply::bare(489, "Bad Event"))
+            }
+            (
+                Method::Notify
+                | Method::Message
+                | Method::Register
+                | Method::Info
+                | Method::Prack
+                | Method::Update
+                | Method::Refer
+                | Method::Publish,
+                _,
+            ) => {
+                let r = Reply {
+                    code: 405,
+                    reason: "Method Not Allowed",
+                    headers: &[("Allow", ALLOW)],
+                    body: b"",
+                };
+                self.finish(now, entropy, src, pending, h, r);
+            }
+            (Method::Ack | Method::Cancel | Method::Other(_), _) => {
+                let r = Reply {
+                    code: 501,
+                    reason: "Not Implemented",
+                    headers: &[("Allow", ALLOW)],
+                    body: b"",
+                };
+                self.finish(now, entropy, src, pending, h, r);
+            }
+        }
+    }
+
+    /// Checks every request passes before its method is looked at.
+    fn precheck<'h>(&self, rl: RequestLine<'_>, h: &'h Headers<'_>) -> Option<Precheck<'h>> {
+        match SipUri::parse(rl.uri) {
+            Err(e) => return Some(Precheck::Malformed(e)),
+            Ok(u) if u.secure => return Some(Precheck::Malformed(SipError::UnsupportedScheme)),
+            Ok(_) => {}
+        }
+        match h.max_forwards() {
+            Err(e) => return Some(Precheck::Malformed(e)),
+            Ok(Some(0)) if rl.method != Method::Options => return Some(Precheck::TooManyHops),
+            Ok(_) => {}
+        }
+        h.get(HeaderName::Require)
+            .filter(|v| !v.is_empty())
+            .map(Precheck::Unsupported)
+    }
+
+    /// BYE: ends the dialog and the participant's membership (RFC 3261 §15.1.2).
+    #[allow(clippy::too_many_arguments)]
+    fn bye(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        pending: Pending,
+        to_tag: Option<&str>,
+        h: &Headers<'_>,
+    ) {
+        let found = match (to_tag, h.from(), h.call_id()) {
+            (Some(tag), Ok(from), Ok(call_id)) => {
+                self.dialogs
+                    .find(call_id, from.tag().unwrap_or_default(), tag)
+            }
+            _ => None,
+        };
+        let Some(id) = found else {
+            let reply = Reply::bare(481, "Call/Transaction Does Not Exist");
+            return self.finish(now, entropy, src, pending, h, reply);
+        };
+        if let Some(d) = self.dialogs.slab.try_remove(id.0) {
+            log::info!("BYE: {:?} leaves (call {})", d.participant, d.call_id);
+            conf.leave(now, d.participant);
+        }
+        self.finish(now, entropy, src, pending, h, Reply::bare(200, "OK"));
+    }
+
+    /// ACK: ends a non-2xx INVITE transaction, or stops the 2xx retransmissions.
+    fn on_ack(&mut self, h: &Headers<'_>) {
+        if let Some(key) = TxKey::of(h, Method::Ack) {
+            if let Some(id) = self.txs.find_server(&key) {
+                if self
+                    .txs
+                    .servers
+                    .get(id)
+                    .is_some_and(|t| t.state == ServerState::Completed)
+                {
+                    self.txs.servers.remove(id);
+                    return;
+                }
+            }
+        }
+        let (Ok(from), Ok(to), Ok(call_id), Ok(cseq)) = (h.from(), h.to(), h.call_id(), h.cseq())
+        else {
+            return;
+        };
+        let (from_tag, to_tag) = (from.tag().unwrap_or_default(), to.tag().unwrap_or_default());
+        let Some(id) = self.dialogs.find(call_id, from_tag, to_tag) else {
+            log::debug!("ACK matching no dialog or transaction dropped");
+            return;
+        };
+        if let Some(d) = self.dialogs.slab.get_mut(id.0) {
+            if d.ack_wait.as_ref().is_some_and(|w| w.cseq == cseq.seq) {
+                d.ack_wait = None;
+            }
+        }
+    }
+
+    /// CANCEL (RFC 3261 §9.2): 200 + 487 while the INVITE is pending, 200 once it is
+    /// answered, 481 when no INVITE matches.
+    fn on_cancel(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        key: TxKey,
+        h: &Headers<'_>,
+    ) {
+        let invite = TxKey::of(h, Method::Invite).and_then(|k| self.txs.find_server(&k));
+        let Some(invite) = invite else {
+            let reply = Reply::bare(481, "Call/Transaction Does Not Exist");
+            return self.finish(now, entropy, src, Pending::NonInvite(key), h, reply);
+        };
+        let Some(tx) = self.txs.servers.get_mut(invite) else {
+            return;
+        };
+        let proceeding = tx.state == ServerState::Proceeding;
+        let request = std::mem::take(&mut tx.request);
+        let dialog = tx.dialog.take();
+        let to_tag = tx.to_tag.clone();
+        // The CANCEL's response carries the INVITE's To-tag (RFC 3261 §9.2).
+        let bytes = self.respond(src, h, 200, "OK", Some(&to_tag), &[], b"");
+        if matches!(src.transport, SipTransport::Udp(_)) {
+            self.txs.servers.insert(ServerTx {
+                key,
+                source: src,
+                state: ServerState::Completed,
+                response: bytes,
+                request: Vec::new(),
+                to_tag,
+                dialog: None,
+                retransmit: None,
+                expires: now + lifetime(&self.config.limits),
+            });
+        }
+        if !proceeding {
+            return;
+        }
+        if let Some(d) = dialog.and_then(|d| self.dialogs.slab.try_remove(d.0)) {
+            conf.leave(now, d.participant);
+        }
+        match parse(&request, &self.sip_limits) {
+            Ok(invite_msg) => {
+                let reply = Reply::bare(487, "Request Terminated");
+                self.finish(
+                    now,
+                    entropy,
+                    src,
+                    Pending::Invite(invite),
+                    &invite_msg.headers,
+                    reply,
+                );
+            }
+            Err(_) => {
+                self.txs.servers.try_remove(invite);
+            }
+        }
+    }
+
+    /// A response to a request the focus sent (its BYE).
+    fn on_response(&mut self, sl: StatusLine<'_>, h: &Headers<'_>) {
+        let branch = h.top_via().ok().and_then(|v| v.branch());
+        let Some(id) = branch.and_then(|b| self.txs.find_client(b)) else {
+            log::debug!(
+                "response {} matching no client transaction dropped",
+                sl.code
+            );
+            return;
+        };
+        if sl.code >= 200 {
+            self.txs.clients.remove(id);
+        } else if let Some(t) = self.txs.clients.get_mut(id) {
+            let t2 = self.config.limits.t2();
+            if let Some(r) = t.retransmit.as_mut() {
+                r.interval = t2;
+            }
+        }
+    }
+}
+
+/// A refusal found before the method is looked at.
+enum Precheck<'h> {
+    /// Request-URI or Max-Forwards unusable.
+    Malformed(SipError),
+    /// Max-Forwards 0 → 483.
+    TooManyHops,
+    /// Require named extensions we lack → 420 with Unsupported.
+    Unsupported(&'h str),
+}
+
+impl Precheck<'_> {
+    fn status(&self) -> (u16, &'static str) {
+        match self {
+            Precheck::Malformed(e) => e.status(),
+            Precheck::TooManyHops => (483, "Too Many Hops"),
+            Precheck::Unsupported(_) => (420, "Bad Extension"),
+        }
+    }
+}
