@@ -20,7 +20,7 @@ use smol::LocalExecutor;
 use msrp_session::{cpim, take_message, Session};
 use parlor::rand::fill_ident;
 use parlor::shell::Urandom;
-use sip_dialog::{sdp_path, tag_of, uri_of, Dialog, SipMessage};
+use sip_dialog::{Dialog, SipMessage};
 use transport::{Event, Links, SipLink};
 
 const USAGE: &str = "\
@@ -149,19 +149,19 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
         Ok(ok) => ok,
         Err((code, reason, resp)) => {
             // Non-2xx: the transaction's ACK (RFC 3261 §17.1.1.3), then give up.
-            dialog.to_tag = resp.header("To").and_then(tag_of);
+            dialog.to_tag = resp.to_tag.clone();
             let _ = sip.send(&dialog.ack(&dialog.invite_branch)).await;
             println!("server: {code} {reason}");
             return Ok(ExitCode::from(1));
         }
     };
-    dialog.to_tag = ok.header("To").and_then(tag_of);
-    if let Some(contact) = ok.header("Contact") {
-        dialog.remote_target = uri_of(contact);
+    dialog.to_tag = ok.to_tag.clone();
+    if let Some(contact) = &ok.contact {
+        dialog.remote_target = contact.clone();
     }
     let ack_branch = format!("z9hG4bK{}", ids.id(14));
     sip.send(&dialog.ack(&ack_branch)).await?;
-    let Some(remote_path) = sdp_path(&ok.body) else {
+    let Some(remote_path) = ok.answer_path() else {
         println!("server: 200 OK without a=path; leaving");
         leave(&sip, &mut dialog, &events, &mut ids).await;
         return Ok(ExitCode::from(1));
@@ -229,8 +229,8 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
                 return Ok(ExitCode::from(1));
             }
             Event::Sip(msg) => {
-                if msg.method() == Some("BYE") {
-                    sip.send(&sip_dialog::response_to(&msg, 200, "OK")).await?;
+                if msg.method.as_deref() == Some("BYE") {
+                    sip.send(&msg.response(200, "OK")).await?;
                     println!("* the server ended the session");
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -279,15 +279,14 @@ async fn loop_invite(
             continue;
         };
         match event {
-            Event::Sip(msg) if msg.cseq_method() == Some("INVITE") => match msg.status() {
-                Some((code, _)) if code < 200 => retransmit = false,
-                Some((code, _)) if code < 300 => return Ok(Ok(msg)),
-                Some((code, reason)) => {
-                    let reason = reason.to_string();
-                    return Ok(Err((code, reason, msg)));
+            Event::Sip(msg) if msg.cseq_method.as_deref() == Some("INVITE") => {
+                match msg.status.clone() {
+                    Some((code, _)) if code < 200 => retransmit = false,
+                    Some((code, _)) if code < 300 => return Ok(Ok(msg)),
+                    Some((code, reason)) => return Ok(Err((code, reason, msg))),
+                    None => {}
                 }
-                None => {}
-            },
+            }
             Event::Line(line) => early_lines.push(line),
             Event::StdinEof => early_lines.push("/quit".to_string()),
             Event::SipGone => {
@@ -308,18 +307,16 @@ async fn answer_other_sip(
     ack_branch: &str,
     msg: &SipMessage,
 ) -> io::Result<()> {
-    match msg.method() {
-        Some("NOTIFY" | "OPTIONS") => sip.send(&sip_dialog::response_to(msg, 200, "OK")).await,
+    match msg.method.as_deref() {
+        Some("NOTIFY" | "OPTIONS") => sip.send(&msg.response(200, "OK")).await,
         Some("ACK") | None => {
-            if msg.cseq_method() == Some("INVITE") && matches!(msg.status(), Some((200..=299, _))) {
+            let ok = matches!(msg.status, Some((200..=299, _)));
+            if msg.cseq_method.as_deref() == Some("INVITE") && ok {
                 sip.send(&dialog.ack(ack_branch)).await?;
             }
             Ok(())
         }
-        Some(_) => {
-            sip.send(&sip_dialog::response_to(msg, 501, "Not Implemented"))
-                .await
-        }
+        Some(_) => sip.send(&msg.response(501, "Not Implemented")).await,
     }
 }
 
@@ -339,8 +336,9 @@ async fn leave(sip: &SipLink, dialog: &mut Dialog, events: &Receiver<Event>, ids
         })
         .await;
         match event {
-            Some(Event::Sip(msg)) if msg.cseq_method() == Some("BYE") => {
-                if let Some((code, reason)) = msg.status() {
+            Some(Event::Sip(msg)) if msg.cseq_method.as_deref() == Some("BYE") => {
+                if let Some((code, reason)) = &msg.status {
+                    let code = *code;
                     if code >= 300 {
                         println!("server: {code} {reason}");
                     }

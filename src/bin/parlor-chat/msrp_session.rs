@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use crate::sip_dialog::find;
+/// Byte offset of `needle` in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
 
 /// Chunks buffered for one incoming message at most (a chat client, not a file transfer).
 const MAX_MESSAGE_BYTES: usize = 1024 * 1024;

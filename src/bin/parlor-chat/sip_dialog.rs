@@ -1,102 +1,85 @@
-//! The chat client's SIP side (RFC 3261 §13 INVITE/ACK, §15 BYE, §18 transports; RFC 4975
-//! §8 + RFC 7701 §8 SDP offer): builds its requests and frames what the focus sends.
+//! The chat client's SIP side (RFC 3261 §13 INVITE/ACK, §15 BYE, §8.2.6 responses; RFC 4975
+//! §8 + RFC 7701 §8 SDP offer), built on the crate's own codecs: `wire::sip` parses and
+//! emits every message, `wire::sdp` writes the offer and reads the answer's `a=path`.
 
-use std::fmt::Write as _;
 use std::net::SocketAddr;
 
-/// A SIP message as the client needs it.
+use parlor::limits::Limits;
+use parlor::wire::sdp::{self, Chatroom, MsrpProto, SessionDescription, Setup};
+use parlor::wire::sip::{self, CSeq, HeaderName, NameAddr, OutgoingRequest, SipLimits};
+
+/// What the client needs of one SIP message, owned (the parse is a view into `raw`).
 #[derive(Clone, Debug)]
 pub struct SipMessage {
-    pub start: String,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
+    pub raw: Vec<u8>,
+    /// `(code, reason)` of a response.
+    pub status: Option<(u16, String)>,
+    /// Method of a request.
+    pub method: Option<String>,
+    pub cseq_method: Option<String>,
+    pub to_tag: Option<String>,
+    /// The Contact URI.
+    pub contact: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// The parser's bounds: the server's default limits are generous for a client.
+pub fn sip_limits() -> SipLimits {
+    SipLimits::from(&Limits::default())
 }
 
 impl SipMessage {
-    /// Parses one whole message (header block + body).
+    /// Parses one whole message; `None` if `wire::sip` refuses it.
     pub fn parse(raw: &[u8]) -> Option<SipMessage> {
-        let head_end = find(raw, b"\r\n\r\n")?;
-        let head = std::str::from_utf8(raw.get(..head_end)?).ok()?;
-        let mut lines = head.split("\r\n");
-        let start = lines.next()?.to_string();
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-            .collect();
-        let body = String::from_utf8_lossy(raw.get(head_end + 4..)?).into_owned();
+        let msg = sip::parse(raw, &sip_limits()).ok()?;
+        let h = &msg.headers;
         Some(SipMessage {
-            start,
-            headers,
-            body,
+            raw: raw.to_vec(),
+            status: msg.status().map(|s| (s.code, s.reason.to_string())),
+            method: msg.request().map(|r| r.method.as_str().to_string()),
+            cseq_method: h
+                .get(HeaderName::CSeq)
+                .and_then(|v| CSeq::parse(v).ok())
+                .map(|c| c.method.as_str().to_string()),
+            to_tag: h.to().ok().and_then(|t| t.tag().map(str::to_string)),
+            contact: h
+                .get(HeaderName::Contact)
+                .and_then(|v| NameAddr::parse(v).ok())
+                .map(|c| c.uri.to_string()),
+            body: msg.body.to_vec(),
         })
     }
 
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+    /// The rightmost-session `a=path` of the SDP answer in the body.
+    pub fn answer_path(&self) -> Option<String> {
+        let sdp = SessionDescription::parse(&self.body, Limits::default().max_sdp_bytes).ok()?;
+        sdp.msrp_media()?.path.map(str::to_string)
     }
 
-    /// `(code, reason)` of a response.
-    pub fn status(&self) -> Option<(u16, &str)> {
-        let rest = self.start.strip_prefix("SIP/2.0 ")?;
-        let (code, reason) = rest.split_once(' ').unwrap_or((rest, ""));
-        Some((code.parse().ok()?, reason))
-    }
-
-    /// The method of a request.
-    pub fn method(&self) -> Option<&str> {
-        if self.start.starts_with("SIP/") {
-            return None;
+    /// A response to this request (RFC 3261 §8.2.6: Via, From, To, Call-ID, CSeq copied).
+    pub fn response(&self, code: u16, reason: &str) -> Vec<u8> {
+        match sip::parse(&self.raw, &sip_limits()) {
+            Ok(req) => sip::emit_response(
+                &req.headers,
+                None,
+                &sip::Response {
+                    code,
+                    reason,
+                    to_tag: None,
+                    headers: &[],
+                    body: b"",
+                },
+            ),
+            Err(_) => Vec::new(),
         }
-        self.start.split(' ').next()
-    }
-
-    pub fn cseq_method(&self) -> Option<&str> {
-        self.header("CSeq")?.split_whitespace().nth(1)
     }
 }
 
-/// Length of the first whole message in a TCP byte stream (Content-Length framing).
-pub fn framed_len(buf: &[u8]) -> Option<usize> {
-    let end = find(buf, b"\r\n\r\n")? + 4;
-    let head = std::str::from_utf8(buf.get(..end)?).ok()?;
-    let body = head
-        .split("\r\n")
-        .filter_map(|l| l.split_once(':'))
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length") || n.trim() == "l")
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    (buf.len() >= end + body).then_some(end + body)
-}
-
-pub fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
-
-/// The tag parameter of a From/To value.
-pub fn tag_of(value: &str) -> Option<String> {
-    let params = value.rsplit_once('>').map_or(value, |(_, p)| p);
-    params
-        .split(';')
-        .find_map(|p| p.trim().strip_prefix("tag="))
-        .map(str::to_string)
-}
-
-/// The URI of a name-addr (`<...>`) or of a bare addr-spec.
+/// The URI inside a name-addr or addr-spec value (CPIM From/To use the same syntax).
 pub fn uri_of(value: &str) -> String {
-    match (value.find('<'), value.find('>')) {
-        (Some(a), Some(b)) if a < b => value.get(a + 1..b).unwrap_or_default().to_string(),
-        _ => value.split(';').next().unwrap_or(value).trim().to_string(),
-    }
-}
-
-/// The `a=path` value of an SDP body.
-pub fn sdp_path(sdp: &str) -> Option<String> {
-    sdp.lines()
-        .find_map(|l| l.trim_end().strip_prefix("a=path:"))
-        .map(str::to_string)
+    NameAddr::parse(value)
+        .map(|n| n.uri.to_string())
+        .unwrap_or_else(|_| value.trim().to_string())
 }
 
 /// Our side of the dialog with the room's focus.
@@ -115,81 +98,105 @@ pub struct Dialog {
 }
 
 impl Dialog {
-    /// The INVITE carrying an SDP offer for an active MSRP endpoint at `local_path`.
+    /// The INVITE carrying an SDP offer for an active MSRP endpoint at `local_path`. The
+    /// offer has the same attribute layout as the focus's answer, so `wire::sdp`'s
+    /// emitter writes it.
     pub fn invite(&self, local_path: &str) -> Vec<u8> {
-        let sdp = [
-            "v=0".to_string(),
-            format!("o=- 1 1 IN IP4 {}", self.local.ip()),
-            "s=-".to_string(),
-            format!("c=IN IP4 {}", self.local.ip()),
-            "t=0 0".to_string(),
-            "m=message 9 TCP/MSRP *".to_string(),
-            "a=accept-types:message/cpim".to_string(),
-            "a=accept-wrapped-types:text/plain".to_string(),
-            format!("a=path:{local_path}"),
-            "a=setup:active".to_string(),
-            "a=chatroom:nickname private-messages".to_string(),
-        ];
-        let mut body = sdp.join("\r\n");
-        body.push_str("\r\n");
-        let mut msg = self.head("INVITE", &self.room, 1, &self.invite_branch, false);
+        let address = self.local.ip().to_string();
+        let offer = sdp::Answer {
+            origin_username: "-",
+            sess_id: 1,
+            sess_version: 1,
+            address: &address,
+            port: 9,
+            proto: MsrpProto::Tcp,
+            accept_types: "message/cpim",
+            accept_wrapped_types: Some("text/plain"),
+            path: local_path,
+            setup: Setup::Active,
+            max_size: None,
+            chatroom: Some(Chatroom {
+                nickname: true,
+                private_messages: true,
+            }),
+        }
+        .emit();
         let user = self.me.split('@').next().unwrap_or(&self.me);
-        let _ = write!(
-            msg,
-            "Contact: <{user}@{};transport={}>\r\nContent-Type: application/sdp\r\n\
-             Content-Length: {}\r\n\r\n{body}",
+        let contact = format!(
+            "<{user}@{};transport={}>",
             self.local,
-            self.transport.to_ascii_lowercase(),
-            body.len()
+            self.transport.to_ascii_lowercase()
         );
-        msg.into_bytes()
+        let headers = [
+            ("Contact", contact.as_str()),
+            ("Content-Type", "application/sdp"),
+        ];
+        self.request(
+            "INVITE",
+            &self.room,
+            1,
+            &self.invite_branch,
+            false,
+            &headers,
+            &offer,
+        )
     }
 
-    /// The ACK for the 2xx (new branch, RFC 3261 §13.2.2.4).
+    /// The ACK for the final response (a 2xx gets a new branch, RFC 3261 §13.2.2.4; a
+    /// non-2xx reuses the INVITE's, §17.1.1.3).
     pub fn ack(&self, branch: &str) -> Vec<u8> {
-        let mut msg = self.head("ACK", &self.remote_target, 1, branch, true);
-        msg.push_str("Content-Length: 0\r\n\r\n");
-        msg.into_bytes()
+        self.request("ACK", &self.remote_target, 1, branch, true, &[], b"")
     }
 
     /// BYE in the dialog.
     pub fn bye(&self, branch: &str) -> Vec<u8> {
-        let mut msg = self.head("BYE", &self.remote_target, self.cseq, branch, true);
-        msg.push_str("Content-Length: 0\r\n\r\n");
-        msg.into_bytes()
+        self.request(
+            "BYE",
+            &self.remote_target,
+            self.cseq,
+            branch,
+            true,
+            &[],
+            b"",
+        )
     }
 
-    fn head(&self, method: &str, target: &str, cseq: u32, branch: &str, tagged: bool) -> String {
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        cseq: u32,
+        branch: &str,
+        in_dialog: bool,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Vec<u8> {
         let mut to = format!("<{}>", self.room);
-        if let (true, Some(tag)) = (tagged, &self.to_tag) {
-            let _ = write!(to, ";tag={tag}");
+        if let (true, Some(tag)) = (in_dialog, &self.to_tag) {
+            to.push_str(";tag=");
+            to.push_str(tag);
         }
         let from = if self.display.is_empty() {
             format!("<{}>;tag={}", self.me, self.from_tag)
         } else {
-            format!("\"{}\" <{}>;tag={}", self.display, self.me, self.from_tag)
+            let quoted = self.display.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{quoted}\" <{}>;tag={}", self.me, self.from_tag)
         };
-        format!(
-            "{method} {target} SIP/2.0\r\nVia: SIP/2.0/{} {};branch={branch};rport\r\n\
-             Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {}\r\nCSeq: {cseq} {method}\r\n",
-            self.transport, self.local, self.call_id
-        )
+        let sent_by = self.local.to_string();
+        sip::emit_request(&OutgoingRequest {
+            method,
+            uri,
+            via_transport: self.transport,
+            via_sent_by: &sent_by,
+            branch,
+            from: &from,
+            to: &to,
+            call_id: &self.call_id,
+            cseq,
+            max_forwards: 70,
+            headers,
+            body,
+        })
     }
-}
-
-/// A response to a request the focus sent us (RFC 3261 §8.2.6: copy Via, From, To, Call-ID,
-/// CSeq).
-pub fn response_to(req: &SipMessage, code: u16, reason: &str) -> Vec<u8> {
-    let mut msg = format!("SIP/2.0 {code} {reason}\r\n");
-    for (name, value) in &req.headers {
-        let n = name.to_ascii_lowercase();
-        if matches!(
-            n.as_str(),
-            "via" | "v" | "from" | "f" | "to" | "t" | "call-id" | "i" | "cseq"
-        ) {
-            let _ = write!(msg, "{name}: {value}\r\n");
-        }
-    }
-    msg.push_str("Content-Length: 0\r\n\r\n");
-    msg.into_bytes()
 }

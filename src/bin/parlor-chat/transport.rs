@@ -12,7 +12,9 @@ use smol::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReade
 use smol::stream::StreamExt;
 use smol::LocalExecutor;
 
-use crate::sip_dialog::{framed_len, SipMessage};
+use parlor::wire::sip::StreamFramer;
+
+use crate::sip_dialog::{sip_limits, SipMessage};
 
 /// Largest SIP message read over UDP.
 const SIP_DATAGRAM_BYTES: usize = 65_535;
@@ -141,12 +143,17 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
             }
         }
         SipLink::Tcp(stream) => {
-            let mut pending = Vec::new();
+            let mut framer = StreamFramer::new(sip_limits().max_message_bytes);
             let mut buf = vec![0u8; READ_BYTES];
-            loop {
-                while let Some(len) = framed_len(&pending) {
-                    let raw: Vec<u8> = pending.drain(..len).collect();
-                    if let Some(msg) = SipMessage::parse(&raw) {
+            'read: loop {
+                loop {
+                    let msg = match framer.next_frame() {
+                        Ok(Some(frame)) => SipMessage::parse(frame),
+                        Ok(None) => break,
+                        // The stream cannot be resynchronised.
+                        Err(_) => break 'read,
+                    };
+                    if let Some(msg) = msg {
                         if tx.send(Event::Sip(msg)).await.is_err() {
                             return;
                         }
@@ -154,7 +161,7 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
                 }
                 match (&*stream).read(&mut buf).await {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    Ok(n) => framer.push(&buf[..n]),
                 }
             }
             let _ = tx.send(Event::SipGone).await;
