@@ -189,7 +189,9 @@ mod tests {
     fn taken_fixed_port_is_an_error_naming_the_address() {
         let (udp, _tcp) = bind_sip("127.0.0.1:0".parse().unwrap()).unwrap();
         let taken = udp.get_ref().local_addr().unwrap();
-        let err = bind_sip(taken).err().expect("second bind must fail");
+        let Err(err) = bind_sip(taken) else {
+            panic!("second bind of {taken} must fail");
+        };
         assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
         assert!(err.to_string().contains(&taken.to_string()), "{err}");
     }
