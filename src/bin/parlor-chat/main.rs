@@ -189,30 +189,42 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
         pending,
         buf: Vec::new(),
         bind_failed: false,
+        joined: false,
         me: args.me.clone(),
         room: args.room.clone(),
     };
+    // Lines wait until the session is bound; a quit waits (bounded) for pending answers.
+    let mut queued: std::collections::VecDeque<String> = early_lines.into();
     if let Some(nick) = &args.nick {
-        run.command(&format!("/nick {nick}"), &mut ids).await?;
+        queued.push_front(format!("/nick {nick}"));
     }
-    for line in early_lines {
-        if !run.line(&line, &mut ids).await? {
-            leave(&sip, &mut dialog, &events, &mut ids).await;
-            return Ok(ExitCode::SUCCESS);
-        }
-    }
-
+    let mut quit_by: Option<Instant> = None;
     loop {
-        let Ok(event) = events.recv().await else {
-            return Ok(ExitCode::from(1));
+        while run.joined && quit_by.is_none() {
+            let Some(line) = queued.pop_front() else {
+                break;
+            };
+            if !run.line(&line, &mut ids).await? {
+                quit_by = Some(Instant::now() + BYE_WAIT);
+            }
+        }
+        let event = match quit_by {
+            Some(deadline) if run.pending.is_empty() || Instant::now() >= deadline => break,
+            Some(deadline) => {
+                smol::future::or(async { events.recv().await.ok() }, async {
+                    smol::Timer::at(deadline).await;
+                    None
+                })
+                .await
+            }
+            None => events.recv().await.ok(),
+        };
+        let Some(event) = event else {
+            continue;
         };
         match event {
-            Event::Line(line) => {
-                if !run.line(&line, &mut ids).await? {
-                    break;
-                }
-            }
-            Event::StdinEof => break,
+            Event::Line(line) => queued.push_back(line),
+            Event::StdinEof => queued.push_back("/quit".to_string()),
             Event::Msrp(bytes) => {
                 if !run.msrp_input(&bytes).await? {
                     println!("server: sent something that is not MSRP; leaving");
@@ -383,6 +395,7 @@ struct Running {
     pending: HashMap<String, Pending>,
     buf: Vec<u8>,
     bind_failed: bool,
+    joined: bool,
     me: String,
     room: String,
 }
@@ -465,6 +478,7 @@ impl Running {
     fn response(&mut self, code: u16, comment: &str, tid: &str) {
         match self.pending.remove(tid) {
             Some(Pending::Bind) if code == 200 => {
+                self.joined = true;
                 println!("* joined {} as {}", self.room, self.me);
             }
             Some(Pending::Bind) => {

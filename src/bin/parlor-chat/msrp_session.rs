@@ -203,7 +203,7 @@ fn parse_cpim(me: &str, body: &[u8]) -> Option<ChatLine> {
     let mut private = false;
     for line in cpim_head.split("\r\n") {
         if let Some((name, value)) = line.split_once(':') {
-            let uri = crate::sip_dialog::uri_of(value.trim());
+            let uri = uri_of(value.trim());
             match name.trim() {
                 "From" => from = uri,
                 "To" => private = uri == me,
@@ -221,6 +221,14 @@ fn parse_cpim(me: &str, body: &[u8]) -> Option<ChatLine> {
         private,
         text: content.to_string(),
     })
+}
+
+/// The URI inside `<...>` of a CPIM address (or the whole value).
+fn uri_of(value: &str) -> String {
+    match (value.find('<'), value.find('>')) {
+        (Some(a), Some(b)) if a < b => value.get(a + 1..b).unwrap_or_default().to_string(),
+        _ => value.to_string(),
+    }
 }
 
 /// A CPIM body from `from` to `to` wrapping UTF-8 text.
