@@ -1,3 +1,67 @@
-//! `parlor` command line: `parlor serve [...]` runs the chat server (see README).
-//! STUB.
-fn main() {}
+//! `parlor` command line: `parlor serve [FLAGS]` runs the RFC 7701 chat server (flags:
+//! see `parlor --help` and the README); `--help`, `--version`.
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: parlor serve [FLAGS]     run the chat server (SIP focus + MSRP switch)
+       parlor --help | -h       print this help
+       parlor --version | -V    print the version
+
+serve flags (defaults in brackets):
+  --sip-listen IP:PORT     SIP over UDP and TCP [127.0.0.1:5060]
+  --msrp-listen IP:PORT    MSRP over TCP [127.0.0.1:2855]
+  --domain NAME            domain of room URIs sip:ROOM@NAME [localhost]
+  --room NAME              provision a room (repeatable) [lobby]
+  --allow-adhoc            create a room on the first INVITE to an unknown name
+  --no-nicknames           rooms refuse NICKNAME
+  --no-private-messages    rooms refuse private messages
+  --config FILE            settings and rooms from a config file
+  --profile NAME|FILE      memory profile: tiny, router, gateway [router]
+  --memory-cap BYTES       override the profile's memory cap
+  --log LEVEL              off, error, warn, info, debug, trace [info]
+On start, one line is printed: parlor listening sip=IP:PORT msrp=IP:PORT";
+
+fn main() -> ExitCode {
+    let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    if args.is_empty() {
+        eprintln!("{USAGE}");
+        return ExitCode::from(2);
+    }
+    let command = args.remove(0);
+    match command.to_str() {
+        Some("serve") => serve(args),
+        Some("--help" | "-h" | "help") => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Some("--version" | "-V") => {
+            println!("parlor {}", env!("CARGO_PKG_VERSION"));
+            ExitCode::SUCCESS
+        }
+        _ => {
+            eprintln!("parlor: unknown command {command:?}\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `parlor serve`: configuration errors exit 2, runtime errors (e.g. a port in use) 1.
+fn serve(args: Vec<OsString>) -> ExitCode {
+    let config = match parlor::config::Config::from_args(args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("parlor: {}", e.message);
+            return ExitCode::from(2);
+        }
+    };
+    parlor::shell::logger::init(config.log_level);
+    match parlor::shell::run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("parlor: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,12 +1,27 @@
 //! The only code with sockets, the executor, signals and the real clock: one thread,
-//! `smol::LocalExecutor`, SIP over UDP+TCP and MSRP over TCP feeding the [`Engine`].
+//! `smol::LocalExecutor`, SIP over UDP+TCP (RFC 3261 §18) and MSRP over TCP (RFC 4975 §6.1)
+//! feeding the [`Engine`](crate::engine::Engine).
 //!
-//! STUB: the public API below is the contract main.rs relies on.
-#![allow(unused_variables, dead_code)]
+//! Layout: [`run`] binds and wires the tasks, `udp`/`sip_tcp`/`msrp_conn` move bytes
+//! between sockets and the engine, `timer` sleeps until the engine's next deadline,
+//! `signals` waits for SIGTERM/SIGINT, [`logger`] and `entropy` are the process's log sink
+//! and random source.
+
+mod entropy;
+pub mod logger;
+mod msrp_conn;
+mod run;
+mod signals;
+mod sip_tcp;
+mod timer;
+mod udp;
+
+pub use entropy::Urandom;
 
 use crate::config::Config;
 
-/// Runs the server until SIGTERM/SIGINT.
+/// Binds the configured addresses, prints `parlor listening sip=IP:PORT msrp=IP:PORT` on
+/// stdout, and runs the server until SIGTERM/SIGINT.
 pub fn run(config: Config) -> std::io::Result<()> {
-    todo!()
+    run::serve(config)
 }

@@ -1,0 +1,493 @@
+//! `parlor-chat`: a one-thread terminal client for an RFC 7701 chat room. Joins with SIP
+//! INVITE + MSRP SDP offer (RFC 4975 §8, RFC 7701 §8), binds its MSRP session with a
+//! bodiless SEND (RFC 4975 §5.4), prints `<sender> text` per received message, and sends
+//! each stdin line as Message/CPIM (RFC 3862). Commands: `/msg URI text`, `/nick NAME`,
+//! `/who`, `/quit` (also EOF).
+
+mod msrp_session;
+mod sip_dialog;
+mod transport;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use smol::channel::Receiver;
+use smol::LocalExecutor;
+
+use msrp_session::{cpim, take_message, Session};
+use parlor::rand::fill_ident;
+use parlor::shell::Urandom;
+use sip_dialog::{Dialog, SipMessage};
+use transport::{Event, Links, SipLink};
+
+const USAGE: &str = "\
+usage: parlor-chat ROOM-URI --as SIP-URI [--nick NAME] [--tcp] [--server IP:PORT]
+  ROOM-URI          e.g. sip:lobby@localhost
+  --as SIP-URI      who you are, e.g. sip:alice@example.com (CPIM From)
+  --nick NAME       ask for this nickname after joining
+  --tcp             SIP over TCP instead of UDP
+  --server IP:PORT  the SIP server [127.0.0.1:5060]
+commands: /msg URI text, /nick NAME, /who, /quit (or end of input)";
+
+/// RFC 3261 T1 and the give-up time 64×T1 for our UDP retransmissions.
+const T1: Duration = Duration::from_millis(500);
+const T2: Duration = Duration::from_secs(4);
+const GIVE_UP: Duration = Duration::from_secs(32);
+/// How long `/quit` waits for the BYE's answer before leaving anyway.
+const BYE_WAIT: Duration = Duration::from_secs(4);
+
+struct Args {
+    room: String,
+    me: String,
+    nick: Option<String>,
+    tcp: bool,
+    server: SocketAddr,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut pargs = pico_args::Arguments::from_env();
+    if pargs.contains(["-h", "--help"]) {
+        println!("{USAGE}");
+        std::process::exit(0);
+    }
+    let me: String = pargs
+        .value_from_str("--as")
+        .map_err(|e| format!("--as: {e}"))?;
+    let nick: Option<String> = pargs
+        .opt_value_from_str("--nick")
+        .map_err(|e| e.to_string())?;
+    let tcp = pargs.contains("--tcp");
+    let server: SocketAddr = pargs
+        .opt_value_from_str("--server")
+        .map_err(|e| format!("--server: {e}"))?
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5060)));
+    let room: String = pargs
+        .free_from_str()
+        .map_err(|_| "missing ROOM-URI".to_string())?;
+    let rest = pargs.finish();
+    if !rest.is_empty() {
+        return Err(format!("unexpected arguments: {rest:?}"));
+    }
+    for (what, uri) in [("ROOM-URI", &room), ("--as", &me)] {
+        if !uri.starts_with("sip:") || !uri.contains('@') {
+            return Err(format!("{what}: expected a sip:user@host URI, got {uri:?}"));
+        }
+    }
+    Ok(Args {
+        room,
+        me,
+        nick,
+        tcp,
+        server,
+    })
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(msg) => {
+            eprintln!("parlor-chat: {msg}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let ex = LocalExecutor::new();
+    match smol::block_on(ex.run(chat(&ex, args))) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("parlor-chat: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Random identifiers for tags, branches, transaction ids, Message-IDs and session-ids.
+struct Ids(Urandom);
+
+impl Ids {
+    fn id(&mut self, len: usize) -> String {
+        let mut buf = vec![0u8; len];
+        fill_ident(&mut self.0, &mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+/// What a transaction id we sent was for.
+enum Pending {
+    Bind,
+    Send,
+    Nickname(String),
+}
+
+async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
+    let mut ids = Ids(Urandom::open()?);
+    let (sip, local) = SipLink::connect(args.server, args.tcp).await?;
+    let links = Links::start(ex, sip.clone());
+    let events = links.events.clone();
+    let mut dialog = Dialog {
+        room: args.room.clone(),
+        me: args.me.clone(),
+        display: args.nick.clone().unwrap_or_default(),
+        local,
+        transport: if args.tcp { "TCP" } else { "UDP" },
+        call_id: format!("{}@{}", ids.id(16), local.ip()),
+        from_tag: ids.id(12),
+        to_tag: None,
+        remote_target: args.room.clone(),
+        cseq: 1,
+        invite_branch: format!("z9hG4bK{}", ids.id(14)),
+    };
+    let local_path = format!("msrp://{}:9/{};tcp", local.ip(), ids.id(16));
+    let mut early_lines = Vec::new();
+
+    // INVITE → final response.
+    let invite = dialog.invite(&local_path);
+    let ok = loop_invite(&sip, &invite, &events, &mut early_lines).await?;
+    let ok = match ok {
+        Ok(ok) => ok,
+        Err((code, reason, resp)) => {
+            // Non-2xx: the transaction's ACK (RFC 3261 §17.1.1.3), then give up.
+            dialog.to_tag = resp.to_tag.clone();
+            let _ = sip.send(&dialog.ack(&dialog.invite_branch)).await;
+            println!("server: {code} {reason}");
+            return Ok(ExitCode::from(1));
+        }
+    };
+    dialog.to_tag = ok.to_tag.clone();
+    if let Some(contact) = &ok.contact {
+        dialog.remote_target = contact.clone();
+    }
+    let ack_branch = format!("z9hG4bK{}", ids.id(14));
+    sip.send(&dialog.ack(&ack_branch)).await?;
+    let Some(remote_path) = ok.answer_path() else {
+        println!("server: 200 OK without a=path; leaving");
+        leave(&sip, &mut dialog, &events, &mut ids).await;
+        return Ok(ExitCode::from(1));
+    };
+    let session = Session::new(local_path, remote_path.clone());
+    let msrp_addr = first_hop(&remote_path, args.server);
+    let msrp = match links.connect_msrp(ex, msrp_addr).await {
+        Ok(m) => m,
+        Err(e) => {
+            println!("cannot connect MSRP to {msrp_addr}: {e}");
+            leave(&sip, &mut dialog, &events, &mut ids).await;
+            return Ok(ExitCode::from(1));
+        }
+    };
+
+    let mut pending: HashMap<String, Pending> = HashMap::new();
+    let bind_tid = ids.id(12);
+    pending.insert(bind_tid.clone(), Pending::Bind);
+    msrp.send(&session.send(&bind_tid, &ids.id(12), None))
+        .await?;
+
+    let mut run = Running {
+        session,
+        msrp,
+        pending,
+        buf: Vec::new(),
+        bind_failed: false,
+        joined: false,
+        me: args.me.clone(),
+        room: args.room.clone(),
+    };
+    // Lines wait until the session is bound; a quit waits (bounded) for pending answers.
+    let mut queued: std::collections::VecDeque<String> = early_lines.into();
+    if let Some(nick) = &args.nick {
+        queued.push_front(format!("/nick {nick}"));
+    }
+    let mut quit_by: Option<Instant> = None;
+    loop {
+        while run.joined && quit_by.is_none() {
+            let Some(line) = queued.pop_front() else {
+                break;
+            };
+            if !run.line(&line, &mut ids).await? {
+                quit_by = Some(Instant::now() + BYE_WAIT);
+            }
+        }
+        let event = match quit_by {
+            Some(deadline) if run.pending.is_empty() || Instant::now() >= deadline => break,
+            Some(deadline) => {
+                smol::future::or(async { events.recv().await.ok() }, async {
+                    smol::Timer::at(deadline).await;
+                    None
+                })
+                .await
+            }
+            None => events.recv().await.ok(),
+        };
+        let Some(event) = event else {
+            continue;
+        };
+        match event {
+            Event::Line(line) => queued.push_back(line),
+            Event::StdinEof => queued.push_back("/quit".to_string()),
+            Event::Msrp(bytes) => {
+                if !run.msrp_input(&bytes).await? {
+                    println!("server: sent something that is not MSRP; leaving");
+                    break;
+                }
+                if run.bind_failed {
+                    leave(&sip, &mut dialog, &events, &mut ids).await;
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            Event::MsrpGone => {
+                println!("* MSRP connection closed by the server");
+                leave(&sip, &mut dialog, &events, &mut ids).await;
+                return Ok(ExitCode::from(1));
+            }
+            Event::Sip(msg) => {
+                if msg.method.as_deref() == Some("BYE") {
+                    sip.send(&msg.response(200, "OK")).await?;
+                    println!("* the server ended the session");
+                    return Ok(ExitCode::SUCCESS);
+                }
+                answer_other_sip(&sip, &dialog, &ack_branch, &msg).await?;
+            }
+            Event::SipGone => {
+                println!("* SIP connection closed by the server");
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    leave(&sip, &mut dialog, &events, &mut ids).await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sends the INVITE (retransmitted over UDP, RFC 3261 §17.1.1.2) until a final response.
+/// Lines typed meanwhile are kept for after the join.
+async fn loop_invite(
+    sip: &SipLink,
+    invite: &[u8],
+    events: &Receiver<Event>,
+    early_lines: &mut Vec<String>,
+) -> io::Result<Result<SipMessage, (u16, String, SipMessage)>> {
+    sip.send(invite).await?;
+    let started = Instant::now();
+    let mut interval = T1;
+    let mut retransmit = !sip.is_tcp();
+    loop {
+        if started.elapsed() > GIVE_UP {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "no answer from the server",
+            ));
+        }
+        let wait = if retransmit { interval } else { GIVE_UP };
+        let event = smol::future::or(async { events.recv().await.ok() }, async {
+            smol::Timer::after(wait).await;
+            None
+        })
+        .await;
+        let Some(event) = event else {
+            if retransmit {
+                sip.send(invite).await?;
+                interval = (interval * 2).min(T2);
+            }
+            continue;
+        };
+        match event {
+            Event::Sip(msg) if msg.cseq_method.as_deref() == Some("INVITE") => {
+                match msg.status.clone() {
+                    Some((code, _)) if code < 200 => retransmit = false,
+                    Some((code, _)) if code < 300 => return Ok(Ok(msg)),
+                    Some((code, reason)) => return Ok(Err((code, reason, msg))),
+                    None => {}
+                }
+            }
+            Event::Line(line) => early_lines.push(line),
+            Event::StdinEof => early_lines.push("/quit".to_string()),
+            Event::SipGone => {
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "SIP connection closed",
+                ))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Answers requests other than BYE and re-ACKs a retransmitted 200.
+async fn answer_other_sip(
+    sip: &SipLink,
+    dialog: &Dialog,
+    ack_branch: &str,
+    msg: &SipMessage,
+) -> io::Result<()> {
+    match msg.method.as_deref() {
+        Some("NOTIFY" | "OPTIONS") => sip.send(&msg.response(200, "OK")).await,
+        Some("ACK") | None => {
+            let ok = matches!(msg.status, Some((200..=299, _)));
+            if msg.cseq_method.as_deref() == Some("INVITE") && ok {
+                sip.send(&dialog.ack(ack_branch)).await?;
+            }
+            Ok(())
+        }
+        Some(_) => sip.send(&msg.response(501, "Not Implemented")).await,
+    }
+}
+
+/// Sends BYE and waits (bounded) for its final response.
+async fn leave(sip: &SipLink, dialog: &mut Dialog, events: &Receiver<Event>, ids: &mut Ids) {
+    dialog.cseq += 1;
+    let bye = dialog.bye(&format!("z9hG4bK{}", ids.id(14)));
+    if sip.send(&bye).await.is_err() {
+        return;
+    }
+    let started = Instant::now();
+    let mut interval = T1;
+    while started.elapsed() < BYE_WAIT {
+        let event = smol::future::or(async { events.recv().await.ok() }, async {
+            smol::Timer::after(interval).await;
+            None
+        })
+        .await;
+        match event {
+            Some(Event::Sip(msg)) if msg.cseq_method.as_deref() == Some("BYE") => {
+                if let Some((code, reason)) = &msg.status {
+                    let code = *code;
+                    if code >= 300 {
+                        println!("server: {code} {reason}");
+                    }
+                    if code >= 200 {
+                        return;
+                    }
+                }
+            }
+            Some(Event::SipGone) => return,
+            Some(_) => {}
+            None if !sip.is_tcp() => {
+                let _ = sip.send(&bye).await;
+                interval = (interval * 2).min(T2);
+            }
+            None => {}
+        }
+    }
+}
+
+/// The first hop of an MSRP path: its leftmost URI's `IP:port`; a host name is replaced
+/// by the SIP server's IP (no name resolution here).
+fn first_hop(path: &str, server: SocketAddr) -> SocketAddr {
+    let uri = path.split_whitespace().next().unwrap_or_default();
+    let authority = uri
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', ';']).next().unwrap_or_default())
+        .unwrap_or_default();
+    if let Ok(addr) = authority.parse() {
+        return addr;
+    }
+    let port = authority
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap_or(2855);
+    SocketAddr::new(server.ip(), port)
+}
+
+/// The joined session: MSRP link, requests awaiting answers, the input buffer.
+struct Running {
+    session: Session,
+    msrp: transport::MsrpLink,
+    pending: HashMap<String, Pending>,
+    buf: Vec<u8>,
+    bind_failed: bool,
+    joined: bool,
+    me: String,
+    room: String,
+}
+
+impl Running {
+    /// One stdin line; `false` = quit.
+    async fn line(&mut self, line: &str, ids: &mut Ids) -> io::Result<bool> {
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.starts_with('/') {
+            return self.command(line, ids).await;
+        }
+        if !line.is_empty() {
+            let room = self.room.clone();
+            self.say(&room, line, ids).await?;
+        }
+        Ok(true)
+    }
+
+    async fn command(&mut self, line: &str, ids: &mut Ids) -> io::Result<bool> {
+        let (cmd, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match cmd {
+            "/quit" => return Ok(false),
+            "/who" => println!("* roster not supported by this server yet"),
+            "/msg" => match rest.trim().split_once(' ') {
+                Some((to, text)) if to.starts_with("sip:") => {
+                    self.say(to, text, ids).await?;
+                }
+                _ => println!("* usage: /msg sip:user@host text"),
+            },
+            "/nick" if !rest.trim().is_empty() => {
+                let tid = ids.id(12);
+                let name = rest.trim().to_string();
+                self.msrp.send(&self.session.nickname(&tid, &name)).await?;
+                self.pending.insert(tid, Pending::Nickname(name));
+            }
+            _ => println!("* unknown command {cmd}; try /msg, /nick, /who, /quit"),
+        }
+        Ok(true)
+    }
+
+    async fn say(&mut self, to: &str, text: &str, ids: &mut Ids) -> io::Result<()> {
+        let tid = ids.id(12);
+        let body = cpim(&self.me, to, text);
+        self.msrp
+            .send(&self.session.send(&tid, &ids.id(12), Some(&body)))
+            .await?;
+        self.pending.insert(tid, Pending::Send);
+        Ok(())
+    }
+
+    /// Bytes from the switch; `false` = not MSRP.
+    async fn msrp_input(&mut self, bytes: &[u8]) -> io::Result<bool> {
+        self.buf.extend_from_slice(bytes);
+        loop {
+            let msg = match take_message(&mut self.buf) {
+                Ok(Some(msg)) => msg,
+                Ok(None) => return Ok(true),
+                Err(()) => return Ok(false),
+            };
+            if let Some((code, comment)) = &msg.status {
+                self.response(*code, comment, &msg.tid);
+                continue;
+            }
+            if msg.method.as_deref() != Some("SEND") {
+                continue;
+            }
+            if msg.header("Failure-Report") != Some("no") {
+                self.msrp.send(&self.session.ok(&msg)).await?;
+            }
+            if let Some(line) = self.session.receive(&self.me, &msg) {
+                if line.private {
+                    println!("<{}> (private) {}", line.from, line.text);
+                } else {
+                    println!("<{}> {}", line.from, line.text);
+                }
+            }
+        }
+    }
+
+    fn response(&mut self, code: u16, comment: &str, tid: &str) {
+        match self.pending.remove(tid) {
+            Some(Pending::Bind) if code == 200 => {
+                self.joined = true;
+                println!("* joined {} as {}", self.room, self.me);
+            }
+            Some(Pending::Bind) => {
+                println!("server: {code} {comment}");
+                self.bind_failed = true;
+            }
+            Some(Pending::Nickname(name)) if code == 200 => println!("* nickname is now {name}"),
+            Some(_) if code >= 300 => println!("server: {code} {comment}"),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,195 @@
+//! The chat client's SIP side (RFC 3261 §13 INVITE/ACK, §15 BYE, §8.2.6 responses; RFC 4975
+//! §8 + RFC 7701 §8 SDP offer), built on the crate's own codecs: `wire::sip` parses and
+//! emits every message, `wire::sdp` writes the offer and reads the answer's `a=path`.
+
+use std::net::SocketAddr;
+
+use parlor::limits::Limits;
+use parlor::wire::sdp::{self, Chatroom, MsrpProto, SessionDescription, Setup};
+use parlor::wire::sip::{self, CSeq, HeaderName, NameAddr, OutgoingRequest, SipLimits};
+
+/// What the client needs of one SIP message, owned (the parse is a view into `raw`).
+#[derive(Clone, Debug)]
+pub struct SipMessage {
+    pub raw: Vec<u8>,
+    /// `(code, reason)` of a response.
+    pub status: Option<(u16, String)>,
+    /// Method of a request.
+    pub method: Option<String>,
+    pub cseq_method: Option<String>,
+    pub to_tag: Option<String>,
+    /// The Contact URI.
+    pub contact: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// The parser's bounds: the server's default limits are generous for a client.
+pub fn sip_limits() -> SipLimits {
+    SipLimits::from(&Limits::default())
+}
+
+impl SipMessage {
+    /// Parses one whole message; `None` if `wire::sip` refuses it.
+    pub fn parse(raw: &[u8]) -> Option<SipMessage> {
+        let msg = sip::parse(raw, &sip_limits()).ok()?;
+        let h = &msg.headers;
+        Some(SipMessage {
+            raw: raw.to_vec(),
+            status: msg.status().map(|s| (s.code, s.reason.to_string())),
+            method: msg.request().map(|r| r.method.as_str().to_string()),
+            cseq_method: h
+                .get(HeaderName::CSeq)
+                .and_then(|v| CSeq::parse(v).ok())
+                .map(|c| c.method.as_str().to_string()),
+            to_tag: h.to().ok().and_then(|t| t.tag().map(str::to_string)),
+            contact: h
+                .get(HeaderName::Contact)
+                .and_then(|v| NameAddr::parse(v).ok())
+                .map(|c| c.uri.to_string()),
+            body: msg.body.to_vec(),
+        })
+    }
+
+    /// The rightmost-session `a=path` of the SDP answer in the body.
+    pub fn answer_path(&self) -> Option<String> {
+        let sdp = SessionDescription::parse(&self.body, Limits::default().max_sdp_bytes).ok()?;
+        sdp.msrp_media()?.path.map(str::to_string)
+    }
+
+    /// A response to this request (RFC 3261 §8.2.6: Via, From, To, Call-ID, CSeq copied).
+    pub fn response(&self, code: u16, reason: &str) -> Vec<u8> {
+        match sip::parse(&self.raw, &sip_limits()) {
+            Ok(req) => sip::emit_response(
+                &req.headers,
+                None,
+                &sip::Response {
+                    code,
+                    reason,
+                    to_tag: None,
+                    headers: &[],
+                    body: b"",
+                },
+            ),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// Our side of the dialog with the room's focus.
+pub struct Dialog {
+    pub room: String,
+    pub me: String,
+    pub display: String,
+    pub local: SocketAddr,
+    pub transport: &'static str,
+    pub call_id: String,
+    pub from_tag: String,
+    pub to_tag: Option<String>,
+    pub remote_target: String,
+    pub cseq: u32,
+    pub invite_branch: String,
+}
+
+impl Dialog {
+    /// The INVITE carrying an SDP offer for an active MSRP endpoint at `local_path`. The
+    /// offer has the same attribute layout as the focus's answer, so `wire::sdp`'s
+    /// emitter writes it.
+    pub fn invite(&self, local_path: &str) -> Vec<u8> {
+        let address = self.local.ip().to_string();
+        let offer = sdp::Answer {
+            origin_username: "-",
+            sess_id: 1,
+            sess_version: 1,
+            address: &address,
+            port: 9,
+            proto: MsrpProto::Tcp,
+            accept_types: "message/cpim",
+            accept_wrapped_types: Some("text/plain"),
+            path: local_path,
+            setup: Setup::Active,
+            max_size: None,
+            chatroom: Some(Chatroom {
+                nickname: true,
+                private_messages: true,
+            }),
+        }
+        .emit();
+        let user = self.me.split('@').next().unwrap_or(&self.me);
+        let contact = format!(
+            "<{user}@{};transport={}>",
+            self.local,
+            self.transport.to_ascii_lowercase()
+        );
+        let headers = [
+            ("Contact", contact.as_str()),
+            ("Content-Type", "application/sdp"),
+        ];
+        self.request(
+            "INVITE",
+            &self.room,
+            1,
+            &self.invite_branch,
+            false,
+            &headers,
+            &offer,
+        )
+    }
+
+    /// The ACK for the final response (a 2xx gets a new branch, RFC 3261 §13.2.2.4; a
+    /// non-2xx reuses the INVITE's, §17.1.1.3).
+    pub fn ack(&self, branch: &str) -> Vec<u8> {
+        self.request("ACK", &self.remote_target, 1, branch, true, &[], b"")
+    }
+
+    /// BYE in the dialog.
+    pub fn bye(&self, branch: &str) -> Vec<u8> {
+        self.request(
+            "BYE",
+            &self.remote_target,
+            self.cseq,
+            branch,
+            true,
+            &[],
+            b"",
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        cseq: u32,
+        branch: &str,
+        in_dialog: bool,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Vec<u8> {
+        let mut to = format!("<{}>", self.room);
+        if let (true, Some(tag)) = (in_dialog, &self.to_tag) {
+            to.push_str(";tag=");
+            to.push_str(tag);
+        }
+        let from = if self.display.is_empty() {
+            format!("<{}>;tag={}", self.me, self.from_tag)
+        } else {
+            let quoted = self.display.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{quoted}\" <{}>;tag={}", self.me, self.from_tag)
+        };
+        let sent_by = self.local.to_string();
+        sip::emit_request(&OutgoingRequest {
+            method,
+            uri,
+            via_transport: self.transport,
+            via_sent_by: &sent_by,
+            branch,
+            from: &from,
+            to: &to,
+            call_id: &self.call_id,
+            cseq,
+            max_forwards: 70,
+            headers,
+            body,
+        })
+    }
+}

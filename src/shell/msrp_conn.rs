@@ -1,0 +1,162 @@
+//! MSRP over TCP (RFC 4975 §6.1, §7): accepts connections, feeds their bytes to the engine,
+//! and drains each connection's pending output (two ring slices) with one vectored write
+//! per round, copying nothing; one connection's failure never touches another.
+
+use std::cell::Cell;
+use std::io::{IoSlice, Write as _};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::rc::Rc;
+
+use async_io::Async;
+use smol::channel::{self, Receiver, Sender};
+use smol::io::AsyncReadExt;
+
+use super::run::{Executor, Shell};
+use crate::switch::MsrpConnId;
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) so the loop cannot spin.
+const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The shell's side of one MSRP connection.
+pub(super) struct MsrpHandle {
+    /// Tells this connection from a later one the switch gives the same id.
+    token: u64,
+    /// "Output is pending": capacity 1, a pending wake already covers any later one.
+    wake: Sender<()>,
+    /// The engine asked to close once the pending output is written.
+    closing: Rc<Cell<bool>>,
+}
+
+/// Accepts MSRP connections forever.
+pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<TcpListener>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                log::warn!("MSRP accept failed: {e}");
+                smol::Timer::after(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        let Some(id) = shell.with_engine(|engine, now| engine.msrp_opened(now, peer)) else {
+            log::debug!("MSRP connection from {peer} refused: limit or memory cap");
+            continue;
+        };
+        if let Err(e) = stream.get_ref().set_nodelay(true) {
+            log::debug!("MSRP {id:?}: TCP_NODELAY: {e}");
+        }
+        let (tx, rx) = channel::bounded(1);
+        let closing = Rc::new(Cell::new(false));
+        let token = shell.new_token();
+        let handle = MsrpHandle {
+            token,
+            wake: tx,
+            closing: closing.clone(),
+        };
+        if let Some(old) = shell.msrp_conns.borrow_mut().insert(id, handle) {
+            // The switch reused an id it had closed: stop the old writer.
+            old.closing.set(true);
+            old.wake.close();
+        }
+        let stream = Rc::new(stream);
+        ex.spawn(read_loop(shell.clone(), id, token, stream.clone()))
+            .detach();
+        ex.spawn(write_loop(shell.clone(), id, stream, rx, closing))
+            .detach();
+    }
+}
+
+/// Feeds everything the peer sends to the engine; reports the close once.
+async fn read_loop(shell: Rc<Shell>, id: MsrpConnId, token: u64, stream: Rc<Async<TcpStream>>) {
+    let mut buf = vec![0u8; shell.limits.read_buf_bytes];
+    let mut reader = &*stream;
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                let bytes = buf.get(..n).unwrap_or_default();
+                shell.with_engine(|engine, now| engine.msrp_input(now, id, bytes));
+            }
+            Err(e) => {
+                log::debug!("MSRP {id:?} read error: {e}");
+                break;
+            }
+        }
+    }
+    let _ = stream.get_ref().shutdown(Shutdown::Both);
+    let ours = {
+        let mut conns = shell.msrp_conns.borrow_mut();
+        match conns.get(&id) {
+            Some(h) if h.token == token => conns.remove(&id),
+            _ => None,
+        }
+    };
+    if let Some(handle) = ours {
+        handle.closing.set(true);
+        handle.wake.close();
+        shell.with_engine(|engine, now| engine.msrp_closed(now, id));
+    }
+}
+
+/// Writes pending output whenever woken; after a close request, flushes and shuts down.
+async fn write_loop(
+    shell: Rc<Shell>,
+    id: MsrpConnId,
+    stream: Rc<Async<TcpStream>>,
+    wake: Receiver<()>,
+    closing: Rc<Cell<bool>>,
+) {
+    loop {
+        if let Err(e) = drain(&shell, id, &stream).await {
+            log::debug!("MSRP {id:?} write error: {e}");
+            break;
+        }
+        if closing.get() || wake.recv().await.is_err() {
+            break;
+        }
+    }
+    // Both directions: the reader sees EOF and reports the close to the engine.
+    let _ = stream.get_ref().shutdown(Shutdown::Both);
+}
+
+/// Writes until the engine has nothing pending for `id`: each round one vectored write of
+/// the two ring slices, straight from the engine's ring, then `msrp_consumed`.
+async fn drain(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -> std::io::Result<()> {
+    loop {
+        let written = stream
+            .write_with(|socket| {
+                // Borrowed only inside this synchronous closure, never across an await.
+                let engine = shell.engine();
+                let [first, second] = engine.msrp_out(id);
+                if first.is_empty() && second.is_empty() {
+                    return Ok(0);
+                }
+                let mut socket: &TcpStream = socket;
+                socket.write_vectored(&[IoSlice::new(first), IoSlice::new(second)])
+            })
+            .await?;
+        if written == 0 {
+            return Ok(());
+        }
+        shell.with_engine(|engine, now| engine.msrp_consumed(now, id, written));
+    }
+}
+
+/// Output is pending on `id` (engine `MsrpWake`).
+pub(super) fn wake(shell: &Shell, id: MsrpConnId) {
+    match shell.msrp_conns.borrow().get(&id) {
+        // Full: a wake is already pending. Closed: the writer has stopped.
+        Some(handle) => {
+            let _ = handle.wake.try_send(());
+        }
+        None => log::debug!("MSRP {id:?} is gone; wake ignored"),
+    }
+}
+
+/// Close `id` after its pending output (engine `MsrpClose`).
+pub(super) fn close(shell: &Shell, id: MsrpConnId) {
+    if let Some(handle) = shell.msrp_conns.borrow().get(&id) {
+        handle.closing.set(true);
+        let _ = handle.wake.try_send(());
+    }
+}

@@ -1,0 +1,198 @@
+//! Startup and the shared shell state: binds the SIP (UDP+TCP) and MSRP listeners, builds
+//! the [`Engine`] with the actual addresses, spawns the socket and timer tasks on one
+//! `LocalExecutor`, and applies every [`Output`] the engine produces.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::rc::Rc;
+
+use async_io::Async;
+use smol::LocalExecutor;
+
+use super::entropy::Urandom;
+use super::msrp_conn::{self, MsrpHandle};
+use super::signals::Shutdown;
+use super::sip_tcp::{self, SipHandle};
+use super::timer::{self, TimerWake};
+use super::udp;
+use crate::config::Config;
+use crate::engine::{Engine, Output};
+use crate::focus::{SipConnId, SipTransport};
+use crate::limits::Limits;
+use crate::switch::MsrpConnId;
+use crate::time::Instant;
+
+/// Attempts at finding an ephemeral port free for both SIP UDP and SIP TCP.
+const SIP_BIND_ATTEMPTS: usize = 8;
+
+/// The executor every task runs on; tasks that accept connections spawn more on it.
+pub(super) type Executor = Rc<LocalExecutor<'static>>;
+
+/// What every task shares: the engine, the clock, the sockets' handles.
+pub(super) struct Shell {
+    engine: RefCell<Engine>,
+    origin: std::time::Instant,
+    pub(super) limits: Limits,
+    pub(super) udp: Async<UdpSocket>,
+    pub(super) sip_conns: RefCell<HashMap<SipConnId, SipHandle>>,
+    pub(super) msrp_conns: RefCell<HashMap<MsrpConnId, MsrpHandle>>,
+    pub(super) timer: TimerWake,
+    next_token: Cell<u64>,
+}
+
+impl Shell {
+    /// The core's clock: microseconds since the shell started.
+    pub(super) fn now(&self) -> Instant {
+        let micros = self.origin.elapsed().as_micros();
+        Instant::from_micros(u64::try_from(micros).unwrap_or(u64::MAX))
+    }
+
+    /// The real-clock instant of a core instant.
+    pub(super) fn deadline(&self, at: Instant) -> std::time::Instant {
+        self.origin + std::time::Duration::from_micros(at.as_micros())
+    }
+
+    /// Runs one synchronous engine call, then applies everything it produced. The engine
+    /// is borrowed only inside this call, never across an `.await`.
+    pub(super) fn with_engine<R>(&self, call: impl FnOnce(&mut Engine, Instant) -> R) -> R {
+        let now = self.now();
+        let result = call(&mut self.engine.borrow_mut(), now);
+        self.dispatch();
+        result
+    }
+
+    /// Read-only access to the engine (no outputs can result).
+    pub(super) fn engine(&self) -> std::cell::Ref<'_, Engine> {
+        self.engine.borrow()
+    }
+
+    /// A fresh token telling one accepted connection from a later one that reuses its id.
+    pub(super) fn new_token(&self) -> u64 {
+        let t = self.next_token.get();
+        self.next_token.set(t.wrapping_add(1));
+        t
+    }
+
+    /// Drains the engine's outputs and re-arms the timer if the deadline moved earlier.
+    fn dispatch(&self) {
+        loop {
+            let output = self.engine.borrow_mut().poll_output();
+            match output {
+                None => break,
+                Some(Output::SipSend { to, bytes }) => match to {
+                    SipTransport::Udp(peer) => udp::send(&self.udp, peer, &bytes),
+                    SipTransport::Tcp(conn) => sip_tcp::queue(self, conn, bytes),
+                },
+                Some(Output::SipClose(conn)) => sip_tcp::close(self, conn),
+                Some(Output::MsrpWake(conn)) => msrp_conn::wake(self, conn),
+                Some(Output::MsrpClose(conn)) => msrp_conn::close(self, conn),
+            }
+        }
+        let next = self.engine.borrow().poll_timeout();
+        self.timer.rearm_if_earlier(next);
+    }
+}
+
+/// Binds everything, prints the listening line, and serves until SIGTERM/SIGINT.
+pub(super) fn serve(config: Config) -> io::Result<()> {
+    let entropy = Urandom::open()?;
+    let shutdown = Shutdown::listen()?;
+    let (udp, sip_listener) = bind_sip(config.sip_listen)?;
+    let msrp_listener = Async::<TcpListener>::bind(config.msrp_listen)
+        .map_err(|e| context(e, "MSRP TCP", config.msrp_listen))?;
+    let sip_local = udp.get_ref().local_addr()?;
+    let msrp_local = msrp_listener.get_ref().local_addr()?;
+
+    let engine = Engine::new(&config, sip_local, msrp_local, Box::new(entropy));
+    log::info!(
+        "profile {} memory cap {} bytes",
+        config.profile,
+        config.limits.memory_cap
+    );
+
+    let shell = Rc::new(Shell {
+        engine: RefCell::new(engine),
+        origin: std::time::Instant::now(),
+        limits: config.limits.clone(),
+        udp,
+        sip_conns: RefCell::new(HashMap::new()),
+        msrp_conns: RefCell::new(HashMap::new()),
+        timer: TimerWake::new(),
+        next_token: Cell::new(0),
+    });
+
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "parlor listening sip={sip_local} msrp={msrp_local}")?;
+    stdout.flush()?;
+    drop(stdout);
+
+    let ex: Executor = Rc::new(LocalExecutor::new());
+    ex.spawn(udp::receive_loop(shell.clone())).detach();
+    ex.spawn(sip_tcp::accept_loop(
+        shell.clone(),
+        ex.clone(),
+        sip_listener,
+    ))
+    .detach();
+    ex.spawn(msrp_conn::accept_loop(
+        shell.clone(),
+        ex.clone(),
+        msrp_listener,
+    ))
+    .detach();
+    ex.spawn(timer::run(shell)).detach();
+    smol::block_on(ex.run(shutdown.requested()));
+    Ok(())
+}
+
+/// SIP UDP and TCP on the same address. With port 0, UDP picks the port and TCP follows;
+/// if that TCP port is taken, another UDP port is tried.
+fn bind_sip(addr: SocketAddr) -> io::Result<(Async<UdpSocket>, Async<TcpListener>)> {
+    let mut last_error = None;
+    for _ in 0..SIP_BIND_ATTEMPTS {
+        let udp = Async::<UdpSocket>::bind(addr).map_err(|e| context(e, "SIP UDP", addr))?;
+        let actual = udp.get_ref().local_addr()?;
+        match Async::<TcpListener>::bind(actual) {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) if addr.port() == 0 && e.kind() == io::ErrorKind::AddrInUse => {
+                log::debug!("SIP TCP port {} taken, trying another", actual.port());
+                last_error = Some(e);
+            }
+            Err(e) => return Err(context(e, "SIP TCP", actual)),
+        }
+    }
+    let e = last_error.unwrap_or_else(|| io::Error::from(io::ErrorKind::AddrInUse));
+    Err(context(e, "SIP TCP", addr))
+}
+
+/// `e` with the socket's role and address in its message.
+fn context(e: io::Error, what: &str, addr: SocketAddr) -> io::Error {
+    io::Error::new(e.kind(), format!("cannot bind {what} {addr}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ephemeral_sip_port_is_shared_by_udp_and_tcp() {
+        let (udp, tcp) = bind_sip("127.0.0.1:0".parse().unwrap()).unwrap();
+        let u = udp.get_ref().local_addr().unwrap();
+        let t = tcp.get_ref().local_addr().unwrap();
+        assert_ne!(u.port(), 0);
+        assert_eq!(u, t);
+    }
+
+    #[test]
+    fn taken_fixed_port_is_an_error_naming_the_address() {
+        let (udp, _tcp) = bind_sip("127.0.0.1:0".parse().unwrap()).unwrap();
+        let taken = udp.get_ref().local_addr().unwrap();
+        let Err(err) = bind_sip(taken) else {
+            panic!("second bind of {taken} must fail");
+        };
+        assert_eq!(err.kind(), io::ErrorKind::AddrInUse);
+        assert!(err.to_string().contains(&taken.to_string()), "{err}");
+    }
+}

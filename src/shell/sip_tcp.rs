@@ -1,0 +1,125 @@
+//! SIP over TCP (RFC 3261 §18.3): accepts connections, feeds their bytes to the engine
+//! (the focus frames them by Content-Length), and writes the engine's messages through a
+//! bounded per-connection queue; one connection's failure never touches another.
+
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::rc::Rc;
+
+use async_io::Async;
+use smol::channel::{self, Receiver, Sender, TrySendError};
+use smol::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::run::{Executor, Shell};
+use crate::focus::SipConnId;
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) so the loop cannot spin.
+const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The shell's side of one SIP TCP connection.
+pub(super) struct SipHandle {
+    /// Tells this connection from a later one the focus gives the same id.
+    token: u64,
+    /// Whole SIP messages for the writer task; closed = flush and shut down.
+    queue: Sender<Vec<u8>>,
+}
+
+/// Accepts SIP TCP connections forever.
+pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<TcpListener>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                log::warn!("SIP TCP accept failed: {e}");
+                smol::Timer::after(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        let Some(id) = shell.with_engine(|engine, now| engine.sip_tcp_opened(now, peer)) else {
+            log::debug!("SIP TCP from {peer} refused: connection limit");
+            continue;
+        };
+        // One queued message per transaction the focus may have open towards this peer.
+        let (tx, rx) = channel::bounded(shell.limits.max_sip_transactions.max(1));
+        let token = shell.new_token();
+        let old = shell
+            .sip_conns
+            .borrow_mut()
+            .insert(id, SipHandle { token, queue: tx });
+        if let Some(old) = old {
+            // The focus reused an id it had closed: the old writer finishes on its own.
+            old.queue.close();
+        }
+        let stream = Rc::new(stream);
+        ex.spawn(read_loop(shell.clone(), id, token, stream.clone()))
+            .detach();
+        ex.spawn(write_loop(stream, rx)).detach();
+    }
+}
+
+/// Feeds everything the peer sends to the engine; reports the close once.
+async fn read_loop(shell: Rc<Shell>, id: SipConnId, token: u64, stream: Rc<Async<TcpStream>>) {
+    let mut buf = vec![0u8; shell.limits.read_buf_bytes];
+    let mut reader = &*stream;
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                let bytes = buf.get(..n).unwrap_or_default();
+                shell.with_engine(|engine, now| engine.sip_tcp_input(now, id, bytes));
+            }
+            Err(e) => {
+                log::debug!("SIP TCP {id:?} read error: {e}");
+                break;
+            }
+        }
+    }
+    let _ = stream.get_ref().shutdown(Shutdown::Both);
+    let ours = {
+        let mut conns = shell.sip_conns.borrow_mut();
+        match conns.get(&id) {
+            Some(h) if h.token == token => conns.remove(&id),
+            _ => None,
+        }
+    };
+    if let Some(handle) = ours {
+        handle.queue.close();
+        shell.with_engine(|engine, now| engine.sip_tcp_closed(now, id));
+    }
+}
+
+/// Writes queued messages in order; when the queue is closed, flushes and shuts down.
+async fn write_loop(stream: Rc<Async<TcpStream>>, rx: Receiver<Vec<u8>>) {
+    let mut writer = &*stream;
+    while let Ok(msg) = rx.recv().await {
+        if let Err(e) = writer.write_all(&msg).await {
+            log::debug!("SIP TCP write error: {e}");
+            break;
+        }
+    }
+    // Both directions: the reader sees EOF and reports the close to the engine.
+    let _ = stream.get_ref().shutdown(Shutdown::Both);
+}
+
+/// Queues one message for connection `id` (engine `SipSend` to TCP).
+pub(super) fn queue(shell: &Shell, id: SipConnId, bytes: Vec<u8>) {
+    let conns = shell.sip_conns.borrow();
+    let Some(handle) = conns.get(&id) else {
+        log::debug!("SIP TCP {id:?} is gone; message dropped");
+        return;
+    };
+    match handle.queue.try_send(bytes) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            log::warn!("SIP TCP {id:?}: peer not reading, closing");
+            handle.queue.close();
+        }
+        Err(TrySendError::Closed(_)) => log::debug!("SIP TCP {id:?} closing; message dropped"),
+    }
+}
+
+/// Closes connection `id` once what was queued before is written (engine `SipClose`).
+pub(super) fn close(shell: &Shell, id: SipConnId) {
+    if let Some(handle) = shell.sip_conns.borrow().get(&id) {
+        handle.queue.close();
+    }
+}

@@ -1,0 +1,57 @@
+//! Joining the room over UDP and over TCP (RFC 7701 §5.2, RFC 4579 isfocus, RFC 4975 §5.4,
+//! §8, RFC 6135): the 200's Contact, To-tag and SDP answer, then the MSRP bind.
+
+mod common;
+
+use common::{Participant, Server, Transport};
+
+fn check_join(transport: Transport) {
+    let server = Server::start(&[]);
+    let mut alice = Participant::join(server.sip, transport, "alice");
+    let contact = alice.ok.header("Contact").expect("Contact");
+    assert!(
+        contact.contains(";isfocus"),
+        "Contact lacks isfocus: {contact}"
+    );
+    let to = alice.ok.header("To").expect("To");
+    assert!(to.contains(";tag="), "To without tag: {to}");
+    let sdp = alice.answer.text.clone();
+    assert!(sdp.contains("m=message "), "no m=message in {sdp}");
+    assert!(
+        sdp.lines().any(|l| l == "a=accept-types:message/cpim"),
+        "accept-types is not exactly message/cpim: {sdp}"
+    );
+    assert!(
+        sdp.lines().any(|l| l == "a=setup:passive"),
+        "no a=setup:passive: {sdp}"
+    );
+    let session = alice.answer.session_id();
+    assert!(
+        session.len() >= 16,
+        "session-id {session:?} shorter than 16 characters"
+    );
+    assert_eq!(
+        alice.answer.msrp_addr(),
+        server.msrp,
+        "a=path names another address"
+    );
+    alice.bind();
+}
+
+#[test]
+fn join_over_udp() {
+    check_join(Transport::Udp);
+}
+
+#[test]
+fn join_over_tcp() {
+    check_join(Transport::Tcp);
+}
+
+#[test]
+fn two_joins_get_different_session_ids() {
+    let server = Server::start(&[]);
+    let a = Participant::join(server.sip, Transport::Udp, "alice");
+    let b = Participant::join(server.sip, Transport::Tcp, "bob");
+    assert_ne!(a.answer.session_id(), b.answer.session_id());
+}
