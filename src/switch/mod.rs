@@ -2,15 +2,40 @@
 //! Message/CPIM out to the room with first-chunk fast forwarding, answers every transaction
 //! itself, and keeps every byte in fixed per-participant rings under one memory budget.
 //!
-//! STUB: the public API below is the contract the engine and shell rely on.
-#![allow(unused_variables, dead_code)]
+//! Sans-IO: the shell feeds bytes (`conn_input`), drains output (`out`/`consumed`), and
+//! runs timers (`poll_timeout`/`handle_timeout`). Sub-modules: `session` (participants,
+//! join/leave, binding), `connection` (connections and output scheduling), `inbound`
+//! (request handling), `fanout` (recipients and copies), `fast_forward` (Message-ID
+//! table), `nickname_table` (NICKNAME), `room`, `ring`, `budget`.
+
+mod budget;
+mod connection;
+mod fanout;
+mod fast_forward;
+mod inbound;
+mod nickname_table;
+mod ring;
+mod room;
+mod session;
+
+#[cfg(test)]
+mod tests;
 
 use ::core::net::SocketAddr;
+use std::collections::VecDeque;
+
+use slab::Slab;
 
 use crate::conference::{Conference, JoinError, JoinRequest, Joined, ParticipantId, RoomPolicy};
 use crate::limits::Limits;
 use crate::rand::Entropy;
 use crate::time::Instant;
+
+use budget::Budget;
+use connection::Conn;
+use fast_forward::MessageTable;
+use room::Rooms;
+use session::Participant;
 
 /// An MSRP TCP connection in the switch's slab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -60,18 +85,72 @@ pub struct SwitchStats {
     pub refused_joins: u64,
 }
 
+/// Running totals behind [`SwitchStats`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Counters {
+    dropped: u64,
+    delivered: u64,
+    refused: u64,
+}
+
 /// The switch state machine.
-pub struct Switch {}
+pub struct Switch {
+    local: SocketAddr,
+    domain: String,
+    adhoc: Option<RoomPolicy>,
+    limits: Limits,
+    budget: Budget,
+    rooms: Rooms,
+    parts: Slab<Participant>,
+    /// Generation stamped into the next ParticipantId (stale ids never match a reused slot).
+    next_gen: usize,
+    conns: Slab<Conn>,
+    messages: MessageTable,
+    events: VecDeque<SwitchEvent>,
+    counters: Counters,
+    /// The latest `now` handed in; work due "now" is scheduled at it.
+    last_now: Instant,
+    /// Owed `#` aborts may fit now (a ring drained): retry at the next `handle_timeout`.
+    retry_owed: bool,
+}
 
 impl Switch {
     /// A switch with the configured rooms and nobody in them.
     pub fn new(config: SwitchConfig) -> Self {
-        todo!()
+        let limits = config.limits;
+        let mut rooms = Rooms::new(limits.max_rooms, limits.max_room_participants);
+        for (name, policy) in &config.rooms {
+            if rooms.find(name).is_some() {
+                log::warn!("room {name} configured twice; keeping the first");
+            } else if rooms.create(name, *policy, false).is_none() {
+                log::warn!("room {name} dropped: more rooms than max_rooms");
+            }
+        }
+        let max_participants = limits.max_participants.min(session::MAX_INDEX);
+        Switch {
+            local: config.msrp_local,
+            domain: config.domain,
+            adhoc: config.adhoc,
+            budget: Budget::new(limits.memory_cap),
+            rooms,
+            parts: Slab::with_capacity(max_participants),
+            next_gen: 1,
+            conns: Slab::with_capacity(limits.max_msrp_connections),
+            messages: MessageTable::new(limits.max_message_ids, limits.max_room_participants),
+            events: VecDeque::with_capacity(
+                2 * limits.max_msrp_connections + limits.max_participants,
+            ),
+            counters: Counters::default(),
+            last_now: Instant::ZERO,
+            retry_owed: false,
+            limits,
+        }
     }
 
     /// A TCP connection was accepted; `None` = over a limit or the budget, the shell closes it.
     pub fn conn_opened(&mut self, now: Instant, peer: SocketAddr) -> Option<MsrpConnId> {
-        todo!()
+        self.last_now = now;
+        self.open_conn(now, peer)
     }
 
     /// Bytes read from a connection, any split.
@@ -82,48 +161,105 @@ impl Switch {
         conn: MsrpConnId,
         bytes: &[u8],
     ) {
-        todo!()
+        self.last_now = now;
+        self.input(now, entropy, conn, bytes);
     }
 
     /// The connection is gone: every session bound to it ends (RFC 4975 §5.4).
     pub fn conn_closed(&mut self, now: Instant, conn: MsrpConnId) {
-        todo!()
+        self.last_now = now;
+        self.close_and_free_conn(conn);
     }
 
     /// Pending output of `conn` as up to two slices (ring wrap). Empty = nothing pending.
     pub fn out(&self, conn: MsrpConnId) -> [&[u8]; 2] {
-        todo!()
+        self.pending_output(conn)
     }
 
     /// `n` bytes of what `out` returned were written.
     pub fn consumed(&mut self, conn: MsrpConnId, n: usize) {
-        todo!()
+        self.advance_output(conn, n);
     }
 
     /// Runs every timer due at `now` (chunk timer, bind timeouts).
     pub fn handle_timeout(&mut self, now: Instant, entropy: &mut dyn Entropy) {
-        todo!()
+        self.last_now = now;
+        self.run_timers(now, entropy);
     }
 
     /// The earliest instant `handle_timeout` has work.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        todo!()
+        let conns = self
+            .conns
+            .iter()
+            .filter(|(_, c)| !c.closing)
+            .filter_map(|(_, c)| c.bind_deadline);
+        let parts = self.parts.iter().filter_map(|(_, p)| p.bind_deadline);
+        let owed = self.retry_owed.then_some(self.last_now);
+        conns
+            .chain(parts)
+            .chain(self.messages.next_deadline())
+            .chain(owed)
+            .min()
     }
 
     /// The next event for the engine.
     pub fn poll_event(&mut self) -> Option<SwitchEvent> {
-        todo!()
+        self.events.pop_front()
     }
 
     /// Current counters.
     pub fn stats(&self) -> SwitchStats {
-        todo!()
+        SwitchStats {
+            participants: self.parts.iter().filter(|(_, p)| !p.departed).count(),
+            connections: self.conns.len(),
+            reserved_bytes: self.budget.reserved(),
+            dropped_copies: self.counters.dropped,
+            delivered_copies: self.counters.delivered,
+            refused_joins: self.counters.refused,
+        }
+    }
+
+    /// The nickname a participant holds (RFC 7701 §7), for the focus's roster.
+    pub fn nickname(&self, id: ParticipantId) -> Option<&str> {
+        self.participant(id).and_then(|p| p.nickname.as_deref())
+    }
+
+    /// Fast-forward Message-ID table entries in use (in-flight messages and owed aborts).
+    pub fn messages_in_flight(&self) -> usize {
+        self.messages.in_use()
+    }
+
+    /// Bind timeouts (connection, participant), chunk timers, owed aborts.
+    fn run_timers(&mut self, now: Instant, entropy: &mut dyn Entropy) {
+        while let Some(ci) = self
+            .conns
+            .iter()
+            .find(|(_, c)| !c.closing && c.bind_deadline.is_some_and(|d| d <= now))
+            .map(|(i, _)| MsrpConnId(i))
+        {
+            self.close_conn(ci, "no session bound in time");
+        }
+        while let Some(id) = self.expired_unbound(now) {
+            log::debug!("participant {}: MSRP session not bound in time", id.0);
+            self.remove_participant(id, true);
+        }
+        while let Some(slot) = self.messages.first_expired(now) {
+            self.abort_message(entropy, slot);
+        }
+        self.write_owed(entropy);
     }
 }
 
 impl Conference for Switch {
     fn room_policy(&self, room: &str) -> Option<RoomPolicy> {
-        todo!()
+        match self.rooms.find(room) {
+            Some(id) => self.rooms.get(id).map(|r| r.policy),
+            None if room::valid_room_name(room, self.limits.max_uri_bytes) => {
+                self.adhoc.map(|p| self.rooms.bounded(p))
+            }
+            None => None,
+        }
     }
 
     fn join(
@@ -132,10 +268,12 @@ impl Conference for Switch {
         entropy: &mut dyn Entropy,
         req: &JoinRequest<'_>,
     ) -> Result<Joined, JoinError> {
-        todo!()
+        self.last_now = now;
+        self.admit(now, entropy, req)
     }
 
     fn leave(&mut self, now: Instant, id: ParticipantId) {
-        todo!()
+        self.last_now = now;
+        self.remove_participant(id, false);
     }
 }

@@ -1,0 +1,280 @@
+//! MSRP connections (RFC 4975 §5.4, §7.1.1 fairness): admission under the connection limit
+//! and the memory budget, the per-connection framer, CPIM hold buffer and control ring, and
+//! output scheduling — one source at a time (control ring first, then the bound sessions'
+//! rings round-robin), switching only when the current source is empty, which is always a
+//! message boundary.
+
+use core::net::SocketAddr;
+
+use crate::conference::ParticipantId;
+use crate::time::{Duration, Instant};
+use crate::wire::msrp::Framer;
+
+use super::fast_forward::MsgSlot;
+use super::inbound::{Inbound, Pending};
+use super::ring::{Ring, RingSink};
+use super::session::index_of;
+use super::{MsrpConnId, Switch, SwitchEvent};
+
+/// Where a connection's output comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Source {
+    /// Responses and REPORTs.
+    Control,
+    /// A bound session's ring of forwarded copies.
+    Session(ParticipantId),
+}
+
+/// One MSRP connection.
+#[derive(Debug)]
+pub(super) struct Conn {
+    pub(super) framer: Framer,
+    pub(super) control: Ring,
+    /// CPIM header block held until complete (`max_cpim_header_bytes`, allocated now).
+    pub(super) cpim: Vec<u8>,
+    /// The message whose CPIM header block `cpim` holds.
+    pub(super) cpim_owner: Option<MsgSlot>,
+    /// Sessions bound to this connection.
+    pub(super) sessions: Vec<ParticipantId>,
+    /// The source `out` reads; `None` = nothing pending.
+    pub(super) current: Option<Source>,
+    /// Bytes of `current` were consumed since it became current.
+    pub(super) progress: bool,
+    /// Round-robin cursor into `sessions`.
+    pub(super) rr: usize,
+    /// Open-to-first-bind timer.
+    pub(super) bind_deadline: Option<Instant>,
+    /// `Close` was asked for: input is ignored.
+    pub(super) closing: bool,
+    /// A `Wake` is outstanding (cleared when the output drains).
+    pub(super) wake_sent: bool,
+    /// The request being received.
+    pub(super) tx: Inbound,
+    /// The outbound chunk being assembled during one `conn_input` call.
+    pub(super) pending: Pending,
+}
+
+impl Switch {
+    pub(super) fn open_conn(&mut self, now: Instant, peer: SocketAddr) -> Option<MsrpConnId> {
+        let l = &self.limits;
+        if self.conns.len() >= l.max_msrp_connections {
+            log::debug!("msrp connection from {peer} refused: connection limit");
+            return None;
+        }
+        if !self.budget.try_reserve(l.msrp_connection_bytes()) {
+            log::debug!("msrp connection from {peer} refused: memory budget");
+            return None;
+        }
+        let conn = Conn {
+            framer: Framer::new(l.max_msrp_header_bytes, l.max_headers),
+            control: Ring::new(l.conn_ring_bytes),
+            cpim: Vec::with_capacity(l.max_cpim_header_bytes),
+            cpim_owner: None,
+            sessions: Vec::new(),
+            current: None,
+            progress: false,
+            rr: 0,
+            bind_deadline: Some(now + Duration::from_millis(l.msrp_bind_timeout_ms)),
+            closing: false,
+            wake_sent: false,
+            tx: Inbound::default(),
+            pending: Pending::default(),
+        };
+        Some(MsrpConnId(self.conns.insert(conn)))
+    }
+
+    /// Asks the shell to close `ci` after its pending output (once).
+    pub(super) fn close_conn(&mut self, ci: MsrpConnId, why: &str) {
+        if let Some(c) = self.conns.get_mut(ci.0) {
+            if !c.closing {
+                log::debug!("closing msrp connection {}: {why}", ci.0);
+                c.closing = true;
+                c.bind_deadline = None;
+                self.events.push_back(SwitchEvent::Close(ci));
+            }
+        }
+    }
+
+    /// `conn_closed`: every session on it is lost; the connection's memory is returned.
+    pub(super) fn close_and_free_conn(&mut self, ci: MsrpConnId) {
+        let Some(conn) = self.conns.get(ci.0) else {
+            return;
+        };
+        let bound = conn.sessions.clone();
+        for id in bound {
+            self.remove_participant(id, true);
+        }
+        let drained: Vec<ParticipantId> = self
+            .parts
+            .iter()
+            .filter(|(_, p)| p.departed && p.conn == Some(ci))
+            .map(|(_, p)| p.id)
+            .collect();
+        for id in drained {
+            self.free_participant(id);
+        }
+        if let Some(owner) = self.conns.get(ci.0).and_then(|c| c.cpim_owner) {
+            self.messages.release(owner);
+        }
+        self.conns.remove(ci.0);
+        self.budget.release(self.limits.msrp_connection_bytes());
+        // A reused id must not inherit stale events.
+        self.events
+            .retain(|e| !matches!(e, SwitchEvent::Wake(c) | SwitchEvent::Close(c) if *c == ci));
+    }
+
+    /// New output was queued in `source` of `ci`: make it current if idle, wake once.
+    pub(super) fn notify_output(&mut self, ci: MsrpConnId, source: Source) {
+        notify(&mut self.conns, &mut self.events, ci, source);
+    }
+
+    fn source_bytes(&self, source: Source) -> [&[u8]; 2] {
+        match source {
+            Source::Control => [&[], &[]],
+            Source::Session(id) => self
+                .parts
+                .get(index_of(id))
+                .filter(|p| p.id == id)
+                .map_or([&[][..], &[][..]], |p| p.ring.readable()),
+        }
+    }
+
+    pub(super) fn pending_output(&self, ci: MsrpConnId) -> [&[u8]; 2] {
+        let Some(c) = self.conns.get(ci.0) else {
+            return [&[], &[]];
+        };
+        match c.current {
+            None => [&[], &[]],
+            Some(Source::Control) => c.control.readable(),
+            Some(s) => self.source_bytes(s),
+        }
+    }
+
+    fn source_empty(&self, ci: MsrpConnId, source: Source) -> bool {
+        match source {
+            Source::Control => self.conns.get(ci.0).is_none_or(|c| c.control.is_empty()),
+            Source::Session(_) => self.source_bytes(source)[0].is_empty(),
+        }
+    }
+
+    /// If nothing is current, picks the next non-empty source: control, then sessions
+    /// round-robin after the last one served.
+    pub(super) fn pick_source(&mut self, ci: MsrpConnId) {
+        let Some(c) = self.conns.get(ci.0) else {
+            return;
+        };
+        if c.current.is_some() {
+            return;
+        }
+        let mut next = (!c.control.is_empty()).then_some((Source::Control, c.rr));
+        let n = c.sessions.len();
+        for k in 0..n {
+            if next.is_some() {
+                break;
+            }
+            let i = (c.rr + k) % n;
+            if let Some(&id) = c.sessions.get(i) {
+                if !self.source_empty(ci, Source::Session(id)) {
+                    next = Some((Source::Session(id), i + 1));
+                }
+            }
+        }
+        if let Some(c) = self.conns.get_mut(ci.0) {
+            c.progress = false;
+            match next {
+                Some((s, rr)) => {
+                    c.current = Some(s);
+                    c.rr = rr;
+                }
+                None => c.wake_sent = false,
+            }
+        }
+    }
+
+    /// `consumed`: advances the current source by `n` bytes.
+    pub(super) fn advance_output(&mut self, ci: MsrpConnId, n: usize) {
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        let Some(source) = c.current else {
+            return;
+        };
+        c.progress |= n > 0;
+        match source {
+            Source::Control => c.control.consume(n),
+            Source::Session(id) => {
+                if let Some(p) = self.parts.get_mut(index_of(id)).filter(|p| p.id == id) {
+                    p.ring.consume(n);
+                    if p.owes_aborts {
+                        self.retry_owed = true;
+                    }
+                }
+            }
+        }
+        if !self.source_empty(ci, source) {
+            return;
+        }
+        if let Some(c) = self.conns.get_mut(ci.0) {
+            c.current = None;
+        }
+        if let Source::Session(id) = source {
+            if self
+                .parts
+                .get(index_of(id))
+                .is_some_and(|p| p.id == id && p.departed)
+            {
+                self.free_participant(id);
+            }
+        }
+        self.pick_source(ci);
+    }
+}
+
+/// [`Switch::notify_output`] on split borrows, for the fan-out loop.
+pub(super) fn notify(
+    conns: &mut slab::Slab<Conn>,
+    events: &mut std::collections::VecDeque<SwitchEvent>,
+    ci: MsrpConnId,
+    source: Source,
+) {
+    let Some(c) = conns.get_mut(ci.0) else {
+        return;
+    };
+    if c.current.is_none() {
+        c.current = Some(source);
+        c.progress = false;
+    }
+    if !c.wake_sent {
+        c.wake_sent = true;
+        events.push_back(SwitchEvent::Wake(ci));
+    }
+}
+
+/// Writes a complete message of `len` bytes into the control ring of `ci`; a full ring
+/// means the peer does not read its responses: the connection is closed (logged once).
+pub(super) fn control_write(
+    conns: &mut slab::Slab<Conn>,
+    events: &mut std::collections::VecDeque<SwitchEvent>,
+    ci: MsrpConnId,
+    len: usize,
+    fill: impl FnOnce(&mut RingSink<'_>),
+) -> bool {
+    let Some(c) = conns.get_mut(ci.0) else {
+        return false;
+    };
+    if c.closing {
+        return false;
+    }
+    if c.control.write(len, fill) {
+        notify(conns, events, ci, Source::Control);
+        return true;
+    }
+    log::warn!(
+        "msrp connection {}: control ring full, peer not reading; closing",
+        ci.0
+    );
+    c.closing = true;
+    c.bind_deadline = None;
+    events.push_back(SwitchEvent::Close(ci));
+    false
+}

@@ -1,0 +1,407 @@
+//! Fan-out (RFC 7701 §6.1, §6.2, §6.4; RFC 4975 §7.1): who gets a message (room or private
+//! recipient, never back to the sending session), and writing each re-chunked copy straight
+//! into the recipient's ring — byte-identical CPIM body, fresh transaction id, per-recipient
+//! Message-ID, exact Byte-Range — without heap allocation. A copy that does not fit is
+//! dropped and counted; a recipient that already had part of the message then owes a `#`.
+
+use slab::Slab;
+use std::collections::VecDeque;
+
+use crate::conference::ParticipantId;
+use crate::rand::{fill_ident, Entropy};
+use crate::wire::cpim::{self, Headers};
+use crate::wire::msrp::{
+    emit_request, encoded_len, ByteRange, Flag, MsrpError, Request, MAX_IDENT_LEN,
+};
+
+use super::connection::{notify, Conn, Source};
+use super::fast_forward::{out_message_id, Delivery, MsgSlot, Phase, Recipient, OUT_ID_BASE_LEN};
+use super::inbound::{Action, Pending};
+use super::room::is_room_uri;
+use super::session::{index_of, Participant};
+use super::{Counters, MsrpConnId, Switch, SwitchEvent};
+
+/// Transaction ids the switch generates: 12 × 5.95 ≈ 71 bits (RFC 4975 §7.1: ≥ 64).
+pub(super) const COPY_TID_LEN: usize = 12;
+
+/// One outbound SEND for one recipient.
+#[derive(Clone, Copy)]
+struct Outbound<'a> {
+    base: &'a [u8; OUT_ID_BASE_LEN],
+    range: ByteRange,
+    body: Option<&'a [&'a [u8]]>,
+    flag: Flag,
+    /// A message copy (counted in the stats) rather than a bodiless abort.
+    counted: bool,
+}
+
+/// Writes `copy` into `rid`'s ring; `false` when it does not fit (dropped, counted, logged
+/// once per burst).
+fn write_copy(
+    parts: &mut Slab<Participant>,
+    conns: &mut Slab<Conn>,
+    events: &mut VecDeque<SwitchEvent>,
+    counters: &mut Counters,
+    entropy: &mut dyn Entropy,
+    rid: ParticipantId,
+    copy: &Outbound<'_>,
+) -> bool {
+    let Some(p) = parts
+        .get_mut(index_of(rid))
+        .filter(|p| p.id == rid && !p.departed)
+    else {
+        return false;
+    };
+    let mut tid = [0u8; COPY_TID_LEN];
+    fill_ident(entropy, &mut tid);
+    let tid = core::str::from_utf8(&tid).unwrap_or("");
+    let mut mid = [0u8; MAX_IDENT_LEN];
+    let mid = out_message_id(copy.base, rid, &mut mid);
+    let Participant {
+        ring,
+        peer_path,
+        path,
+        conn,
+        dropping,
+        ..
+    } = p;
+    let mut req = Request::new(tid, "SEND", peer_path, path);
+    req.message_id = Some(mid);
+    req.byte_range = Some(copy.range);
+    req.content_type = Some("message/cpim");
+    let len = encoded_len(|c| emit_request(c, &req, copy.body, copy.flag));
+    if ring.write(len, |s| emit_request(s, &req, copy.body, copy.flag)) {
+        counters.delivered += u64::from(copy.counted);
+        *dropping = false;
+        if let Some(ci) = *conn {
+            notify(conns, events, ci, Source::Session(rid));
+        }
+        return true;
+    }
+    counters.dropped += u64::from(copy.counted);
+    if !*dropping {
+        *dropping = true;
+        log::warn!("participant {}: outbound ring full, dropping copies", rid.0);
+    }
+    false
+}
+
+impl Switch {
+    /// Validates CPIM From/To (RFC 7701 §6.1, §6.2, §6.3) and fixes the recipients of
+    /// `slot`: every other session of the room for To = room; for a private message every
+    /// session of the To URI that declared `private-messages` plus the sender's other
+    /// sessions.
+    pub(super) fn choose_recipients(
+        &mut self,
+        slot: MsgSlot,
+        h: &Headers<'_>,
+    ) -> Result<(), MsrpError> {
+        let Switch {
+            parts,
+            rooms,
+            messages,
+            domain,
+            local,
+            ..
+        } = self;
+        let Some(entry) = messages.get_mut(slot) else {
+            return Err(MsrpError::TooLarge);
+        };
+        let sender = entry.sender;
+        let Some(me) = parts.get(index_of(sender)).filter(|p| p.id == sender) else {
+            return Err(MsrpError::SessionUnknown);
+        };
+        let from_ok = h.from_count == 1 && h.from.is_some_and(|f| cpim::uri_eq(f.uri, &me.uri));
+        let (true, 1, Some(to)) = (from_ok, h.to_count, h.to) else {
+            return Err(MsrpError::Forbidden);
+        };
+        let Some(room) = rooms.get(me.room) else {
+            return Err(MsrpError::Forbidden);
+        };
+        let live = |id: ParticipantId| {
+            parts
+                .get(index_of(id))
+                .filter(|q| q.id == id && !q.departed && id != sender)
+        };
+        entry.recipients.clear();
+        let mut add = |id| {
+            entry.recipients.push(Recipient {
+                pid: id,
+                delivery: Delivery::Fresh,
+            })
+        };
+        if is_room_uri(to.uri, &room.name, domain, local.ip()) {
+            room.members
+                .iter()
+                .filter(|m| live(**m).is_some())
+                .for_each(|m| add(*m));
+            return Ok(());
+        }
+        if !room.policy.private_messages {
+            return Err(MsrpError::Forbidden);
+        }
+        let to_self = cpim::uri_eq(to.uri, &me.uri);
+        let named = room
+            .members
+            .iter()
+            .filter_map(|m| live(*m))
+            .filter(|q| cpim::uri_eq(&q.uri, to.uri));
+        let (mut any, mut capable) = (false, false);
+        for q in named {
+            any = true;
+            capable |= q.caps.private_messages;
+        }
+        if !any && !to_self {
+            return Err(MsrpError::UnknownRecipient);
+        }
+        if any && !capable && !to_self {
+            return Err(MsrpError::PrivateNotSupported);
+        }
+        for m in &room.members {
+            let Some(q) = live(*m) else {
+                continue;
+            };
+            let target = cpim::uri_eq(&q.uri, to.uri) && q.caps.private_messages;
+            if target || cpim::uri_eq(&q.uri, &me.uri) {
+                add(*m);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the chunk assembled during this call to every recipient still following the
+    /// message: flag `+` while the inbound chunk continues (`end = None`), else its flag.
+    pub(super) fn flush(
+        &mut self,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        end: Option<Flag>,
+        bytes: &[u8],
+    ) {
+        let Switch {
+            parts,
+            conns,
+            messages,
+            events,
+            counters,
+            ..
+        } = self;
+        let Some(c) = conns.get_mut(ci.0) else {
+            return;
+        };
+        let Action::Forward(slot) = c.tx.action else {
+            c.pending = Pending::default();
+            return;
+        };
+        let pending = core::mem::take(&mut c.pending);
+        let held_buf = if pending.held > 0 {
+            core::mem::take(&mut c.cpim)
+        } else {
+            Vec::new()
+        };
+        let (start, total) = (c.tx.pos, c.tx.total);
+        let input = pending
+            .input
+            .and_then(|(a, b)| bytes.get(a..b))
+            .unwrap_or(&[]);
+        let held = held_buf.get(..pending.held).unwrap_or(&[]);
+        let pieces: [&[u8]; 3] = [held, &pending.spill, input];
+        let len = pieces.iter().map(|p| p.len() as u64).sum::<u64>();
+        let flag = end.unwrap_or(Flag::More);
+        if len > 0 || flag != Flag::More {
+            if let Some(entry) = messages.get_mut(slot) {
+                let range = ByteRange {
+                    start,
+                    end: match (len, flag) {
+                        (0, Flag::Abort) => None,
+                        _ => Some(start + len - 1),
+                    },
+                    total: total.or(entry.total),
+                };
+                let copy = Outbound {
+                    base: &entry.base,
+                    range,
+                    body: (len > 0).then_some(&pieces[..]),
+                    flag,
+                    counted: len > 0,
+                };
+                entry.recipients.retain_mut(|r| match r.delivery {
+                    Delivery::Owes { .. } => true,
+                    before => {
+                        if write_copy(parts, conns, events, counters, entropy, r.pid, &copy) {
+                            r.delivery = Delivery::Active;
+                            true
+                        } else if before == Delivery::Active {
+                            r.delivery = Delivery::Owes { next: start };
+                            if let Some(p) = parts.get_mut(index_of(r.pid)) {
+                                p.owes_aborts = true;
+                            }
+                            true
+                        } else {
+                            false
+                        }
+                    }
+                });
+                entry.next = start + len;
+            }
+        }
+        if let Some(c) = conns.get_mut(ci.0) {
+            c.tx.pos = start + len;
+            if pending.held > 0 {
+                let mut buf = held_buf;
+                buf.clear();
+                c.cpim = buf;
+                c.cpim_owner = None;
+            }
+        }
+    }
+
+    /// Aborts a message (chunk timer, sender gone, over a limit): every recipient that got
+    /// part of it gets a bodiless `#` chunk (example 15), then the state is freed.
+    pub(super) fn abort_message(&mut self, entropy: &mut dyn Entropy, slot: MsgSlot) {
+        let Switch {
+            parts,
+            conns,
+            messages,
+            events,
+            counters,
+            ..
+        } = self;
+        let Some(entry) = messages.get_mut(slot) else {
+            return;
+        };
+        let next = entry.next;
+        let copy = Outbound {
+            base: &entry.base,
+            range: ByteRange {
+                start: next,
+                end: None,
+                total: entry.total,
+            },
+            body: None,
+            flag: Flag::Abort,
+            counted: false,
+        };
+        entry.recipients.retain_mut(|r| match r.delivery {
+            Delivery::Fresh => false,
+            Delivery::Owes { .. } => true,
+            Delivery::Active => {
+                if write_copy(parts, conns, events, counters, entropy, r.pid, &copy) {
+                    false
+                } else {
+                    r.delivery = Delivery::Owes { next };
+                    if let Some(p) = parts.get_mut(index_of(r.pid)) {
+                        p.owes_aborts = true;
+                    }
+                    true
+                }
+            }
+        });
+        self.finish_message(slot);
+    }
+
+    /// The message is over (`$`, `#`, abort): keeps the entry only for owed aborts.
+    pub(super) fn finish_message(&mut self, slot: MsgSlot) {
+        self.detach_slot(slot);
+        let Some(entry) = self.messages.get_mut(slot) else {
+            return;
+        };
+        let sender = entry.sender;
+        entry
+            .recipients
+            .retain(|r| matches!(r.delivery, Delivery::Owes { .. }));
+        if entry.recipients.is_empty() {
+            self.release_slot(slot);
+        } else {
+            entry.phase = Phase::Finished;
+            entry.deadline = None;
+        }
+        if let Some(p) = self.participant_mut(sender) {
+            p.partials.retain(|s| *s != slot);
+        }
+    }
+
+    /// Frees an entry and removes it from its sender's in-flight list.
+    pub(super) fn release_slot(&mut self, slot: MsgSlot) {
+        let sender = self.messages.get(slot).map(|e| e.sender);
+        self.messages.release(slot);
+        if let Some(p) = sender.and_then(|s| self.participant_mut(s)) {
+            p.partials.retain(|s| *s != slot);
+        }
+    }
+
+    /// Unhooks `slot` from its sender's connection (the request being received, the CPIM
+    /// hold buffer) so no later byte refers to a freed entry.
+    pub(super) fn detach_slot(&mut self, slot: MsgSlot) {
+        let Some(sender) = self.messages.get(slot).map(|e| e.sender) else {
+            return;
+        };
+        let Some(ci) = self.participant(sender).and_then(|p| p.conn) else {
+            return;
+        };
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        if matches!(c.tx.action, Action::Hold(s) | Action::Forward(s) if s == slot) {
+            c.tx.action = Action::Ignore;
+            c.pending = Pending::default();
+        }
+        if c.cpim_owner == Some(slot) {
+            c.cpim_owner = None;
+            c.cpim.clear();
+        }
+    }
+
+    /// Writes owed `#` aborts into rings that drained (asked for by `consumed`).
+    pub(super) fn write_owed(&mut self, entropy: &mut dyn Entropy) {
+        if !core::mem::take(&mut self.retry_owed) {
+            return;
+        }
+        let Switch {
+            parts,
+            conns,
+            messages,
+            events,
+            counters,
+            ..
+        } = self;
+        for (_, p) in parts.iter_mut() {
+            p.owes_aborts = false;
+        }
+        let mut i = 0;
+        while i < messages.capacity() {
+            let slot = MsgSlot(i);
+            i += 1;
+            let Some(entry) = messages.get_mut(slot) else {
+                continue;
+            };
+            let (base, total) = (entry.base, entry.total);
+            entry.recipients.retain_mut(|r| {
+                let Delivery::Owes { next } = r.delivery else {
+                    return true;
+                };
+                let copy = Outbound {
+                    base: &base,
+                    range: ByteRange {
+                        start: next,
+                        end: None,
+                        total,
+                    },
+                    body: None,
+                    flag: Flag::Abort,
+                    counted: false,
+                };
+                if write_copy(parts, conns, events, counters, entropy, r.pid, &copy) {
+                    return false;
+                }
+                if let Some(p) = parts.get_mut(index_of(r.pid)) {
+                    p.owes_aborts = true;
+                }
+                true
+            });
+            if entry.phase == Phase::Finished && entry.recipients.is_empty() {
+                messages.release(slot);
+            }
+        }
+    }
+}

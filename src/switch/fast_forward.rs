@@ -1,0 +1,281 @@
+//! The fast-forward Message-ID table (RFC 7701 §6.1; requirements §7, IMPL-15/16/20/21/22):
+//! one entry per in-flight inbound message, keyed by (sender, inbound Message-ID), holding
+//! the recipients fixed when its CPIM headers were validated, the random base of the
+//! outbound Message-IDs, the next byte offset and the chunk reception timer. Entries are
+//! preallocated (`max_message_ids` × `max_room_participants` recipients): no allocation per
+//! message.
+
+use crate::conference::ParticipantId;
+use crate::time::Instant;
+use crate::wire::msrp::MAX_IDENT_LEN;
+
+/// Random characters of every outbound Message-ID (12 × 5.95 ≈ 71 bits, RFC 4975 §7.1);
+/// the recipient's id follows in decimal so each (message, recipient) pair is distinct.
+pub(super) const OUT_ID_BASE_LEN: usize = 12;
+
+/// An entry of the table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct MsgSlot(pub(super) usize);
+
+/// Where an entry is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Phase {
+    /// Unused.
+    Free,
+    /// First chunk(s) seen; the CPIM header block is still being held.
+    AwaitingCpim,
+    /// Recipients fixed; chunks are forwarded as they arrive.
+    Forwarding,
+    /// The message ended; the entry only remembers recipients still owed a `#` abort.
+    Finished,
+}
+
+/// What a recipient has had of the message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Delivery {
+    /// Nothing yet.
+    Fresh,
+    /// Every chunk so far.
+    Active,
+    /// Lost a chunk after earlier ones: owes a bodiless `#` chunk starting at `next`.
+    Owes { next: u64 },
+}
+
+/// One recipient of a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Recipient {
+    pub(super) pid: ParticipantId,
+    pub(super) delivery: Delivery,
+}
+
+/// One in-flight message.
+#[derive(Debug)]
+pub(super) struct Entry {
+    pub(super) phase: Phase,
+    pub(super) sender: ParticipantId,
+    pub(super) inbound_id: heapless::Vec<u8, MAX_IDENT_LEN>,
+    pub(super) base: [u8; OUT_ID_BASE_LEN],
+    pub(super) recipients: Vec<Recipient>,
+    /// The inbound total (Byte-Range), if known.
+    pub(super) total: Option<u64>,
+    /// Offset of the next byte active recipients would get.
+    pub(super) next: u64,
+    /// Chunk reception timer; `None` once finished.
+    pub(super) deadline: Option<Instant>,
+}
+
+/// The table.
+#[derive(Debug)]
+pub(super) struct MessageTable {
+    entries: Vec<Entry>,
+    free: Vec<usize>,
+}
+
+impl MessageTable {
+    /// `max_ids` entries of up to `max_recipients` recipients each, allocated now.
+    pub(super) fn new(max_ids: usize, max_recipients: usize) -> Self {
+        let entries = (0..max_ids)
+            .map(|_| Entry {
+                phase: Phase::Free,
+                sender: ParticipantId(usize::MAX),
+                inbound_id: heapless::Vec::new(),
+                base: [0; OUT_ID_BASE_LEN],
+                recipients: Vec::with_capacity(max_recipients),
+                total: None,
+                next: 1,
+                deadline: None,
+            })
+            .collect();
+        MessageTable {
+            entries,
+            free: (0..max_ids).rev().collect(),
+        }
+    }
+
+    /// The entry among `slots` (a sender's in-flight list) for inbound Message-ID `id`.
+    pub(super) fn find(&self, slots: &[MsgSlot], id: &[u8]) -> Option<MsgSlot> {
+        slots.iter().copied().find(|s| {
+            self.entries
+                .get(s.0)
+                .is_some_and(|e| e.phase != Phase::Free && e.inbound_id.as_slice() == id)
+        })
+    }
+
+    /// Takes a free entry for a new message; `None` when the table is full or the id is
+    /// longer than an `ident`.
+    pub(super) fn alloc(
+        &mut self,
+        sender: ParticipantId,
+        id: &[u8],
+        base: [u8; OUT_ID_BASE_LEN],
+        deadline: Instant,
+    ) -> Option<MsgSlot> {
+        let mut inbound_id = heapless::Vec::new();
+        inbound_id.extend_from_slice(id).ok()?;
+        let i = self.free.pop()?;
+        let e = self.entries.get_mut(i)?;
+        e.phase = Phase::AwaitingCpim;
+        e.sender = sender;
+        e.inbound_id = inbound_id;
+        e.base = base;
+        e.recipients.clear();
+        e.total = None;
+        e.next = 1;
+        e.deadline = Some(deadline);
+        Some(MsgSlot(i))
+    }
+
+    /// Returns an entry to the free list.
+    pub(super) fn release(&mut self, slot: MsgSlot) {
+        if let Some(e) = self.entries.get_mut(slot.0) {
+            if e.phase != Phase::Free {
+                e.phase = Phase::Free;
+                e.recipients.clear();
+                e.deadline = None;
+                self.free.push(slot.0);
+            }
+        }
+    }
+
+    pub(super) fn get(&self, slot: MsgSlot) -> Option<&Entry> {
+        self.entries.get(slot.0).filter(|e| e.phase != Phase::Free)
+    }
+
+    pub(super) fn get_mut(&mut self, slot: MsgSlot) -> Option<&mut Entry> {
+        self.entries
+            .get_mut(slot.0)
+            .filter(|e| e.phase != Phase::Free)
+    }
+
+    /// Entries in the table, used or not.
+    pub(super) fn capacity(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Entries in use.
+    pub(super) fn in_use(&self) -> usize {
+        self.entries.len() - self.free.len()
+    }
+
+    /// An entry whose chunk timer is due at `now`.
+    pub(super) fn first_expired(&self, now: Instant) -> Option<MsgSlot> {
+        self.entries
+            .iter()
+            .position(|e| e.phase != Phase::Free && e.deadline.is_some_and(|d| d <= now))
+            .map(MsgSlot)
+    }
+
+    /// The earliest chunk timer.
+    pub(super) fn next_deadline(&self) -> Option<Instant> {
+        self.entries.iter().filter_map(|e| e.deadline).min()
+    }
+
+    /// Removes `pid` from every recipient list; entries left finished with nobody owed are
+    /// released.
+    pub(super) fn forget_recipient(&mut self, pid: ParticipantId) {
+        for i in 0..self.entries.len() {
+            let Some(e) = self.entries.get_mut(i) else {
+                continue;
+            };
+            if e.phase == Phase::Free {
+                continue;
+            }
+            e.recipients.retain(|r| r.pid != pid);
+            if e.phase == Phase::Finished && e.recipients.is_empty() {
+                self.release(MsgSlot(i));
+            }
+        }
+    }
+}
+
+/// Writes the outbound Message-ID for (`base`, recipient `pid`) into `buf`.
+pub(super) fn out_message_id<'b>(
+    base: &[u8; OUT_ID_BASE_LEN],
+    pid: ParticipantId,
+    buf: &'b mut [u8; MAX_IDENT_LEN],
+) -> &'b str {
+    let mut digits = [0u8; 20];
+    let mut n = pid.0;
+    let mut d = digits.len();
+    loop {
+        d -= 1;
+        if let Some(slot) = digits.get_mut(d) {
+            *slot = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || d == 0 {
+            break;
+        }
+    }
+    let tail = digits.get(d..).unwrap_or(&[]);
+    let len = (OUT_ID_BASE_LEN + tail.len()).min(MAX_IDENT_LEN);
+    for (i, b) in base.iter().chain(tail).take(len).enumerate() {
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = *b;
+        }
+    }
+    core::str::from_utf8(buf.get(..len).unwrap_or(&[])).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alloc_find_release() {
+        let mut t = MessageTable::new(2, 4);
+        let a = t
+            .alloc(ParticipantId(1), b"m1", [b'a'; 12], Instant::ZERO)
+            .unwrap();
+        let b = t
+            .alloc(ParticipantId(1), b"m2", [b'b'; 12], Instant::from_micros(5))
+            .unwrap();
+        assert_eq!(
+            t.alloc(ParticipantId(2), b"m3", [b'c'; 12], Instant::ZERO),
+            None
+        );
+        assert_eq!(t.find(&[a, b], b"m2"), Some(b));
+        assert_eq!(t.find(&[a], b"m2"), None);
+        assert_eq!(t.in_use(), 2);
+        assert_eq!(t.next_deadline(), Some(Instant::ZERO));
+        t.release(a);
+        t.release(a);
+        assert_eq!(t.in_use(), 1);
+        assert!(t.get(a).is_none());
+        assert_eq!(t.first_expired(Instant::from_micros(4)), None);
+        assert_eq!(t.first_expired(Instant::from_micros(5)), Some(b));
+        assert_eq!(
+            t.alloc(ParticipantId(1), &[b'x'; 33], [0; 12], Instant::ZERO),
+            None
+        );
+    }
+
+    #[test]
+    fn forgetting_a_recipient_frees_finished_entries() {
+        let mut t = MessageTable::new(2, 4);
+        let a = t
+            .alloc(ParticipantId(1), b"m1", [b'a'; 12], Instant::ZERO)
+            .unwrap();
+        let e = t.get_mut(a).unwrap();
+        e.recipients.push(Recipient {
+            pid: ParticipantId(9),
+            delivery: Delivery::Owes { next: 5 },
+        });
+        e.phase = Phase::Finished;
+        t.forget_recipient(ParticipantId(9));
+        assert_eq!(t.in_use(), 0);
+    }
+
+    #[test]
+    fn outbound_ids_differ_per_recipient() {
+        let base = *b"AbCdEfGhIjKl";
+        let mut b1 = [0u8; MAX_IDENT_LEN];
+        let mut b2 = [0u8; MAX_IDENT_LEN];
+        let x = out_message_id(&base, ParticipantId(7), &mut b1).to_string();
+        let y = out_message_id(&base, ParticipantId(65543), &mut b2).to_string();
+        assert_eq!(x, "AbCdEfGhIjKl7");
+        assert_eq!(y, "AbCdEfGhIjKl65543");
+        let mut b3 = [0u8; MAX_IDENT_LEN];
+        assert!(out_message_id(&base, ParticipantId(usize::MAX), &mut b3).len() <= MAX_IDENT_LEN);
+    }
+}

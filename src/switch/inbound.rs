@@ -1,0 +1,589 @@
+//! Inbound requests on an MSRP connection (RFC 4975 §5.4, §7.2, §7.3; RFC 7701 §6.1, §6.3):
+//! frames the bytes, checks each request in the IMPL-19 order (session → Content-Type →
+//! CPIM header block → From → To), holds the CPIM header block until complete, streams
+//! accepted body bytes to the fan-out, and answers per Failure-Report after the end-line
+//! (plus a success REPORT when asked, example 16).
+
+use crate::conference::ParticipantId;
+use crate::rand::{fill_ident, Entropy};
+use crate::time::Instant;
+use crate::wire::cpim::{self, CpimError, Parsed};
+use crate::wire::msrp::{
+    emit_request, emit_response, encoded_len, is_media_type, response_to_path, ByteRange, Event,
+    Flag, Head, Method, MsrpError, ReportMode, Request, Response, StartLine, StatusHeader,
+    END_WINDOW, MAX_IDENT_LEN,
+};
+
+use super::connection::control_write;
+use super::fanout::COPY_TID_LEN;
+use super::fast_forward::{MsgSlot, Phase, OUT_ID_BASE_LEN};
+use super::session::index_of;
+use super::{MsrpConnId, Switch};
+
+/// The request methods the switch distinguishes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum MethodKind {
+    Send,
+    Report,
+    Nickname,
+    Other,
+}
+
+/// What to answer after the end-line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum Reply {
+    /// Nothing (responses, REPORTs, requests without paths).
+    #[default]
+    Silent,
+    /// 200 OK.
+    Ok,
+    /// An error status.
+    Error(MsrpError),
+}
+
+/// What happens to the body of the request being received.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) enum Action {
+    /// Discarded.
+    #[default]
+    Ignore,
+    /// Appended to the connection's CPIM hold buffer until the header block is complete.
+    Hold(MsgSlot),
+    /// Forwarded to the message's recipients.
+    Forward(MsgSlot),
+}
+
+/// The request being received on a connection.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Inbound {
+    pub(super) method: Option<MethodKind>,
+    pub(super) pid: Option<ParticipantId>,
+    pub(super) reply: Reply,
+    pub(super) failure_report: ReportMode,
+    pub(super) success_report: bool,
+    pub(super) action: Action,
+    /// Byte-Range start of this chunk.
+    pub(super) start: u64,
+    /// Offset of the next body byte to forward.
+    pub(super) pos: u64,
+    pub(super) total: Option<u64>,
+    /// Body bytes of this chunk so far.
+    pub(super) received: u64,
+}
+
+impl Default for Inbound {
+    fn default() -> Self {
+        Inbound {
+            method: None,
+            pid: None,
+            reply: Reply::Silent,
+            failure_report: ReportMode::Yes,
+            success_report: false,
+            action: Action::Ignore,
+            start: 1,
+            pos: 1,
+            total: None,
+            received: 0,
+        }
+    }
+}
+
+/// The outbound chunk assembled during one `conn_input` call: held CPIM bytes (in the
+/// connection's hold buffer), replayed end-line window bytes, then one input range.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    pub(super) held: usize,
+    pub(super) spill: heapless::Vec<u8, END_WINDOW>,
+    pub(super) input: Option<(usize, usize)>,
+}
+
+/// Where body bytes are: a range of this call's input, or framer window bytes.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Piece<'a> {
+    Input(usize, usize),
+    Spill(&'a [u8]),
+}
+
+impl<'a> Piece<'a> {
+    fn bytes<'b>(&self, input: &'b [u8]) -> &'b [u8]
+    where
+        'a: 'b,
+    {
+        match *self {
+            Piece::Input(a, b) => input.get(a..b).unwrap_or(&[]),
+            Piece::Spill(s) => s,
+        }
+    }
+
+    /// The part after the first `n` bytes.
+    fn skip(&self, n: usize) -> Piece<'a> {
+        match *self {
+            Piece::Input(a, b) => Piece::Input((a + n).min(b), b),
+            Piece::Spill(s) => Piece::Spill(s.get(n..).unwrap_or(&[])),
+        }
+    }
+}
+
+const CPIM: &str = "message/cpim";
+
+impl Switch {
+    /// `conn_input`.
+    pub(super) fn input(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        bytes: &[u8],
+    ) {
+        let Some(conn) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        if conn.closing {
+            return;
+        }
+        let mut framer = core::mem::take(&mut conn.framer);
+        let mut at = 0;
+        loop {
+            let rest = bytes.get(at..).unwrap_or(&[]);
+            match framer.push(rest) {
+                Err(e) => {
+                    log::debug!("msrp connection {}: framing error {e:?}", ci.0);
+                    self.close_conn(ci, "framing error");
+                    break;
+                }
+                Ok((_, None)) => break,
+                Ok((n, Some(Event::Head(h)))) => {
+                    self.on_head(now, entropy, ci, &h);
+                    at += n;
+                }
+                Ok((n, Some(Event::Body(b)))) => {
+                    let piece = if n > 0 {
+                        Piece::Input(at, at + b.len())
+                    } else {
+                        Piece::Spill(b)
+                    };
+                    self.on_body(entropy, ci, piece, bytes);
+                    at += n;
+                }
+                Ok((n, Some(Event::End(flag)))) => {
+                    at += n;
+                    self.on_end(now, entropy, ci, flag, framer.head(), bytes);
+                }
+            }
+            if self.conns.get(ci.0).is_none_or(|c| c.closing) {
+                break;
+            }
+        }
+        self.flush(entropy, ci, None, bytes);
+        if let Some(c) = self.conns.get_mut(ci.0) {
+            c.framer = framer;
+        }
+        self.write_owed(entropy);
+    }
+
+    fn on_head(&mut self, now: Instant, entropy: &mut dyn Entropy, ci: MsrpConnId, head: &Head) {
+        let mut tx = Inbound::default();
+        if let StartLine::Request(method) = head.start {
+            tx.method = Some(match method {
+                Method::Send => MethodKind::Send,
+                Method::Report => MethodKind::Report,
+                Method::Nickname => MethodKind::Nickname,
+                Method::Other(_) => MethodKind::Other,
+            });
+            tx.failure_report = head.failure_report();
+            tx.success_report = head.success_report() == ReportMode::Yes;
+            self.check_request(now, entropy, ci, head, &mut tx);
+        }
+        if let Some(c) = self.conns.get_mut(ci.0) {
+            c.tx = tx;
+        }
+    }
+
+    fn check_request(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        head: &Head,
+        tx: &mut Inbound,
+    ) {
+        let (Some(to), Some(from)) = (head.headers.to_path, head.headers.from_path) else {
+            log::debug!(
+                "msrp connection {}: request without To-Path/From-Path",
+                ci.0
+            );
+            return;
+        };
+        let pid = match self.resolve_session(ci, to, from) {
+            Ok(pid) => pid,
+            Err(e) => {
+                tx.reply = Reply::Error(e);
+                return;
+            }
+        };
+        tx.pid = Some(pid);
+        tx.reply = match tx.method {
+            Some(MethodKind::Report) => Reply::Silent,
+            Some(MethodKind::Nickname) => self.nickname_request(pid, head),
+            Some(MethodKind::Send) => match self.check_send(now, entropy, ci, pid, head, tx) {
+                Ok(()) => Reply::Ok,
+                Err(e) => Reply::Error(e),
+            },
+            _ => Reply::Error(MsrpError::NotImplemented),
+        };
+    }
+
+    /// Decides what a SEND chunk's body does (IMPL-16, IMPL-19, IMPL-20).
+    fn check_send(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        pid: ParticipantId,
+        head: &Head,
+        tx: &mut Inbound,
+    ) -> Result<(), MsrpError> {
+        let id = head
+            .headers
+            .message_id
+            .map(str::as_bytes)
+            .filter(|m| !m.is_empty() && m.len() <= MAX_IDENT_LEN)
+            .ok_or(MsrpError::BadHeader)?;
+        let range = head.byte_range()?.unwrap_or(ByteRange::UNKNOWN);
+        let max = self.limits.max_message_bytes as u64;
+        if range.total.is_some_and(|t| t > max)
+            || range.end.is_some_and(|e| e > max)
+            || range.start > max.saturating_add(1)
+        {
+            return Err(MsrpError::TooLarge);
+        }
+        tx.start = range.start;
+        tx.pos = range.start;
+        tx.total = range.total;
+        let timer = now + self.limits.chunk_timeout();
+        let held = self.conns.get(ci.0).map_or(0, |c| c.cpim.len());
+        let Some(p) = self.participant(pid) else {
+            return Err(MsrpError::SessionUnknown);
+        };
+        if let Some(slot) = self.messages.find(&p.partials, id) {
+            let Some(e) = self.messages.get_mut(slot) else {
+                return Ok(());
+            };
+            e.deadline = Some(timer);
+            if range.total.is_some() {
+                e.total = range.total;
+            }
+            match e.phase {
+                Phase::AwaitingCpim if range.start == held as u64 + 1 => {
+                    tx.action = Action::Hold(slot);
+                }
+                Phase::AwaitingCpim => {
+                    // A later part of the CPIM header block out of order: give up.
+                    self.detach_slot(slot);
+                    self.release_slot(slot);
+                    return Err(MsrpError::BadHeader);
+                }
+                Phase::Forwarding => tx.action = Action::Forward(slot),
+                Phase::Finished | Phase::Free => {}
+            }
+            return Ok(());
+        }
+        if !head.has_body {
+            // Binding SEND (example 5), keep-alive, or an empty chunk of nothing we track.
+            return Ok(());
+        }
+        let is_cpim = head
+            .headers
+            .content_type
+            .is_some_and(|c| is_media_type(c, CPIM));
+        if !is_cpim {
+            return Err(MsrpError::UnsupportedMedia);
+        }
+        if range.start > 1 {
+            // IMPL-16: a later chunk of a message we hold no state for (orphan) gets 200
+            // and is never delivered: a headerless fragment is useless to recipients.
+            return Ok(());
+        }
+        let busy = self.conns.get(ci.0).is_none_or(|c| c.cpim_owner.is_some());
+        if p.partials.len() >= self.limits.max_partial_per_sender || busy {
+            return Err(MsrpError::TooLarge);
+        }
+        let mut base = [0u8; OUT_ID_BASE_LEN];
+        fill_ident(entropy, &mut base);
+        let slot = self
+            .messages
+            .alloc(pid, id, base, timer)
+            .ok_or(MsrpError::TooLarge)?;
+        if let Some(e) = self.messages.get_mut(slot) {
+            e.total = range.total;
+        }
+        if let Some(p) = self.participant_mut(pid) {
+            p.partials.push(slot);
+        }
+        if let Some(c) = self.conns.get_mut(ci.0) {
+            c.cpim.clear();
+            c.cpim_owner = Some(slot);
+        }
+        tx.action = Action::Hold(slot);
+        Ok(())
+    }
+
+    fn on_body(&mut self, entropy: &mut dyn Entropy, ci: MsrpConnId, piece: Piece, bytes: &[u8]) {
+        let (max_chunk, max_msg) = (
+            self.limits.max_chunk_bytes as u64,
+            self.limits.max_message_bytes as u64,
+        );
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        c.tx.received += piece.bytes(bytes).len() as u64;
+        let last = c.tx.start.saturating_add(c.tx.received) - 1;
+        let err = if c.tx.received > max_chunk || last > max_msg {
+            Some(MsrpError::TooLarge)
+        } else if c.tx.total.is_some_and(|t| last > t) {
+            // More bytes than the Byte-Range total announced.
+            Some(MsrpError::BadByteRange)
+        } else {
+            None
+        };
+        if let Some(err) = err {
+            if c.tx.reply == Reply::Ok {
+                c.tx.reply = Reply::Error(err);
+            }
+            if c.tx.action != Action::Ignore {
+                self.refuse_in_flight(entropy, ci, err);
+            }
+            return;
+        }
+        match c.tx.action {
+            Action::Ignore => {}
+            Action::Hold(slot) => self.hold_cpim(entropy, ci, slot, piece, bytes),
+            Action::Forward(_) => self.queue_piece(entropy, ci, piece, bytes),
+        }
+    }
+
+    /// Stops a message being received: nothing more is forwarded, recipients that got part
+    /// of it get `#`, the sender gets `err`.
+    fn refuse_in_flight(&mut self, entropy: &mut dyn Entropy, ci: MsrpConnId, err: MsrpError) {
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        let action = c.tx.action;
+        c.tx.action = Action::Ignore;
+        c.tx.reply = Reply::Error(err);
+        c.pending = Pending::default();
+        match action {
+            Action::Ignore => {}
+            Action::Hold(slot) => {
+                self.detach_slot(slot);
+                self.release_slot(slot);
+            }
+            Action::Forward(slot) => self.abort_message(entropy, slot),
+        }
+    }
+
+    /// Appends body bytes to the CPIM hold buffer; once the header block is complete,
+    /// validates it, fixes the recipients and switches the message to forwarding.
+    fn hold_cpim(
+        &mut self,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        slot: MsgSlot,
+        piece: Piece,
+        bytes: &[u8],
+    ) {
+        let cap = self.limits.max_cpim_header_bytes;
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        let data = piece.bytes(bytes);
+        let take = cap.saturating_sub(c.cpim.len()).min(data.len());
+        c.cpim.extend_from_slice(data.get(..take).unwrap_or(&[]));
+        let held = core::mem::take(&mut c.cpim);
+        let verdict = match cpim::parse(&held, cap) {
+            Ok(Parsed::Partial) if take < data.len() => Some(Err(MsrpError::TooLarge)),
+            Ok(Parsed::Partial) => None,
+            Ok(Parsed::Complete(h)) => Some(self.choose_recipients(slot, &h)),
+            Err(CpimError::TooLarge) => Some(Err(MsrpError::TooLarge)),
+            Err(_) => Some(Err(MsrpError::BadHeader)),
+        };
+        let held_len = held.len();
+        if let Some(c) = self.conns.get_mut(ci.0) {
+            c.cpim = held;
+        }
+        match verdict {
+            None => {}
+            Some(Err(e)) => self.refuse_in_flight(entropy, ci, e),
+            Some(Ok(())) => {
+                if let Some(e) = self.messages.get_mut(slot) {
+                    e.phase = Phase::Forwarding;
+                    e.next = 1;
+                }
+                if let Some(c) = self.conns.get_mut(ci.0) {
+                    c.tx.action = Action::Forward(slot);
+                    c.tx.pos = 1;
+                    c.pending.held = held_len;
+                }
+                let rest = piece.skip(take);
+                if !rest.bytes(bytes).is_empty() {
+                    self.queue_piece(entropy, ci, rest, bytes);
+                }
+            }
+        }
+    }
+
+    /// Adds body bytes to the chunk being assembled for this call.
+    fn queue_piece(
+        &mut self,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        piece: Piece,
+        bytes: &[u8],
+    ) {
+        let Some(c) = self.conns.get(ci.0) else {
+            return;
+        };
+        let must_flush = match piece {
+            Piece::Spill(s) => {
+                c.pending.input.is_some() || c.pending.spill.len() + s.len() > END_WINDOW
+            }
+            Piece::Input(a, _) => c.pending.input.is_some_and(|(_, end)| end != a),
+        };
+        if must_flush {
+            self.flush(entropy, ci, None, bytes);
+        }
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        match piece {
+            Piece::Spill(s) => {
+                let _ = c.pending.spill.extend_from_slice(s);
+            }
+            Piece::Input(a, b) => {
+                c.pending.input = Some(match c.pending.input {
+                    Some((start, _)) => (start, b),
+                    None => (a, b),
+                });
+            }
+        }
+    }
+
+    fn on_end(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        flag: Flag,
+        head: Option<Head>,
+        bytes: &[u8],
+    ) {
+        let Some(c) = self.conns.get(ci.0) else {
+            return;
+        };
+        let timer = now + self.limits.chunk_timeout();
+        match (c.tx.action, flag) {
+            (Action::Forward(slot), Flag::More) => {
+                self.flush(entropy, ci, Some(flag), bytes);
+                if let Some(e) = self.messages.get_mut(slot) {
+                    e.deadline = Some(timer);
+                }
+            }
+            (Action::Forward(slot), _) => {
+                self.flush(entropy, ci, Some(flag), bytes);
+                self.finish_message(slot);
+            }
+            (Action::Hold(slot), Flag::More) => {
+                if let Some(e) = self.messages.get_mut(slot) {
+                    e.deadline = Some(timer);
+                }
+            }
+            (Action::Hold(slot), _) => {
+                // The message ended inside its CPIM header block.
+                if flag == Flag::Last {
+                    if let Some(c) = self.conns.get_mut(ci.0) {
+                        c.tx.reply = Reply::Error(MsrpError::BadHeader);
+                    }
+                }
+                self.detach_slot(slot);
+                self.release_slot(slot);
+            }
+            (Action::Ignore, _) => {}
+        }
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        let tx = core::mem::take(&mut c.tx);
+        c.pending = Pending::default();
+        if let Some(head) = head {
+            self.respond(entropy, ci, &head, &tx);
+        }
+    }
+
+    /// The response (RFC 4975 §7.2, Failure-Report rules) and the success REPORT (§7.1.3).
+    fn respond(&mut self, entropy: &mut dyn Entropy, ci: MsrpConnId, head: &Head, tx: &Inbound) {
+        let Some(method) = tx.method else {
+            return;
+        };
+        let answer = match (method, tx.reply) {
+            (MethodKind::Report, _) | (_, Reply::Silent) => false,
+            (MethodKind::Nickname, _) => true,
+            (_, Reply::Ok) => tx.failure_report == ReportMode::Yes,
+            (_, Reply::Error(_)) => tx.failure_report != ReportMode::No,
+        };
+        let Switch {
+            parts,
+            conns,
+            events,
+            ..
+        } = self;
+        let own = tx
+            .pid
+            .and_then(|id| parts.get(index_of(id)).filter(|p| p.id == id))
+            .map(|p| p.path.as_str())
+            .or(head.headers.to_path);
+        let (Some(from_path), Some(own), Some(m)) = (head.headers.from_path, own, head.method())
+        else {
+            return;
+        };
+        if answer {
+            let (code, comment) = match tx.reply {
+                Reply::Error(e) => e.status(),
+                _ => (200, "OK"),
+            };
+            let resp = Response {
+                tid: head.tid,
+                code,
+                comment,
+                to_path: response_to_path(m, from_path),
+                from_path: own,
+            };
+            let len = encoded_len(|c| emit_response(c, &resp));
+            control_write(conns, events, ci, len, |s| emit_response(s, &resp));
+        }
+        let report = method == MethodKind::Send
+            && tx.reply == Reply::Ok
+            && tx.success_report
+            && tx.received > 0;
+        if let (true, Some(mid)) = (report, head.headers.message_id) {
+            let mut tid = [0u8; COPY_TID_LEN];
+            fill_ident(entropy, &mut tid);
+            let tid = core::str::from_utf8(&tid).unwrap_or("");
+            let mut rep = Request::new(tid, "REPORT", from_path, own);
+            rep.message_id = Some(mid);
+            rep.byte_range = Some(ByteRange {
+                start: tx.start,
+                end: Some(tx.start + tx.received - 1),
+                total: tx.total,
+            });
+            rep.status = Some(StatusHeader {
+                namespace: 0,
+                code: 200,
+                comment: Some("OK"),
+            });
+            let len = encoded_len(|c| emit_request(c, &rep, None, Flag::Last));
+            control_write(conns, events, ci, len, |s| {
+                emit_request(s, &rep, None, Flag::Last)
+            });
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! A fixed byte ring allocated once and never grown: the per-participant outbound queue and
+//! the per-connection control queue. Writes are atomic — a whole MSRP message or nothing —
+//! so an empty ring is always at a message boundary (HELPER-BRIEF design decision).
+
+use crate::wire::msrp::Sink;
+
+/// A byte ring of fixed capacity.
+#[derive(Debug, Default)]
+pub(super) struct Ring {
+    buf: Box<[u8]>,
+    start: usize,
+    len: usize,
+}
+
+impl Ring {
+    /// A ring of `capacity` bytes, allocated now.
+    pub(super) fn new(capacity: usize) -> Self {
+        Ring {
+            buf: vec![0u8; capacity].into_boxed_slice(),
+            start: 0,
+            len: 0,
+        }
+    }
+
+    /// Nothing queued.
+    pub(super) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Bytes that can still be written.
+    pub(super) fn free(&self) -> usize {
+        self.buf.len() - self.len
+    }
+
+    /// Queued bytes as up to two slices (the second is non-empty when they wrap).
+    pub(super) fn readable(&self) -> [&[u8]; 2] {
+        let cap = self.buf.len();
+        let first_len = self.len.min(cap - self.start);
+        let first = self
+            .buf
+            .get(self.start..self.start + first_len)
+            .unwrap_or(&[]);
+        let second = self.buf.get(..self.len - first_len).unwrap_or(&[]);
+        [first, second]
+    }
+
+    /// Drops `n` bytes from the front (at most what is queued).
+    pub(super) fn consume(&mut self, n: usize) {
+        let n = n.min(self.len);
+        self.len -= n;
+        self.start = if self.len == 0 || self.buf.is_empty() {
+            0
+        } else {
+            (self.start + n) % self.buf.len()
+        };
+    }
+
+    /// Writes exactly `len` bytes produced by `fill`, or nothing: `false` when they do not
+    /// fit or `fill` wrote a different length.
+    pub(super) fn write(&mut self, len: usize, fill: impl FnOnce(&mut RingSink<'_>)) -> bool {
+        if len > self.free() {
+            return false;
+        }
+        let mut sink = RingSink {
+            ring: self,
+            limit: len,
+            written: 0,
+            overflow: false,
+        };
+        fill(&mut sink);
+        let ok = sink.written == len && !sink.overflow;
+        if ok {
+            self.len += len;
+        }
+        ok
+    }
+}
+
+/// Writes after a ring's queued bytes; committed by [`Ring::write`].
+pub(super) struct RingSink<'r> {
+    ring: &'r mut Ring,
+    limit: usize,
+    written: usize,
+    overflow: bool,
+}
+
+impl Sink for RingSink<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.written + bytes.len() > self.limit {
+            self.overflow = true;
+            return;
+        }
+        let cap = self.ring.buf.len();
+        if cap == 0 {
+            return;
+        }
+        let mut at = (self.ring.start + self.ring.len + self.written) % cap;
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let room = cap - at;
+            let n = room.min(rest.len());
+            let (now, later) = rest.split_at(n);
+            if let Some(dst) = self.ring.buf.get_mut(at..at + n) {
+                dst.copy_from_slice(now);
+            }
+            rest = later;
+            at = (at + n) % cap;
+        }
+        self.written += bytes.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contents(r: &Ring) -> Vec<u8> {
+        let [a, b] = r.readable();
+        [a, b].concat()
+    }
+
+    #[test]
+    fn writes_are_all_or_nothing_and_wrap() {
+        let mut r = Ring::new(10);
+        assert!(r.write(6, |s| s.put(b"abcdef")));
+        assert!(!r.write(5, |s| s.put(b"ghijk")), "does not fit");
+        assert_eq!(contents(&r), b"abcdef");
+        r.consume(4);
+        assert!(r.write(7, |s| {
+            s.put(b"ghi");
+            s.put(b"jklm");
+        }));
+        assert_eq!(r.free(), 1);
+        let [a, b] = r.readable();
+        assert!(!b.is_empty(), "wrapped");
+        assert_eq!([a, b].concat(), b"efghijklm");
+        assert_eq!(r.free(), 1);
+        r.consume(100);
+        assert!(r.is_empty());
+        assert_eq!(r.readable(), [&[][..], &[][..]]);
+    }
+
+    #[test]
+    fn a_fill_of_the_wrong_length_commits_nothing() {
+        let mut r = Ring::new(8);
+        assert!(!r.write(4, |s| s.put(b"abc")));
+        assert!(!r.write(2, |s| s.put(b"abc")));
+        assert!(r.is_empty());
+        assert!(r.write(3, |s| s.put(b"xyz")));
+        r.consume(3);
+        assert!(r.is_empty());
+        assert_eq!(r.free(), 8);
+    }
+}

@@ -1,0 +1,302 @@
+//! Participants = MSRP sessions (RFC 4975 §5.4, §14.1; RFC 7701 §5.2): admission under
+//! the room and memory limits, the session path handed to the focus, binding a session to
+//! the connection whose first request names it, and full cleanup on leave or loss.
+
+use crate::conference::{ChatCaps, JoinError, JoinRequest, Joined, ParticipantId};
+use crate::rand::{fill_ident, Entropy};
+use crate::time::{Duration, Instant};
+use crate::wire::msrp::{last_uri, MsrpError, MsrpUri};
+
+use super::connection::Source;
+use super::fast_forward::{MsgSlot, Phase};
+use super::inbound::Action;
+use super::ring::Ring;
+use super::room::{valid_room_name, RoomId};
+use super::{MsrpConnId, Switch, SwitchEvent};
+
+/// Session-id length: 16 × 5.95 ≈ 95 bits (RFC 4975 §14.1 asks for ≥ 80).
+pub(super) const SESSION_ID_LEN: usize = 16;
+/// Low bits of a ParticipantId hold the slab index, the rest a generation.
+const INDEX_BITS: u32 = usize::BITS / 2;
+/// The largest slab index a ParticipantId can carry.
+pub(super) const MAX_INDEX: usize = (1 << INDEX_BITS) - 1;
+
+/// One participant's MSRP session.
+#[derive(Debug)]
+pub(super) struct Participant {
+    pub(super) id: ParticipantId,
+    pub(super) room: RoomId,
+    /// The URI it is known by in the room; CPIM From must equal it.
+    pub(super) uri: String,
+    /// The switch's URI for this session (`msrp://IP:PORT/SID;tcp`).
+    pub(super) path: String,
+    pub(super) session_id: [u8; SESSION_ID_LEN],
+    /// The peer's `a=path` (its rightmost URI names the peer's session).
+    pub(super) peer_path: String,
+    pub(super) caps: ChatCaps,
+    pub(super) conn: Option<MsrpConnId>,
+    /// Outbound copies for this session, allocated at join.
+    pub(super) ring: Ring,
+    /// Join-to-bind timer; `None` once bound.
+    pub(super) bind_deadline: Option<Instant>,
+    /// Its in-flight messages as a sender (at most `max_partial_per_sender`).
+    pub(super) partials: Vec<MsgSlot>,
+    pub(super) nickname: Option<String>,
+    /// Some message entry owes this participant a `#` abort.
+    pub(super) owes_aborts: bool,
+    /// Copies are being dropped for it (logged once per burst).
+    pub(super) dropping: bool,
+    /// Left, but its connection is mid-way through its ring: freed once drained.
+    pub(super) departed: bool,
+}
+
+/// The slab index of an id.
+pub(super) fn index_of(id: ParticipantId) -> usize {
+    id.0 & MAX_INDEX
+}
+
+impl Switch {
+    /// A live (not departed) participant.
+    pub(super) fn participant(&self, id: ParticipantId) -> Option<&Participant> {
+        self.parts
+            .get(index_of(id))
+            .filter(|p| p.id == id && !p.departed)
+    }
+
+    pub(super) fn participant_mut(&mut self, id: ParticipantId) -> Option<&mut Participant> {
+        self.parts
+            .get_mut(index_of(id))
+            .filter(|p| p.id == id && !p.departed)
+    }
+
+    /// `Conference::join`.
+    pub(super) fn admit(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        req: &JoinRequest<'_>,
+    ) -> Result<Joined, JoinError> {
+        let max_uri = self.limits.max_uri_bytes;
+        let peer_ok = req.peer_path.len() <= max_uri
+            && last_uri(req.peer_path).is_some_and(|u| MsrpUri::parse(u).is_ok());
+        if req.uri.trim().is_empty()
+            || req.uri.len() > max_uri
+            || !peer_ok
+            || !valid_room_name(req.room, max_uri)
+        {
+            return Err(JoinError::BadRequest);
+        }
+        let existing = self.rooms.find(req.room);
+        let policy = match existing {
+            Some(id) => self.rooms.get(id).map(|r| r.policy),
+            None => self.adhoc.map(|p| self.rooms.bounded(p)),
+        }
+        .ok_or(JoinError::UnknownRoom)?;
+        let members = existing
+            .and_then(|id| self.rooms.get(id))
+            .map_or(0, |r| r.members.len());
+        if members >= policy.max_participants {
+            self.counters.refused += 1;
+            return Err(JoinError::RoomFull);
+        }
+        let bytes = self.limits.participant_bytes();
+        if self.parts.len() >= self.limits.max_participants.min(MAX_INDEX)
+            || !self.budget.try_reserve(bytes)
+        {
+            self.counters.refused += 1;
+            return Err(JoinError::NoCapacity);
+        }
+        let room = match existing {
+            Some(id) => id,
+            None => match self.rooms.create(req.room, policy, true) {
+                Some(id) => id,
+                None => {
+                    self.budget.release(bytes);
+                    self.counters.refused += 1;
+                    return Err(JoinError::NoCapacity);
+                }
+            },
+        };
+        let session_id = self.fresh_session_id(entropy);
+        let sid = core::str::from_utf8(&session_id).unwrap_or("");
+        let path = format!("msrp://{}/{};tcp", self.local, sid);
+        let gen = self.next_gen & (usize::MAX >> INDEX_BITS);
+        self.next_gen = self.next_gen.wrapping_add(1);
+        let entry = self.parts.vacant_entry();
+        let id = ParticipantId((gen << INDEX_BITS) | entry.key());
+        entry.insert(Participant {
+            id,
+            room,
+            uri: req.uri.trim().to_string(),
+            path: path.clone(),
+            session_id,
+            peer_path: req.peer_path.trim().to_string(),
+            caps: req.caps,
+            conn: None,
+            ring: Ring::new(self.limits.ring_bytes),
+            bind_deadline: Some(now + Duration::from_millis(self.limits.join_bind_timeout_ms)),
+            partials: Vec::with_capacity(self.limits.max_partial_per_sender),
+            nickname: None,
+            owes_aborts: false,
+            dropping: false,
+            departed: false,
+        });
+        if let Some(r) = self.rooms.get_mut(room) {
+            r.members.push(id);
+        }
+        Ok(Joined { id, path, policy })
+    }
+
+    /// A session-id no live participant uses (collisions are astronomically rare; a few
+    /// retries bound the loop).
+    fn fresh_session_id(&self, entropy: &mut dyn Entropy) -> [u8; SESSION_ID_LEN] {
+        let mut sid = [0u8; SESSION_ID_LEN];
+        for _ in 0..4 {
+            fill_ident(entropy, &mut sid);
+            if !self.parts.iter().any(|(_, p)| p.session_id == sid) {
+                break;
+            }
+        }
+        sid
+    }
+
+    /// RFC 4975 §5.4 / §7.3: the participant a request on `ci` addresses, binding the
+    /// session to `ci` if it is not bound yet.
+    pub(super) fn resolve_session(
+        &mut self,
+        ci: MsrpConnId,
+        to_path: &str,
+        from_path: &str,
+    ) -> Result<ParticipantId, MsrpError> {
+        let mut uris = to_path.split_ascii_whitespace();
+        let (Some(to), None) = (uris.next(), uris.next()) else {
+            return Err(MsrpError::SessionUnknown);
+        };
+        let to = MsrpUri::parse(to).map_err(|_| MsrpError::SessionUnknown)?;
+        let local = to.scheme.eq_ignore_ascii_case("msrp")
+            && to.transport.eq_ignore_ascii_case("tcp")
+            && to.port == Some(self.local.port())
+            && to.ip() == Some(self.local.ip());
+        let found = self
+            .parts
+            .iter()
+            .find(|(_, p)| !p.departed && p.session_id.as_slice() == to.session_id.as_bytes());
+        let (Some((_, p)), true) = (found, local) else {
+            return Err(MsrpError::SessionUnknown);
+        };
+        let conn_has_sessions = self.conns.get(ci.0).is_some_and(|c| !c.sessions.is_empty());
+        match p.conn {
+            Some(c) if c == ci => {}
+            Some(_) if conn_has_sessions => return Err(MsrpError::SessionUnknown),
+            Some(_) => return Err(MsrpError::SessionInUse),
+            None => {}
+        }
+        // IMPL-8: From-Path must name the peer's session from its SDP.
+        let from_ok = match (last_uri(from_path), last_uri(&p.peer_path)) {
+            (Some(a), Some(b)) => crate::wire::msrp::uri_text_eq(a, b),
+            _ => false,
+        };
+        if !from_ok {
+            return Err(MsrpError::Forbidden);
+        }
+        let id = p.id;
+        if p.conn.is_none() {
+            self.bind(ci, id);
+        }
+        Ok(id)
+    }
+
+    fn bind(&mut self, ci: MsrpConnId, id: ParticipantId) {
+        let Some(conn) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        let Some(p) = self.parts.get_mut(index_of(id)) else {
+            return;
+        };
+        p.conn = Some(ci);
+        p.bind_deadline = None;
+        conn.sessions.push(id);
+        conn.bind_deadline = None;
+        if !p.ring.is_empty() {
+            self.notify_output(ci, Source::Session(id));
+        }
+    }
+
+    /// Removes a participant and everything it holds. `lost` = the MSRP side ended it (the
+    /// focus is told with `ParticipantLost`); otherwise the focus asked (`leave`). Unknown
+    /// or stale ids are ignored.
+    pub(super) fn remove_participant(&mut self, id: ParticipantId, lost: bool) {
+        let Some(p) = self.participant_mut(id) else {
+            return;
+        };
+        let partials = core::mem::take(&mut p.partials);
+        let (room, conn) = (p.room, p.conn);
+        // Its in-flight messages: nothing forwarded yet → free; else abort at the next
+        // timer run (the `#` chunks need entropy for their transaction ids).
+        for slot in partials {
+            self.detach_slot(slot);
+            match self.messages.get_mut(slot) {
+                Some(e) if e.phase == Phase::AwaitingCpim => self.messages.release(slot),
+                Some(e) => e.deadline = Some(Instant::ZERO),
+                None => {}
+            }
+        }
+        self.messages.forget_recipient(id);
+        self.rooms.remove_member(room, id);
+        let mut drain = false;
+        if let Some(ci) = conn {
+            if let Some(c) = self.conns.get_mut(ci.0) {
+                c.sessions.retain(|s| *s != id);
+                if c.tx.pid == Some(id) {
+                    c.tx.action = Action::Ignore;
+                }
+                let ring_busy = self
+                    .parts
+                    .get(index_of(id))
+                    .is_some_and(|p| !p.ring.is_empty());
+                if c.current == Some(Source::Session(id)) {
+                    if c.progress && ring_busy {
+                        drain = true;
+                    } else {
+                        c.current = None;
+                    }
+                }
+                let idle = c.sessions.is_empty();
+                if !drain {
+                    self.pick_source(ci);
+                }
+                if idle && !lost {
+                    self.close_conn(ci, "last session left");
+                }
+            }
+        }
+        if drain {
+            if let Some(p) = self.parts.get_mut(index_of(id)) {
+                p.departed = true;
+                p.owes_aborts = false;
+            }
+        } else {
+            self.free_participant(id);
+        }
+        if lost {
+            self.events.push_back(SwitchEvent::ParticipantLost(id));
+        }
+    }
+
+    /// Returns a removed or drained participant's slot and budget.
+    pub(super) fn free_participant(&mut self, id: ParticipantId) {
+        let idx = index_of(id);
+        if self.parts.get(idx).is_some_and(|p| p.id == id) {
+            self.parts.remove(idx);
+            self.budget.release(self.limits.participant_bytes());
+        }
+    }
+
+    /// Participants whose join-to-bind timer expired are lost (first one found).
+    pub(super) fn expired_unbound(&self, now: Instant) -> Option<ParticipantId> {
+        self.parts
+            .iter()
+            .find(|(_, p)| !p.departed && p.bind_deadline.is_some_and(|d| d <= now))
+            .map(|(_, p)| p.id)
+    }
+}

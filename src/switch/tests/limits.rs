@@ -1,0 +1,272 @@
+//! Admission and memory: rooms, capacities, the budget, full rings (RFC 7701 §6.4).
+
+use super::*;
+
+#[test]
+fn room_policy_and_join_refusals() {
+    let mut h = Harness::with(limits(), None);
+    assert_eq!(h.sw.room_policy(ROOM), Some(POLICY));
+    assert_eq!(h.sw.room_policy("nowhere"), None, "ad-hoc off");
+    assert_eq!(
+        h.try_join("nowhere", ALICE, ALL_CAPS),
+        Err(JoinError::UnknownRoom)
+    );
+    h.try_join("quiet", ALICE, ALL_CAPS).unwrap();
+    h.try_join("quiet", BOB, ALL_CAPS).unwrap();
+    assert_eq!(
+        h.try_join("quiet", CAROL, ALL_CAPS),
+        Err(JoinError::RoomFull)
+    );
+    let long = Who {
+        uri: Box::leak(format!("sip:{}@x", "a".repeat(300)).into_boxed_str()),
+        peer: ALICE.peer,
+    };
+    assert_eq!(h.try_join(ROOM, long, ALL_CAPS), Err(JoinError::BadRequest));
+    let bad_path = Who {
+        uri: ALICE.uri,
+        peer: "msrp://192.0.2.1/nope;tcp",
+    };
+    assert_eq!(
+        h.try_join(ROOM, bad_path, ALL_CAPS),
+        Err(JoinError::BadRequest)
+    );
+    assert_eq!(
+        h.try_join("bad room", ALICE, ALL_CAPS),
+        Err(JoinError::BadRequest)
+    );
+    assert_eq!(
+        h.try_join(
+            ROOM,
+            Who {
+                uri: " ",
+                peer: ALICE.peer
+            },
+            ALL_CAPS
+        ),
+        Err(JoinError::BadRequest)
+    );
+    assert_eq!(h.sw.stats().refused_joins, 1);
+    assert_eq!(JoinError::RoomFull.sip_status().0, 486);
+}
+
+#[test]
+fn adhoc_rooms_are_bounded_and_disappear_when_empty() {
+    let l = Limits {
+        max_rooms: 3,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    assert_eq!(h.sw.room_policy("fresh"), Some(POLICY));
+    let j = h.try_join("fresh", ALICE, ALL_CAPS).unwrap();
+    assert_eq!(j.policy, POLICY);
+    assert_eq!(
+        h.try_join("another", BOB, ALL_CAPS),
+        Err(JoinError::NoCapacity)
+    );
+    h.sw.leave(h.now, j.id);
+    assert!(
+        h.try_join("another", BOB, ALL_CAPS).is_ok(),
+        "the empty ad-hoc room was deleted"
+    );
+    assert_eq!(h.sw.room_policy("bad name"), None);
+}
+
+#[test]
+fn budget_refuses_joins_and_connections_and_leave_returns_memory() {
+    let base = limits();
+    let l = Limits {
+        memory_cap: 2 * base.participant_bytes() + base.msrp_connection_bytes(),
+        ..base.clone()
+    };
+    let mut h = Harness::with(l.clone(), Some(POLICY));
+    assert_eq!(h.sw.stats().reserved_bytes, 0);
+    let a = h.join(ALICE);
+    let before = h.sw.stats().reserved_bytes;
+    assert_eq!(before, base.participant_bytes());
+    let b = h.join(BOB);
+    let c1 = h.conn();
+    assert_eq!(
+        h.try_join(ROOM, CAROL, ALL_CAPS),
+        Err(JoinError::NoCapacity)
+    );
+    assert_eq!(h.sw.stats().refused_joins, 1);
+    assert_eq!(
+        h.sw.conn_opened(h.now, "192.0.2.1:1".parse().unwrap()),
+        None
+    );
+    assert_eq!(h.sw.stats().reserved_bytes, l.memory_cap);
+    h.input(c1, &bind_send("bindbbbb", &b.path, BOB.peer));
+    h.drain(c1);
+    h.sw.leave(h.now, b.id);
+    h.sw.conn_closed(h.now, c1);
+    assert_eq!(h.sw.stats().reserved_bytes, before);
+    assert_eq!(h.sw.stats().connections, 0);
+    assert!(h.try_join(ROOM, CAROL, ALL_CAPS).is_ok());
+    h.sw.leave(h.now, a.id);
+    assert_eq!(h.sw.stats().participants, 1);
+}
+
+#[test]
+fn participant_and_connection_tables_are_bounded() {
+    let l = Limits {
+        max_participants: 2,
+        max_room_participants: 2,
+        max_msrp_connections: 1,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    h.join(ALICE);
+    h.try_join("other", BOB, ALL_CAPS).unwrap();
+    assert_eq!(
+        h.try_join("third", CAROL, ALL_CAPS),
+        Err(JoinError::NoCapacity)
+    );
+    h.conn();
+    assert_eq!(
+        h.sw.conn_opened(h.now, "192.0.2.1:1".parse().unwrap()),
+        None
+    );
+    assert_eq!(h.sw.stats().connections, 1);
+}
+
+#[test]
+fn full_ring_drops_copies_for_that_recipient_only() {
+    let l = Limits {
+        ring_bytes: 1024,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    let (a, ca) = h.joined(ALICE);
+    let (_b, cb) = h.joined(BOB);
+    let (_c, cc) = h.joined(CAROL);
+    let rounds = 10;
+    let mut carol_got = 0;
+    for i in 0..rounds {
+        h.input(
+            ca,
+            &chat(
+                &format!("ring{i:04}"),
+                &a,
+                ALICE,
+                ROOM_URI,
+                "0123456789012345678901234567890123456789",
+            ),
+        );
+        assert_eq!(h.msgs(ca)[0].code(), 200, "the sender never waits");
+        carol_got += h.msgs(cc).len();
+    }
+    assert_eq!(carol_got, rounds, "Carol got everything");
+    let stats = h.sw.stats();
+    assert!(stats.dropped_copies > 0);
+    let bob_got = h.msgs(cb).len();
+    assert_eq!(bob_got as u64 + stats.dropped_copies, rounds as u64);
+    assert_eq!(stats.delivered_copies, (rounds + bob_got) as u64);
+    // Bob's ring drained: he gets new messages again.
+    h.input(ca, &chat("ringlast", &a, ALICE, ROOM_URI, "again"));
+    assert_eq!(h.msgs(cb).len(), 1);
+}
+
+#[test]
+fn recipient_losing_a_later_chunk_owes_an_abort() {
+    let l = Limits {
+        ring_bytes: 1024,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    let (a, ca) = h.joined(ALICE);
+    let (_b, cb) = h.joined(BOB);
+    let (_c, cc) = h.joined(CAROL);
+    let body = cpim(ALICE.uri, ROOM_URI, &"y".repeat(600));
+    let n = body.len();
+    h.input(
+        ca,
+        &send(
+            "owe00001",
+            &a.path,
+            ALICE.peer,
+            "ow",
+            &format!("1-100/{n}"),
+            "",
+            "message/cpim",
+            &body[..100],
+            '+',
+        ),
+    );
+    assert_eq!(h.msgs(cc).len(), 1);
+    h.input(
+        ca,
+        &send(
+            "owe00002",
+            &a.path,
+            ALICE.peer,
+            "ow",
+            &format!("101-{n}/{n}"),
+            "",
+            "message/cpim",
+            &body[100..],
+            '+',
+        ),
+    );
+    assert_eq!(h.msgs(cc).len(), 1, "Carol drains and gets chunk 2");
+    assert_eq!(
+        h.sw.stats().dropped_copies,
+        1,
+        "Bob's ring could not take chunk 2"
+    );
+    h.input(
+        ca,
+        &send(
+            "owe00003",
+            &a.path,
+            ALICE.peer,
+            "ow",
+            &format!("{}-{n}/{n}", n + 1),
+            "",
+            "message/cpim",
+            b"",
+            '$',
+        ),
+    );
+    assert_eq!(h.msgs(cc).last().unwrap().flag, Some(Flag::Last));
+    assert_eq!(h.sw.messages_in_flight(), 1, "kept for Bob's owed abort");
+    let bob = h.msgs(cb);
+    assert_eq!(bob.len(), 1, "only chunk 1 reached Bob");
+    assert!(
+        h.sw.poll_timeout().is_some(),
+        "the abort is due once Bob's ring drained"
+    );
+    h.advance(0);
+    let abort = h.msgs(cb);
+    assert_eq!(abort.len(), 1);
+    assert_eq!(abort[0].flag, Some(Flag::Abort));
+    assert_eq!(abort[0].message_id, bob[0].message_id);
+    assert_eq!(abort[0].byte_range.unwrap().start, 101);
+    assert_eq!(h.sw.messages_in_flight(), 0);
+    let _ = h.msgs(ca);
+}
+
+#[test]
+fn control_ring_overflow_closes_the_connection() {
+    let l = Limits {
+        conn_ring_bytes: 512,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    let a = h.join(ALICE);
+    let c = h.conn();
+    h.events();
+    for i in 0..10 {
+        h.input(c, &bind_send(&format!("flood{i:03}"), &a.path, ALICE.peer));
+    }
+    assert_eq!(
+        h.events(),
+        vec![SwitchEvent::Wake(c), SwitchEvent::Close(c)]
+    );
+    let before = h.sw.out(c)[0].len();
+    h.input(c, &bind_send("after001", &a.path, ALICE.peer));
+    assert_eq!(h.sw.out(c)[0].len(), before, "input ignored after Close");
+    let out = h.msgs(c);
+    assert!(out.iter().all(|m| m.code() == 200));
+    h.sw.conn_closed(h.now, c);
+    assert_eq!(h.events(), vec![SwitchEvent::ParticipantLost(a.id)]);
+}
