@@ -32,8 +32,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// `parlor serve` on 127.0.0.1 ephemeral ports with `--log warn` plus `extra` flags.
+    /// `parlor serve` on 127.0.0.1 ephemeral ports with `--log warn` (or the level in
+    /// `PARLOR_TEST_LOG`) plus `extra` flags.
     pub fn start(extra: &[&str]) -> Server {
+        let log = std::env::var("PARLOR_TEST_LOG").unwrap_or_else(|_| "warn".to_string());
         let mut args = vec![
             "serve",
             "--sip-listen",
@@ -41,7 +43,7 @@ impl Server {
             "--msrp-listen",
             "127.0.0.1:0",
             "--log",
-            "warn",
+            &log,
         ];
         args.extend_from_slice(extra);
         let mut child = Command::new(env!("CARGO_BIN_EXE_parlor"))
