@@ -1,19 +1,25 @@
 //! A participant that never reads (RFC 7701 §6.4 congestion) costs the others nothing and
-//! the server no memory beyond its cap: 2000 × 1 KB messages from A all reach B in order
-//! while C's socket stays unread, and the server's RSS stays under cap + allowance.
+//! the server no memory beyond its cap: 2000 messages from A all reach B in order while
+//! C's socket stays unread, and the server's RSS stays under cap + allowance.
+//!
+//! The messages carry 8 KB, not 1 KB: 2000 × 1 KB (≈ 2.6 MB on the wire) fits entirely in
+//! the loopback socket buffers the kernel grants C's connection (tcp_wmem allows up to
+//! 4 MiB), so C's ring never filled and the drop path went untested; 2000 × 8 KB (≈ 16 MB)
+//! fills them and then C's ring (the server logs "outbound ring full, dropping copies").
 
 mod common;
 
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use common::msrp::cpim_payload;
 use common::{Participant, Server, Transport, STEP};
 
 const MESSAGES: usize = 2000;
-const CONTENT_BYTES: usize = 1024;
+const CONTENT_BYTES: usize = 8 * 1024;
 /// Messages A may be ahead of B (test-side pacing so B's own ring never overflows; C gets
 /// no such courtesy).
-const WINDOW: usize = 8;
+const WINDOW: usize = 4;
 /// The memory cap the server runs with.
 const MEMORY_CAP: u64 = 1024 * 1024;
 /// RSS allowed beyond the idle server's RSS plus the cap: allocator slack and the
@@ -40,11 +46,17 @@ fn slow_reader_does_not_hold_up_others_or_grow_memory() {
     let (progress_tx, progress_rx) = mpsc::channel::<usize>();
     let reader = std::thread::spawn(move || {
         for i in 0..MESSAGES {
-            let Some(msg) = b.next_send(STEP) else {
+            let Some(body) = b.next_message(STEP) else {
                 return i;
             };
-            let text = msg.cpim_text();
-            assert_eq!(text, content(i), "B's message {i} is not the {i}th sent");
+            let text = cpim_payload(&body);
+            let want = content(i);
+            assert!(
+                text == want,
+                "B's message {i} is not the {i}th sent: {} bytes starting {:?}",
+                text.len(),
+                String::from_utf8_lossy(&text[..text.len().min(16)])
+            );
             if progress_tx.send(i + 1).is_err() {
                 return i + 1;
             }

@@ -253,6 +253,34 @@ impl Participant {
         None
     }
 
+    /// The next whole message (chunks reassembled by Byte-Range per Message-ID) within
+    /// `timeout`: its CPIM body. Every chunk is answered with 200; aborted messages
+    /// (`#`) are skipped.
+    pub fn next_message(&mut self, timeout: Duration) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + timeout;
+        let mut partial: std::collections::HashMap<String, Vec<u8>> = Default::default();
+        for _ in 0..100_000 {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let chunk = self.next_send(left)?;
+            let mid = chunk.header("Message-ID")?.to_string();
+            if chunk.flag == b'#' {
+                partial.remove(&mid);
+                continue;
+            }
+            let start = chunk.byte_range().map_or(1, |r| r.0).max(1) as usize;
+            let whole = partial.entry(mid.clone()).or_default();
+            let end = start - 1 + chunk.body.len();
+            if whole.len() < end {
+                whole.resize(end, 0);
+            }
+            whole[start - 1..end].copy_from_slice(&chunk.body);
+            if chunk.flag == b'$' {
+                return partial.remove(&mid);
+            }
+        }
+        None
+    }
+
     /// BYE; returns the final response.
     pub fn bye(&mut self) -> SipMessage {
         self.cseq += 1;
