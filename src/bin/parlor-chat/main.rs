@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use smol::channel::Receiver;
 use smol::LocalExecutor;
 
-use msrp_session::{cpim, take_message, Session};
+use msrp_session::{cpim, Inbound, Session};
 use parlor::rand::fill_ident;
 use parlor::shell::Urandom;
 use sip_dialog::{Dialog, SipMessage};
@@ -187,32 +187,44 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
         session,
         msrp,
         pending,
-        buf: Vec::new(),
+        inbound: Inbound::new(),
         bind_failed: false,
+        joined: false,
         me: args.me.clone(),
         room: args.room.clone(),
     };
+    // Lines wait until the session is bound; a quit waits (bounded) for pending answers.
+    let mut queued: std::collections::VecDeque<String> = early_lines.into();
     if let Some(nick) = &args.nick {
-        run.command(&format!("/nick {nick}"), &mut ids).await?;
+        queued.push_front(format!("/nick {nick}"));
     }
-    for line in early_lines {
-        if !run.line(&line, &mut ids).await? {
-            leave(&sip, &mut dialog, &events, &mut ids).await;
-            return Ok(ExitCode::SUCCESS);
-        }
-    }
-
+    let mut quit_by: Option<Instant> = None;
     loop {
-        let Ok(event) = events.recv().await else {
-            return Ok(ExitCode::from(1));
+        while run.joined && quit_by.is_none() {
+            let Some(line) = queued.pop_front() else {
+                break;
+            };
+            if !run.line(&line, &mut ids).await? {
+                quit_by = Some(Instant::now() + BYE_WAIT);
+            }
+        }
+        let event = match quit_by {
+            Some(deadline) if run.pending.is_empty() || Instant::now() >= deadline => break,
+            Some(deadline) => {
+                smol::future::or(async { events.recv().await.ok() }, async {
+                    smol::Timer::at(deadline).await;
+                    None
+                })
+                .await
+            }
+            None => events.recv().await.ok(),
+        };
+        let Some(event) = event else {
+            continue;
         };
         match event {
-            Event::Line(line) => {
-                if !run.line(&line, &mut ids).await? {
-                    break;
-                }
-            }
-            Event::StdinEof => break,
+            Event::Line(line) => queued.push_back(line),
+            Event::StdinEof => queued.push_back("/quit".to_string()),
             Event::Msrp(bytes) => {
                 if !run.msrp_input(&bytes).await? {
                     println!("server: sent something that is not MSRP; leaving");
@@ -381,8 +393,9 @@ struct Running {
     session: Session,
     msrp: transport::MsrpLink,
     pending: HashMap<String, Pending>,
-    buf: Vec<u8>,
+    inbound: Inbound,
     bind_failed: bool,
+    joined: bool,
     me: String,
     room: String,
 }
@@ -435,13 +448,10 @@ impl Running {
 
     /// Bytes from the switch; `false` = not MSRP.
     async fn msrp_input(&mut self, bytes: &[u8]) -> io::Result<bool> {
-        self.buf.extend_from_slice(bytes);
-        loop {
-            let msg = match take_message(&mut self.buf) {
-                Ok(Some(msg)) => msg,
-                Ok(None) => return Ok(true),
-                Err(()) => return Ok(false),
-            };
+        let Ok(messages) = self.inbound.push(bytes) else {
+            return Ok(false);
+        };
+        for msg in messages {
             if let Some((code, comment)) = &msg.status {
                 self.response(*code, comment, &msg.tid);
                 continue;
@@ -449,7 +459,7 @@ impl Running {
             if msg.method.as_deref() != Some("SEND") {
                 continue;
             }
-            if msg.header("Failure-Report") != Some("no") {
+            if !msg.no_response {
                 self.msrp.send(&self.session.ok(&msg)).await?;
             }
             if let Some(line) = self.session.receive(&self.me, &msg) {
@@ -460,11 +470,13 @@ impl Running {
                 }
             }
         }
+        Ok(true)
     }
 
     fn response(&mut self, code: u16, comment: &str, tid: &str) {
         match self.pending.remove(tid) {
             Some(Pending::Bind) if code == 200 => {
+                self.joined = true;
                 println!("* joined {} as {}", self.room, self.me);
             }
             Some(Pending::Bind) => {

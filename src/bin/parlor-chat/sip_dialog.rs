@@ -75,13 +75,6 @@ impl SipMessage {
     }
 }
 
-/// The URI inside a name-addr or addr-spec value (CPIM From/To use the same syntax).
-pub fn uri_of(value: &str) -> String {
-    NameAddr::parse(value)
-        .map(|n| n.uri.to_string())
-        .unwrap_or_else(|_| value.trim().to_string())
-}
-
 /// Our side of the dialog with the room's focus.
 pub struct Dialog {
     pub room: String,
