@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use smol::channel::Receiver;
 use smol::LocalExecutor;
 
-use msrp_session::{cpim, take_message, Session};
+use msrp_session::{cpim, Inbound, Session};
 use parlor::rand::fill_ident;
 use parlor::shell::Urandom;
 use sip_dialog::{Dialog, SipMessage};
@@ -187,7 +187,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
         session,
         msrp,
         pending,
-        buf: Vec::new(),
+        inbound: Inbound::new(),
         bind_failed: false,
         joined: false,
         me: args.me.clone(),
@@ -393,7 +393,7 @@ struct Running {
     session: Session,
     msrp: transport::MsrpLink,
     pending: HashMap<String, Pending>,
-    buf: Vec<u8>,
+    inbound: Inbound,
     bind_failed: bool,
     joined: bool,
     me: String,
@@ -448,13 +448,10 @@ impl Running {
 
     /// Bytes from the switch; `false` = not MSRP.
     async fn msrp_input(&mut self, bytes: &[u8]) -> io::Result<bool> {
-        self.buf.extend_from_slice(bytes);
-        loop {
-            let msg = match take_message(&mut self.buf) {
-                Ok(Some(msg)) => msg,
-                Ok(None) => return Ok(true),
-                Err(()) => return Ok(false),
-            };
+        let Ok(messages) = self.inbound.push(bytes) else {
+            return Ok(false);
+        };
+        for msg in messages {
             if let Some((code, comment)) = &msg.status {
                 self.response(*code, comment, &msg.tid);
                 continue;
@@ -462,7 +459,7 @@ impl Running {
             if msg.method.as_deref() != Some("SEND") {
                 continue;
             }
-            if msg.header("Failure-Report") != Some("no") {
+            if !msg.no_response {
                 self.msrp.send(&self.session.ok(&msg)).await?;
             }
             if let Some(line) = self.session.receive(&self.me, &msg) {
@@ -473,6 +470,7 @@ impl Running {
                 }
             }
         }
+        Ok(true)
     }
 
     fn response(&mut self, code: u16, comment: &str, tid: &str) {

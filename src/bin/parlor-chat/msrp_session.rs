@@ -1,95 +1,97 @@
 //! The chat client's MSRP side (RFC 4975 §7 framing, §7.2 responses; RFC 3862 CPIM;
-//! RFC 7701 §7 NICKNAME): frames what the switch sends, reassembles chunks per Message-ID,
-//! and builds SEND/NICKNAME requests and 200 responses.
+//! RFC 7701 §7 NICKNAME), built on the crate's own codecs: `wire::msrp` frames what the
+//! switch sends and emits our requests and responses, `wire::cpim` reads the CPIM headers.
+//! Chunks are reassembled per Message-ID.
 
 use std::collections::HashMap;
 
-/// Byte offset of `needle` in `hay`.
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
-}
+use parlor::limits::Limits;
+use parlor::wire::cpim::{self, Parsed};
+use parlor::wire::msrp::{
+    emit_request, emit_response, response_to_path, ByteRange, Event, Flag, Framer, Method,
+    MsrpError, ReportMode, Request, Response,
+};
 
-/// Chunks buffered for one incoming message at most (a chat client, not a file transfer).
+/// Largest message reassembled (a chat client, not a file transfer).
 const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
-/// One whole MSRP message from the switch.
-#[derive(Clone, Debug)]
+/// One whole MSRP request or response from the switch (a chunk, for chunked messages).
+#[derive(Clone, Debug, Default)]
 pub struct MsrpMessage {
     pub tid: String,
-    /// Method for requests, `None` for responses.
+    /// Method for requests (`SEND`, `REPORT`, …), `None` for responses.
     pub method: Option<String>,
     /// `(code, comment)` for responses.
     pub status: Option<(u16, String)>,
-    pub headers: Vec<(String, String)>,
+    pub from_path: String,
+    pub message_id: Option<String>,
+    /// First octet of this chunk (1-based).
+    pub range_start: u64,
+    /// The request asked for no response (`Failure-Report: no`).
+    pub no_response: bool,
     pub body: Vec<u8>,
     pub flag: u8,
 }
 
-impl MsrpMessage {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
+/// The inbound side: the framer and the message being read.
+pub struct Inbound {
+    framer: Framer,
+    current: Option<MsrpMessage>,
 }
 
-/// Takes the first whole message off `buf`; `Err` = not MSRP at all.
-pub fn take_message(buf: &mut Vec<u8>) -> Result<Option<MsrpMessage>, ()> {
-    let Some(line_end) = find(buf, b"\r\n") else {
-        return if buf.len() > MAX_MESSAGE_BYTES {
-            Err(())
-        } else {
-            Ok(None)
-        };
-    };
-    let first = std::str::from_utf8(&buf[..line_end]).map_err(|_| ())?;
-    let mut parts = first.splitn(3, ' ');
-    if parts.next() != Some("MSRP") {
-        return Err(());
+impl Inbound {
+    pub fn new() -> Self {
+        let limits = Limits::default();
+        Inbound {
+            framer: Framer::new(limits.max_msrp_header_bytes, limits.max_headers),
+            current: None,
+        }
     }
-    let tid = parts.next().ok_or(())?.to_string();
-    let rest = parts.next().ok_or(())?.to_string();
-    let marker = format!("\r\n-------{tid}");
-    let Some(end) = find(&buf[line_end..], marker.as_bytes()).map(|i| i + line_end) else {
-        return if buf.len() > MAX_MESSAGE_BYTES {
-            Err(())
-        } else {
-            Ok(None)
-        };
-    };
-    let flag_at = end + marker.len();
-    match buf.get(flag_at..flag_at + 3) {
-        None => return Ok(None),
-        Some([flag, b'\r', b'\n']) if b"$+#".contains(flag) => {}
-        Some(_) => return Err(()),
+
+    /// Feeds bytes; returns every message completed by them. `Err` = not MSRP (fatal).
+    pub fn push(&mut self, mut input: &[u8]) -> Result<Vec<MsrpMessage>, MsrpError> {
+        let mut done = Vec::new();
+        loop {
+            let (used, event) = self.framer.push(input)?;
+            let Some(event) = event else {
+                return Ok(done);
+            };
+            match event {
+                Event::Head(head) => {
+                    let h = head.headers;
+                    self.current = Some(MsrpMessage {
+                        tid: head.tid.to_string(),
+                        method: head.method().map(|m| m.as_str().to_string()),
+                        status: match head.start {
+                            parlor::wire::msrp::StartLine::Response { code, comment } => {
+                                Some((code, comment.to_string()))
+                            }
+                            parlor::wire::msrp::StartLine::Request(_) => None,
+                        },
+                        from_path: h.from_path.unwrap_or_default().to_string(),
+                        message_id: h.message_id.map(str::to_string),
+                        range_start: head.byte_range().ok().flatten().map_or(1, |r| r.start),
+                        no_response: head.failure_report() == ReportMode::No,
+                        ..MsrpMessage::default()
+                    });
+                }
+                Event::Body(bytes) => {
+                    if let Some(m) = self.current.as_mut() {
+                        if m.body.len() + bytes.len() <= MAX_MESSAGE_BYTES {
+                            m.body.extend_from_slice(bytes);
+                        }
+                    }
+                }
+                Event::End(flag) => {
+                    if let Some(mut m) = self.current.take() {
+                        m.flag = flag.byte();
+                        done.push(m);
+                    }
+                }
+            }
+            input = input.get(used..).unwrap_or_default();
+        }
     }
-    let flag = buf[flag_at];
-    let block = &buf[line_end + 2..end + 2];
-    let (head, body) = match find(block, b"\r\n\r\n") {
-        Some(i) => (&block[..i + 2], buf[line_end + 2 + i + 4..end].to_vec()),
-        None => (block, Vec::new()),
-    };
-    let headers = String::from_utf8_lossy(head)
-        .split("\r\n")
-        .filter_map(|l| l.split_once(':'))
-        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let (word, comment) = rest.split_once(' ').unwrap_or((&rest, ""));
-    let (method, status) = match word.parse::<u16>() {
-        Ok(code) => (None, Some((code, comment.to_string()))),
-        Err(_) => (Some(word.to_string()), None),
-    };
-    let msg = MsrpMessage {
-        tid,
-        method,
-        status,
-        headers,
-        body,
-        flag,
-    };
-    buf.drain(..flag_at + 3);
-    Ok(Some(msg))
 }
 
 /// Our MSRP session: its two paths and the chunks of messages still arriving.
@@ -115,77 +117,77 @@ impl Session {
         }
     }
 
-    /// A SEND request with `body` (bodiless when `None`).
+    /// A SEND request with a Message/CPIM `body` (bodiless when `None`: `1-0/0`).
     pub fn send(&self, tid: &str, message_id: &str, body: Option<&[u8]>) -> Vec<u8> {
-        let mut out = format!(
-            "MSRP {tid} SEND\r\nTo-Path: {}\r\nFrom-Path: {}\r\nMessage-ID: {message_id}\r\n",
-            self.remote_path, self.local_path
-        )
-        .into_bytes();
-        match body {
-            None => out.extend_from_slice(b"Byte-Range: 1-0/0\r\n"),
-            Some(b) => {
-                let n = b.len();
-                out.extend_from_slice(
-                    format!("Byte-Range: 1-{n}/{n}\r\nContent-Type: message/cpim\r\n\r\n")
-                        .as_bytes(),
-                );
-                out.extend_from_slice(b);
-                out.extend_from_slice(b"\r\n");
-            }
-        }
-        out.extend_from_slice(format!("-------{tid}$\r\n").as_bytes());
+        let len = body.map_or(0, |b| b.len() as u64);
+        let req = Request {
+            message_id: Some(message_id),
+            byte_range: Some(ByteRange {
+                start: 1,
+                end: Some(len),
+                total: Some(len),
+            }),
+            content_type: Some("message/cpim"),
+            ..Request::new(tid, "SEND", &self.remote_path, &self.local_path)
+        };
+        let mut out = Vec::new();
+        emit_request(
+            &mut out,
+            &req,
+            body.map(|b| [b]).as_ref().map(|p| &p[..]),
+            Flag::Last,
+        );
         out
     }
 
     /// A NICKNAME request (RFC 7701 §7.1) for `name`, quoted with `\"`/`\\` escapes.
     pub fn nickname(&self, tid: &str, name: &str) -> Vec<u8> {
-        let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
-        format!(
-            "MSRP {tid} NICKNAME\r\nTo-Path: {}\r\nFrom-Path: {}\r\nUse-Nickname: \"{quoted}\"\r\n\
-             -------{tid}$\r\n",
-            self.remote_path, self.local_path
-        )
-        .into_bytes()
+        let quoted = format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""));
+        let req = Request {
+            use_nickname: Some(&quoted),
+            ..Request::new(tid, "NICKNAME", &self.remote_path, &self.local_path)
+        };
+        let mut out = Vec::new();
+        emit_request(&mut out, &req, None, Flag::Last);
+        out
     }
 
     /// The 200 for a request the switch sent (RFC 4975 §7.2).
     pub fn ok(&self, req: &MsrpMessage) -> Vec<u8> {
-        let to = req
-            .header("From-Path")
-            .and_then(|p| p.split_whitespace().next())
-            .unwrap_or(&self.remote_path);
-        format!(
-            "MSRP {} 200 OK\r\nTo-Path: {to}\r\nFrom-Path: {}\r\n-------{}$\r\n",
-            req.tid, self.local_path, req.tid
-        )
-        .into_bytes()
+        let method = Method::from_token(req.method.as_deref().unwrap_or_default());
+        let mut out = Vec::new();
+        emit_response(
+            &mut out,
+            &Response {
+                tid: &req.tid,
+                code: 200,
+                comment: "OK",
+                to_path: response_to_path(method, &req.from_path),
+                from_path: &self.local_path,
+            },
+        );
+        out
     }
 
     /// Adds one received SEND chunk; returns the line once the message is complete.
     pub fn receive(&mut self, me: &str, msg: &MsrpMessage) -> Option<ChatLine> {
-        let id = msg.header("Message-ID")?.to_string();
-        if msg.flag == b'#' {
+        let id = msg.message_id.clone()?;
+        if msg.flag == Flag::Abort.byte() {
             self.partial.remove(&id);
             return None;
         }
-        let start = msg
-            .header("Byte-Range")
-            .and_then(|r| r.split('-').next())
-            .and_then(|s| s.trim().parse::<usize>().ok())
-            .unwrap_or(1)
-            .max(1);
-        let whole = self.partial.entry(id.clone()).or_default();
+        let start = usize::try_from(msg.range_start.max(1)).ok()?;
         let end = start - 1 + msg.body.len();
         if end > MAX_MESSAGE_BYTES {
             self.partial.remove(&id);
             return None;
         }
+        let whole = self.partial.entry(id.clone()).or_default();
         if whole.len() < end {
             whole.resize(end, 0);
         }
-        whole[start - 1..end].copy_from_slice(&msg.body);
-        if msg.flag != b'$' {
+        whole.get_mut(start - 1..end)?.copy_from_slice(&msg.body);
+        if msg.flag != Flag::Last.byte() {
             return None;
         }
         let body = self.partial.remove(&id)?;
@@ -194,44 +196,28 @@ impl Session {
 }
 
 /// The CPIM From, whether To was us (a private message), and the text after the
-/// encapsulated MIME headers (RFC 3862 §3; the empty line after the CPIM headers may be
-/// missing, as in RFC 7701's own examples).
+/// encapsulated MIME headers.
 fn parse_cpim(me: &str, body: &[u8]) -> Option<ChatLine> {
-    let text = String::from_utf8_lossy(body);
-    let (cpim_head, rest) = text.split_once("\r\n\r\n")?;
-    let mut from = String::new();
-    let mut private = false;
-    for line in cpim_head.split("\r\n") {
-        if let Some((name, value)) = line.split_once(':') {
-            let uri = uri_of(value.trim());
-            match name.trim() {
-                "From" => from = uri,
-                "To" => private = uri == me,
-                _ => {}
-            }
-        }
-    }
-    // With the RFC 3862 layout the MIME headers follow; otherwise `rest` starts with them.
-    let content = match rest.split_once("\r\n\r\n") {
-        Some((mime, content)) if mime.to_ascii_lowercase().contains("content-type") => content,
+    let Ok(Parsed::Complete(h)) = cpim::parse(body, Limits::default().max_cpim_header_bytes) else {
+        return None;
+    };
+    let rest = body.get(h.body_offset..).unwrap_or_default();
+    let text = match find(rest, b"\r\n\r\n") {
+        Some(i) if rest.len() > 8 && rest[..8].eq_ignore_ascii_case(b"content-") => &rest[i + 4..],
         _ => rest,
     };
     Some(ChatLine {
-        from,
-        private,
-        text: content.to_string(),
+        from: h.from.map(|a| a.uri.to_string()).unwrap_or_default(),
+        private: h.to.is_some_and(|a| a.uri == me),
+        text: String::from_utf8_lossy(text).into_owned(),
     })
 }
 
-/// The URI inside `<...>` of a CPIM address (or the whole value).
-fn uri_of(value: &str) -> String {
-    match (value.find('<'), value.find('>')) {
-        (Some(a), Some(b)) if a < b => value.get(a + 1..b).unwrap_or_default().to_string(),
-        _ => value.to_string(),
-    }
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
-/// A CPIM body from `from` to `to` wrapping UTF-8 text.
+/// A CPIM body from `from` to `to` wrapping UTF-8 text (RFC 3862 layout).
 pub fn cpim(from: &str, to: &str, text: &str) -> Vec<u8> {
     format!(
         "From: <{from}>\r\nTo: <{to}>\r\n\r\nContent-Type: text/plain;charset=utf-8\r\n\r\n{text}"
