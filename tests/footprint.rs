@@ -19,7 +19,11 @@ fn footprint_with_thirty_participants() {
 
     let mut people: Vec<Participant> = (0..PARTICIPANTS)
         .map(|i| {
-            let t = if i % 2 == 0 { Transport::Udp } else { Transport::Tcp };
+            let t = if i % 2 == 0 {
+                Transport::Udp
+            } else {
+                Transport::Tcp
+            };
             Participant::join_and_bind(server.sip, t, &format!("user{i}"))
         })
         .collect();
@@ -32,7 +36,10 @@ fn footprint_with_thirty_participants() {
     }
     for (i, p) in people.iter_mut().enumerate() {
         for _ in 0..PARTICIPANTS - 1 {
-            assert!(p.next_send(STEP).is_some(), "participant {i} missed a message");
+            assert!(
+                p.next_send(STEP).is_some(),
+                "participant {i} missed a message"
+            );
         }
     }
     let flowing = server.rss_bytes();
