@@ -14,7 +14,10 @@ pub const PARTICIPANT_OVERHEAD: usize = 640;
 /// async-io source registration).
 pub const CONNECTION_OVERHEAD: usize = 1024;
 /// Bytes per entry of the fast-forward Message-ID table beyond its recipient list.
-pub const MESSAGE_ID_OVERHEAD: usize = 96;
+pub const MESSAGE_ID_OVERHEAD: usize = 160;
+/// Bytes per recipient in a fast-forward Message-ID table entry (a test in the switch
+/// checks the real entry is no larger).
+pub const MESSAGE_ID_RECIPIENT_BYTES: usize = 24;
 
 macro_rules! limits {
     ($( $(#[$doc:meta])* $name:ident : $ty:ty = $default:expr, )*) => {
@@ -103,7 +106,7 @@ limits! {
     /// Chunked messages one sender may have in flight at once; more → 413 (IMPL-20).
     max_partial_per_sender: usize = 4,
     /// Fast-forward Message-ID table entries in total. Memory: × (MESSAGE_ID_OVERHEAD +
-    /// 4 × `max_room_participants`).
+    /// MESSAGE_ID_RECIPIENT_BYTES × `max_room_participants`).
     max_message_ids: usize = 256,
     /// SIP server and client transactions alive at once. Memory: × `max_sip_message_bytes`
     /// (the stored last response).
@@ -237,8 +240,8 @@ impl Limits {
         let msrp_conns = self.max_msrp_connections * self.msrp_connection_bytes();
         let sip_conns = self.max_sip_connections * self.sip_connection_bytes();
         let transactions = self.max_sip_transactions * self.max_sip_message_bytes;
-        let message_ids =
-            self.max_message_ids * (MESSAGE_ID_OVERHEAD + 4 * self.max_room_participants);
+        let message_ids = self.max_message_ids
+            * (MESSAGE_ID_OVERHEAD + MESSAGE_ID_RECIPIENT_BYTES * self.max_room_participants);
         let rooms = self.max_rooms * (256 + self.max_uri_bytes);
         participants + msrp_conns + sip_conns + transactions + message_ids + rooms
     }

@@ -219,6 +219,17 @@ pub(super) fn out_message_id<'b>(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn entry_sizes_match_the_limits_formula() {
+        // Limits::worst_case_bytes() budgets the table with these constants.
+        assert!(core::mem::size_of::<Recipient>() <= crate::limits::MESSAGE_ID_RECIPIENT_BYTES);
+        let entry = core::mem::size_of::<Entry>();
+        assert!(
+            entry <= crate::limits::MESSAGE_ID_OVERHEAD,
+            "Entry is {entry} bytes"
+        );
+    }
+
     use super::*;
 
     #[test]
