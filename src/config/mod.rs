@@ -9,8 +9,8 @@
 //! # Config file (a TOML subset, see [`toml_subset`])
 //! ```toml
 //! domain = "chat.example.net"       # room URIs are sip:NAME@DOMAIN
-//! sip_listen = "0.0.0.0:5060"       # literal IP:PORT only, never a host name
-//! msrp_listen = "0.0.0.0:2855"
+//! sip_listen = "192.0.2.10:5060"       # literal IP:PORT only, never a host name
+//! msrp_listen = "192.0.2.10:2855"  # a concrete address: it goes into every a=path
 //! allow_adhoc = false               # create rooms on the first INVITE to a new name
 //! nicknames = true                  # default policy for every room
 //! private_messages = true
