@@ -9,7 +9,6 @@ use std::rc::Rc;
 
 use async_io::Async;
 use smol::channel::{self, Receiver, Sender};
-use smol::io::AsyncReadExt;
 
 use super::run::{Executor, Shell};
 use crate::switch::MsrpConnId;
@@ -68,22 +67,11 @@ pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<
 
 /// Feeds everything the peer sends to the engine; reports the close once.
 async fn read_loop(shell: Rc<Shell>, id: MsrpConnId, token: u64, stream: Rc<Async<TcpStream>>) {
-    let mut buf = vec![0u8; shell.limits.read_buf_bytes];
-    let mut reader = &*stream;
-    loop {
-        match reader.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => {
-                let bytes = buf.get(..n).unwrap_or_default();
-                shell.with_engine(|engine, now| engine.msrp_input(now, id, bytes));
-            }
-            Err(e) => {
-                log::debug!("MSRP {id:?} read error: {e}");
-                break;
-            }
-        }
-    }
-    let _ = stream.get_ref().shutdown(Shutdown::Both);
+    shell
+        .pump(&stream, &id, |engine, now, bytes| {
+            engine.msrp_input(now, id, bytes)
+        })
+        .await;
     let ours = {
         let mut conns = shell.msrp_conns.borrow_mut();
         match conns.get(&id) {

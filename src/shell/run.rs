@@ -63,6 +63,33 @@ impl Shell {
         result
     }
 
+    /// Feeds everything read from `stream` to the engine through `feed` until EOF or a read
+    /// error (logged at debug, naming `what`), then shuts the socket down both ways.
+    pub(super) async fn pump(
+        &self,
+        stream: &Async<std::net::TcpStream>,
+        what: &dyn std::fmt::Debug,
+        mut feed: impl FnMut(&mut Engine, Instant, &[u8]),
+    ) {
+        use smol::io::AsyncReadExt;
+        let mut buf = vec![0u8; self.limits.read_buf_bytes];
+        let mut reader = stream;
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) => break,
+                Ok(n) => {
+                    let bytes = buf.get(..n).unwrap_or_default();
+                    self.with_engine(|engine, now| feed(engine, now, bytes));
+                }
+                Err(e) => {
+                    log::debug!("{what:?} read error: {e}");
+                    break;
+                }
+            }
+        }
+        let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
+    }
+
     /// Read-only access to the engine (no outputs can result).
     pub(super) fn engine(&self) -> std::cell::Ref<'_, Engine> {
         self.engine.borrow()

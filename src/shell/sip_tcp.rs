@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use async_io::Async;
 use smol::channel::{self, Receiver, Sender, TrySendError};
-use smol::io::{AsyncReadExt, AsyncWriteExt};
+use smol::io::AsyncWriteExt;
 
 use super::run::{Executor, Shell};
 use crate::focus::SipConnId;
@@ -58,22 +58,11 @@ pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<
 
 /// Feeds everything the peer sends to the engine; reports the close once.
 async fn read_loop(shell: Rc<Shell>, id: SipConnId, token: u64, stream: Rc<Async<TcpStream>>) {
-    let mut buf = vec![0u8; shell.limits.read_buf_bytes];
-    let mut reader = &*stream;
-    loop {
-        match reader.read(&mut buf).await {
-            Ok(0) => break,
-            Ok(n) => {
-                let bytes = buf.get(..n).unwrap_or_default();
-                shell.with_engine(|engine, now| engine.sip_tcp_input(now, id, bytes));
-            }
-            Err(e) => {
-                log::debug!("SIP TCP {id:?} read error: {e}");
-                break;
-            }
-        }
-    }
-    let _ = stream.get_ref().shutdown(Shutdown::Both);
+    shell
+        .pump(&stream, &id, |engine, now, bytes| {
+            engine.sip_tcp_input(now, id, bytes)
+        })
+        .await;
     let ours = {
         let mut conns = shell.sip_conns.borrow_mut();
         match conns.get(&id) {
