@@ -5,6 +5,8 @@
 
 use std::io::Write as _;
 
+use super::msrp::MsrpUri;
+
 /// What was wrong with an SDP body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SdpError {
@@ -382,18 +384,8 @@ fn is_msrp_uri(u: &str) -> bool {
 
 /// Host (without IPv6 brackets) and port of an `msrp://host:port/session;tcp` URI.
 pub fn msrp_uri_authority(uri: &str) -> Option<(&str, u16)> {
-    let rest = uri.split_once("://")?.1;
-    let authority = rest.split(['/', ';']).next()?;
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-    let (host, port) = authority.rsplit_once(':')?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    if host.is_empty() || port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    Some((host, port.parse().ok()?))
+    let parsed = MsrpUri::parse(uri).ok()?;
+    Some((parsed.host, parsed.port?))
 }
 
 /// The answer the focus sends (layout of wire example 3).
