@@ -90,6 +90,28 @@ impl JoinError {
     }
 }
 
+/// What the switch knows about a participant that the roster shows (RFC 4575 endpoint and
+/// media status, RFC 7701 §7.4 nickname).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RosterEntry<'a> {
+    /// Its nickname in the room, if it holds one.
+    pub nickname: Option<&'a str>,
+    /// Its MSRP session is bound to a connection (media connected).
+    pub media_bound: bool,
+}
+
+/// What a re-INVITE changed about a participant (RFC 7701 §8: `a=chatroom` may change or
+/// disappear in later offers; IMPL-3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionUpdate<'a> {
+    /// Declared chat capabilities of the new offer.
+    pub caps: ChatCaps,
+    /// `a=accept-wrapped-types` of the new offer (empty if absent).
+    pub accept_wrapped_types: &'a str,
+    /// `a=max-size` of the new offer.
+    pub peer_max_size: Option<u64>,
+}
+
 /// What the focus may ask of the switch.
 pub trait Conference {
     /// The policy of `room`, if it exists or would be created ad hoc by a join.
@@ -107,4 +129,10 @@ pub trait Conference {
     /// Removes a participant (BYE, CANCEL, timeout) and frees all its state. Unknown ids are
     /// ignored.
     fn leave(&mut self, now: Instant, id: ParticipantId);
+
+    /// A re-INVITE changed what the participant declared. Unknown ids are ignored.
+    fn update(&mut self, now: Instant, id: ParticipantId, update: &SessionUpdate<'_>);
+
+    /// The participant's roster data; `None` for unknown ids.
+    fn roster_entry(&self, id: ParticipantId) -> Option<RosterEntry<'_>>;
 }

@@ -135,6 +135,20 @@ impl Engine {
         self.outputs.pop_front()
     }
 
+    /// Graceful shutdown (SIGTERM): every participant gets a BYE and every subscription a
+    /// terminating NOTIFY. Keep running the engine until `shutdown_complete` (or the
+    /// `shutdown_grace_ms` limit), then exit.
+    pub fn shutdown(&mut self, now: Instant) {
+        self.focus
+            .shutdown(now, &mut self.switch, self.entropy.as_mut());
+        self.route(now);
+    }
+
+    /// After `shutdown`: every BYE / final NOTIFY transaction has finished.
+    pub fn shutdown_complete(&self) -> bool {
+        self.focus.shutdown_complete()
+    }
+
     /// Switch counters.
     pub fn switch_stats(&self) -> SwitchStats {
         self.switch.stats()
@@ -157,6 +171,10 @@ impl Engine {
                     SwitchEvent::Close(c) => self.outputs.push_back(Output::MsrpClose(c)),
                     SwitchEvent::ParticipantLost(p) => {
                         self.focus.participant_lost(now, self.entropy.as_mut(), p)
+                    }
+                    SwitchEvent::RosterChanged(p) => {
+                        self.focus
+                            .roster_changed(now, &self.switch, self.entropy.as_mut(), p)
                     }
                 }
             }

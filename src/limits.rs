@@ -15,6 +15,8 @@ pub const PARTICIPANT_OVERHEAD: usize = 640;
 pub const CONNECTION_OVERHEAD: usize = 1024;
 /// Bytes per entry of the fast-forward Message-ID table beyond its recipient list.
 pub const MESSAGE_ID_OVERHEAD: usize = 160;
+/// Fixed bookkeeping bytes per conference-event subscription beyond its strings and NOTIFY.
+pub const SUBSCRIPTION_OVERHEAD: usize = 512;
 /// Bytes per recipient in a fast-forward Message-ID table entry (a test in the switch
 /// checks the real entry is no larger).
 pub const MESSAGE_ID_RECIPIENT_BYTES: usize = 24;
@@ -124,6 +126,29 @@ limits! {
     /// A joined participant whose MSRP connection has not bound within this time is removed
     /// (and sent BYE).
     join_bind_timeout_ms: u64 = 60_000,
+    /// Conference-event subscriptions (RFC 4575) alive at once; more → 503. Memory: ×
+    /// (SUBSCRIPTION_OVERHEAD + 3 × `max_uri_bytes` + 8 × `max_room_participants` +
+    /// `max_notify_bytes`, the NOTIFY kept for retransmission).
+    max_subscriptions: usize = 32,
+    /// Longest subscription granted (RFC 6665 Expires), also the default when the SUBSCRIBE
+    /// has no Expires.
+    subscription_expires_s: u64 = 3_600,
+    /// At most one NOTIFY per subscription per this interval (RFC 4575 §3.9: 5 s); changes
+    /// in between are merged into the next one.
+    notify_interval_ms: u64 = 5_000,
+    /// Largest NOTIFY (head + conference-info body) the focus builds.
+    max_notify_bytes: usize = 16_384,
+    /// Largest nickname in octets after unescaping (RFC 7701 §7.1 allows 1023).
+    max_nickname_bytes: usize = 1_023,
+    /// A nickname released by a leaving participant stays reserved for its URI this long
+    /// (RFC 7701 §4.1 quarantine).
+    nickname_quarantine_ms: u64 = 300_000,
+    /// A forwarded copy sent with Failure-Report yes counts as failed when its response has
+    /// not arrived within this time (RFC 4975 §7.1.1: 30 s).
+    forward_response_timeout_ms: u64 = 30_000,
+    /// On SIGTERM, how long the shell waits for BYE / final NOTIFY transactions before it
+    /// exits anyway.
+    shutdown_grace_ms: u64 = 2_000,
 }
 
 /// What was wrong with a limits value.
@@ -173,6 +198,12 @@ impl Limits {
             ("msrp_bind_timeout_ms", self.msrp_bind_timeout_ms),
             ("sip_idle_timeout_ms", self.sip_idle_timeout_ms),
             ("join_bind_timeout_ms", self.join_bind_timeout_ms),
+            ("subscription_expires_s", self.subscription_expires_s),
+            ("max_nickname_bytes", self.max_nickname_bytes as u64),
+            (
+                "forward_response_timeout_ms",
+                self.forward_response_timeout_ms,
+            ),
         ];
         for (name, v) in nonzero {
             if *v == 0 {
@@ -196,6 +227,12 @@ impl Limits {
             if v < min {
                 return Err(LimitsError::Invalid(name));
             }
+        }
+        if self.max_nickname_bytes > 1023 {
+            return Err(LimitsError::Invalid("max_nickname_bytes"));
+        }
+        if self.max_notify_bytes < 1024 {
+            return Err(LimitsError::Invalid("max_notify_bytes"));
         }
         if self.sip_t2_ms < self.sip_t1_ms {
             return Err(LimitsError::Invalid("sip_t2_ms"));
@@ -232,6 +269,15 @@ impl Limits {
         self.read_buf_bytes + self.max_sip_message_bytes + CONNECTION_OVERHEAD
     }
 
+    /// Bytes one conference-event subscription can hold: bookkeeping, dialog strings, the
+    /// pending-change list and the NOTIFY kept for retransmission.
+    pub fn subscription_bytes(&self) -> usize {
+        SUBSCRIPTION_OVERHEAD
+            + 3 * self.max_uri_bytes
+            + 8 * self.max_room_participants
+            + self.max_notify_bytes
+    }
+
     /// The most memory the sans-IO core can hold for buffers and tables with every table
     /// full, ignoring `memory_cap` (which refuses joins before this is reached when it is
     /// smaller). Code and the executor's fixed cost come on top (see README, footprint).
@@ -243,7 +289,8 @@ impl Limits {
         let message_ids = self.max_message_ids
             * (MESSAGE_ID_OVERHEAD + MESSAGE_ID_RECIPIENT_BYTES * self.max_room_participants);
         let rooms = self.max_rooms * (256 + self.max_uri_bytes);
-        participants + msrp_conns + sip_conns + transactions + message_ids + rooms
+        let subscriptions = self.max_subscriptions * self.subscription_bytes();
+        participants + msrp_conns + sip_conns + transactions + message_ids + rooms + subscriptions
     }
 
     /// The bytes actually promised at run time: `worst_case_bytes()` bounded by the cap for

@@ -148,6 +148,35 @@ impl Focus {
         }
     }
 
+    /// Something the roster shows changed for `id` (nickname, media bound): subscribers of
+    /// its room get a partial NOTIFY (RFC 4575 §3.9; at most one per `notify_interval_ms`).
+    pub fn roster_changed(
+        &mut self,
+        _now: Instant,
+        _conf: &dyn Conference,
+        _entropy: &mut dyn Entropy,
+        id: ParticipantId,
+    ) {
+        log::debug!("roster changed for participant {id:?}; no subscriptions yet");
+    }
+
+    /// SIGTERM: BYE every dialog (the switch frees each participant) and stop accepting
+    /// new requests.
+    pub fn shutdown(&mut self, now: Instant, conf: &mut dyn Conference, entropy: &mut dyn Entropy) {
+        let ids: Vec<DialogId> = self.dialogs.slab.iter().map(|(i, _)| DialogId(i)).collect();
+        for id in ids {
+            if let Some(d) = self.dialogs.slab.get(id.0) {
+                conf.leave(now, d.participant);
+            }
+            self.end_dialog_with_bye(now, entropy, id);
+        }
+    }
+
+    /// After `shutdown`: no client transaction (BYE, NOTIFY) is still waiting for an answer.
+    pub fn shutdown_complete(&self) -> bool {
+        self.txs.clients.is_empty()
+    }
+
     /// Runs every timer due at `now`.
     pub fn handle_timeout(
         &mut self,

@@ -4,7 +4,7 @@
 use ::core::net::SocketAddr;
 
 use super::*;
-use crate::conference::{JoinError, JoinRequest, Joined, RoomPolicy};
+use crate::conference::{JoinError, JoinRequest, Joined, RoomPolicy, RosterEntry, SessionUpdate};
 use crate::rand::TestEntropy;
 use crate::wire::sip::{parse, HeaderName, Message, SipLimits};
 
@@ -27,6 +27,7 @@ struct FakeConf {
     rooms: Vec<(String, RoomPolicy)>,
     joins: Vec<JoinRecord>,
     left: Vec<ParticipantId>,
+    updates: Vec<(ParticipantId, crate::conference::ChatCaps)>,
     refuse: Option<JoinError>,
     next: usize,
 }
@@ -43,6 +44,7 @@ impl FakeConf {
             rooms: vec![("chat22".into(), POLICY)],
             joins: Vec::new(),
             left: Vec::new(),
+            updates: Vec::new(),
             refuse: None,
             next: 0,
         }
@@ -87,6 +89,17 @@ impl Conference for FakeConf {
 
     fn leave(&mut self, _now: Instant, id: ParticipantId) {
         self.left.push(id);
+    }
+
+    fn update(&mut self, _now: Instant, id: ParticipantId, update: &SessionUpdate<'_>) {
+        self.updates.push((id, update.caps));
+    }
+
+    fn roster_entry(&self, id: ParticipantId) -> Option<RosterEntry<'_>> {
+        (id.0 >= 1 && id.0 <= self.next && !self.left.contains(&id)).then_some(RosterEntry {
+            nickname: None,
+            media_bound: true,
+        })
     }
 }
 

@@ -26,7 +26,10 @@ use std::collections::VecDeque;
 
 use slab::Slab;
 
-use crate::conference::{Conference, JoinError, JoinRequest, Joined, ParticipantId, RoomPolicy};
+use crate::conference::{
+    Conference, JoinError, JoinRequest, Joined, ParticipantId, RoomPolicy, RosterEntry,
+    SessionUpdate,
+};
 use crate::limits::Limits;
 use crate::rand::Entropy;
 use crate::time::Instant;
@@ -66,6 +69,9 @@ pub enum SwitchEvent {
     /// The participant's session ended from the MSRP side (its connection closed, bind
     /// timeout); the switch has freed it, the focus should BYE its dialog.
     ParticipantLost(ParticipantId),
+    /// Something the roster shows changed for this participant (nickname, media bound):
+    /// the focus tells the room's subscribers (RFC 4575, RFC 7701 §7.4).
+    RosterChanged(ParticipantId),
 }
 
 /// Counters for tests, logs and footprint figures.
@@ -275,5 +281,19 @@ impl Conference for Switch {
     fn leave(&mut self, now: Instant, id: ParticipantId) {
         self.last_now = now;
         self.remove_participant(id, false);
+    }
+
+    fn update(&mut self, now: Instant, id: ParticipantId, update: &SessionUpdate<'_>) {
+        self.last_now = now;
+        if let Some(p) = self.participant_mut(id) {
+            p.caps = update.caps;
+        }
+    }
+
+    fn roster_entry(&self, id: ParticipantId) -> Option<RosterEntry<'_>> {
+        self.participant(id).map(|p| RosterEntry {
+            nickname: p.nickname.as_deref(),
+            media_bound: p.conn.is_some(),
+        })
     }
 }

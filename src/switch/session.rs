@@ -217,7 +217,9 @@ impl Switch {
         p.bind_deadline = None;
         conn.sessions.push(id);
         conn.bind_deadline = None;
-        if !p.ring.is_empty() {
+        let pending = !p.ring.is_empty();
+        self.events.push_back(SwitchEvent::RosterChanged(id));
+        if pending {
             self.notify_output(ci, Source::Session(id));
         }
     }

@@ -52,7 +52,11 @@ fn bodiless_send_binds_with_example_5_response() {
     let c = h.conn();
     assert!(h.sw.poll_timeout().is_some(), "bind timers run");
     h.input(c, &example(5, 0, &a.path));
-    assert_eq!(h.events(), vec![SwitchEvent::Wake(c)]);
+    assert_eq!(
+        h.events(),
+        vec![SwitchEvent::RosterChanged(a.id), SwitchEvent::Wake(c)],
+        "binding tells the roster the media is up"
+    );
     assert_eq!(h.drain(c), example(5, 1, &a.path));
     assert_eq!(h.sw.poll_timeout(), None, "bound: no timers left");
 }

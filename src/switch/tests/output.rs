@@ -132,6 +132,7 @@ fn connection_close_loses_every_bound_session() {
     h.input(c, &bind_send("bind0001", &a1.path, ALICE.peer));
     h.input(c, &bind_send("bind0002", &a2.path, ALICE.peer));
     assert_eq!(h.sw.stats().connections, 1);
+    h.events();
     h.sw.conn_closed(h.now, c);
     let ev = h.events();
     assert!(
@@ -201,7 +202,10 @@ fn copies_for_an_unbound_session_wait_for_its_binding() {
     let cb = h.conn();
     h.events();
     h.input(cb, &bind_send("bindlate", &b.path, BOB.peer));
-    assert_eq!(h.events(), vec![SwitchEvent::Wake(cb)]);
+    assert_eq!(
+        h.events(),
+        vec![SwitchEvent::RosterChanged(b.id), SwitchEvent::Wake(cb)]
+    );
     let out = h.msgs(cb);
     let kinds: Vec<&str> = out.iter().map(|m| m.start.as_str()).collect();
     assert_eq!(kinds, ["SEND", "200"], "the queued copy was current first");
