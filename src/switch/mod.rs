@@ -57,6 +57,8 @@ pub struct SwitchConfig {
     pub adhoc: Option<RoomPolicy>,
     /// Capacities and timers.
     pub limits: Limits,
+    /// Nicknames nobody may take (RFC 7701 §7.1 reserved), besides each room's own name.
+    pub reserved_nicknames: Vec<String>,
 }
 
 /// What the switch asks the engine/shell to do.
