@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod msrp;
+pub mod nickname;
 pub mod participant;
 pub mod sip;
 
