@@ -289,3 +289,29 @@ fn another_device_gets_no_copy_and_keeps_its_nickname_when_one_leaves() {
     );
     assert_eq!(h.sw.nickname(a2.id), Some("al"));
 }
+
+#[test]
+fn uniqueness_and_quarantine_are_per_room() {
+    let mut h = Harness::new();
+    let (a, ca) = h.joined(ALICE);
+    assert_eq!(ask(&mut h, ca, &a, ALICE, "\"Al\""), 200);
+    let (b, cb) = joined_to(&mut h, "other", BOB, ALL_CAPS);
+    assert_eq!(ask(&mut h, cb, &b, BOB, "\"al\""), 200, "another room");
+    h.sw.leave(h.now, a.id);
+    assert_eq!(
+        ask(&mut h, cb, &b, BOB, "\"AL\""),
+        200,
+        "quarantine is per room"
+    );
+    let (c, cc) = h.joined(CAROL);
+    assert_eq!(
+        ask(&mut h, cc, &c, CAROL, "\"Al\""),
+        425,
+        "quarantined in chat22"
+    );
+    assert_eq!(
+        ask(&mut h, cc, &c, CAROL, "\"other\""),
+        200,
+        "only chat22 is reserved here"
+    );
+}
