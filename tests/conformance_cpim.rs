@@ -36,7 +36,10 @@ fn send_expect(a: &mut Participant, b: &mut Participant, body: &[u8], want: u16)
         let got = b.next_message(STEP).expect("copy at B");
         assert_eq!(got, body, "CPIM body altered in transit");
     } else {
-        assert!(b.next_send(QUIET).is_none(), "a refused message was forwarded");
+        assert!(
+            b.next_send(QUIET).is_none(),
+            "a refused message was forwarded"
+        );
     }
 }
 
@@ -138,7 +141,10 @@ fn r3862_3_a_formal_names_and_bare_addresses_accepted() {
     let server = Server::start(&[]);
     let (mut a, mut b) = pair(&server);
     for (from, to) in [
-        ("From: Alice <sip:alice@example.com>", format!("To: Chatroom <{ROOM}>")),
+        (
+            "From: Alice <sip:alice@example.com>",
+            format!("To: Chatroom <{ROOM}>"),
+        ),
         ("From: <sip:alice@example.com>", format!("To: <{ROOM}>")),
         (
             "From: \"Alice\" <sip:alice@EXAMPLE.COM>",

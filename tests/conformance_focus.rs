@@ -56,7 +56,11 @@ fn r7701_5_1_a_provisioned_and_adhoc_rooms() {
         assert_eq!(r.status(), Some(200), "{room}: {}", r.start);
     }
     let (_, r) = invite_final(server.sip, Transport::Tcp, ROOM, Some(&room_offer()), &[]);
-    assert_eq!(r.status(), Some(404), "lobby exists although not provisioned");
+    assert_eq!(
+        r.status(),
+        Some(404),
+        "lobby exists although not provisioned"
+    );
 
     // Ad hoc: the first INVITE to a new name creates the room.
     let adhoc = Server::start(&["--allow-adhoc"]);
@@ -95,7 +99,11 @@ fn r7701_5_2_d_offer_without_message_cpim_gets_488() {
     let path = fresh_path();
     let sdp = offer(
         "probe",
-        &common::conformance::attrs_edit(&path, &["a=accept-types"], &["a=accept-types:text/plain"]),
+        &common::conformance::attrs_edit(
+            &path,
+            &["a=accept-types"],
+            &["a=accept-types:text/plain"],
+        ),
     );
     let (_, r) = invite_final(server.sip, Transport::Udp, ROOM, Some(&sdp), &[]);
     let status = r.status().expect("status");
@@ -172,7 +180,10 @@ fn r7701_5_2_k_private_to_participant_without_private_messages_gets_428() {
     let (tid, _, _) = a.send_cpim_to("sip:bob@example.com", b"psst");
     let resp = a.response_to(&tid);
     assert_eq!(resp.status, Some(428), "{resp:?}");
-    assert!(b.next_send(QUIET).is_none(), "B received the private message");
+    assert!(
+        b.next_send(QUIET).is_none(),
+        "B received the private message"
+    );
 }
 
 /// Joins over UDP with short timers and drops the MSRP connection: the focus sends BYE.
@@ -189,10 +200,14 @@ fn r3261_8_1_a_focus_requests_and_responses_carry_mandatory_headers() {
     let (a, bye) = focus_bye(&server);
     let via = bye.header("Via").expect("Via");
     assert!(
-        via.split(';').any(|p| p.trim().starts_with("branch=z9hG4bK")),
+        via.split(';')
+            .any(|p| p.trim().starts_with("branch=z9hG4bK")),
         "Via branch lacks the magic cookie: {via}"
     );
-    assert!(bye.header("From").and_then(tag_of).is_some(), "From without tag");
+    assert!(
+        bye.header("From").and_then(tag_of).is_some(),
+        "From without tag"
+    );
     assert!(bye.header("To").is_some(), "no To");
     assert_eq!(
         bye.header("Call-ID"),
@@ -204,11 +219,10 @@ fn r3261_8_1_a_focus_requests_and_responses_carry_mandatory_headers() {
     assert!(bye.header("Max-Forwards").is_some(), "no Max-Forwards");
     assert_eq!(bye.header("Content-Length"), Some("0"));
     // The 200 to INVITE: Content-Length equals the body.
-    let len: usize = a
-        .ok
-        .header("Content-Length")
-        .and_then(|v| v.parse().ok())
-        .expect("Content-Length in 200");
+    let len: usize =
+        a.ok.header("Content-Length")
+            .and_then(|v| v.parse().ok())
+            .expect("Content-Length in 200");
     assert_eq!(len, a.ok.body.len());
     // The BYE's From is the focus side of the dialog (its tag is the 200's To-tag).
     assert_eq!(
@@ -242,7 +256,9 @@ fn r3261_8_2_a_responses_copy_via_and_add_received_rport_and_to_tag() {
     let mut got_trying = false;
     let deadline = Instant::now() + STEP;
     let final_resp = loop {
-        let left = deadline.checked_duration_since(Instant::now()).expect("final in time");
+        let left = deadline
+            .checked_duration_since(Instant::now())
+            .expect("final in time");
         let r = sip.recv(left).expect("responses arrive at the source port");
         match r.status() {
             Some(100) => {
@@ -263,7 +279,11 @@ fn r3261_8_2_a_responses_copy_via_and_add_received_rport_and_to_tag() {
         .collect();
     assert_eq!(vias.len(), 2, "both Via headers copied: {vias:?}");
     assert!(vias[0].contains(&format!("branch=z9hG4bK{branch}")));
-    assert!(vias[0].contains("received=127.0.0.1"), "no received=: {}", vias[0]);
+    assert!(
+        vias[0].contains("received=127.0.0.1"),
+        "no received=: {}",
+        vias[0]
+    );
     assert!(
         vias[0].contains(&format!("rport={}", sip.local.port())),
         "rport not filled with the source port: {}",
@@ -276,7 +296,10 @@ fn r3261_8_2_a_responses_copy_via_and_add_received_rport_and_to_tag() {
         final_resp.header("From"),
         Some("<sip:nat@example.com>;tag=natfrom1")
     );
-    assert!(final_resp.header("To").and_then(tag_of).is_some(), "200 without To-tag");
+    assert!(
+        final_resp.header("To").and_then(tag_of).is_some(),
+        "200 without To-tag"
+    );
 }
 
 #[test]
@@ -314,7 +337,10 @@ fn r3261_17_2_1_a_2xx_retransmitted_until_ack_then_bye() {
         oks.iter().all(|(_, raw)| *raw == oks[0].1),
         "retransmissions differ from the first 200"
     );
-    let gaps: Vec<u128> = oks.windows(2).map(|w| (w[1].0 - w[0].0).as_millis()).collect();
+    let gaps: Vec<u128> = oks
+        .windows(2)
+        .map(|w| (w[1].0 - w[0].0).as_millis())
+        .collect();
     assert!(
         gaps.iter().all(|g| *g + 10 >= u128::from(T1_MS)),
         "a retransmission came sooner than T1: {gaps:?}"
@@ -370,9 +396,16 @@ fn r3261_17_2_1_a_non_2xx_retransmitted_until_ack() {
     let to = finals[0].header("To").expect("To").to_string();
     let ack = common::crlf(&[
         "ACK sip:nosuch@localhost SIP/2.0",
-        &format!("Via: SIP/2.0/UDP {};branch=z9hG4bK{branch};rport", sip.local),
+        &format!(
+            "Via: SIP/2.0/UDP {};branch=z9hG4bK{branch};rport",
+            sip.local
+        ),
         "Max-Forwards: 70",
-        finals[0].header("From").map(|f| format!("From: {f}")).as_deref().unwrap_or(""),
+        finals[0]
+            .header("From")
+            .map(|f| format!("From: {f}"))
+            .as_deref()
+            .unwrap_or(""),
         &format!("To: {to}"),
         &format!("Call-ID: {call_id}"),
         "CSeq: 1 ACK",
@@ -423,7 +456,11 @@ fn r3261_17_1_a_focus_bye_retransmitted_until_timer_f() {
             break;
         }
     }
-    assert!(times.len() >= 4, "BYE retransmitted only {} times", times.len());
+    assert!(
+        times.len() >= 4,
+        "BYE retransmitted only {} times",
+        times.len()
+    );
     let last = *times.last().expect("one");
     assert!(
         last <= Duration::from_millis(64 * T1_MS + 1000),
@@ -478,7 +515,11 @@ fn r3261_9_a_cancel_matching_nothing_481_late_cancel_200() {
     let r = sip.final_response("CANCEL");
     assert_eq!(r.status(), Some(200), "late CANCEL answered {}", r.start);
     while let Some(m) = sip.recv(QUIET) {
-        assert_ne!(m.status(), Some(487), "answered INVITE got 487 after CANCEL");
+        assert_ne!(
+            m.status(),
+            Some(487),
+            "answered INVITE got 487 after CANCEL"
+        );
     }
 }
 
@@ -523,7 +564,11 @@ fn r3261_11_a_options_carries_supported() {
     let req = common::participant::options(&sip);
     sip.send(req.as_bytes());
     let r = sip.final_response("OPTIONS");
-    assert!(r.header("Supported").is_some(), "no Supported: {:?}", r.headers);
+    assert!(
+        r.header("Supported").is_some(),
+        "no Supported: {:?}",
+        r.headers
+    );
 }
 
 #[test]
@@ -531,10 +576,18 @@ fn r3261_13_a_answer_in_200_offerless_invite_488() {
     let server = Server::start(&[]);
     let p = Participant::join(server.sip, Transport::Udp, "alice");
     assert_eq!(p.ok.header("Content-Type"), Some("application/sdp"));
-    assert!(p.answer.text.starts_with("v=0\r\n"), "200 carries no SDP answer");
+    assert!(
+        p.answer.text.starts_with("v=0\r\n"),
+        "200 carries no SDP answer"
+    );
     // IMPL-25 fallback: an INVITE without an offer is refused with 488.
     let (_, r) = invite_final(server.sip, Transport::Udp, ROOM, None, &[]);
-    assert_eq!(r.status(), Some(488), "offerless INVITE answered {}", r.start);
+    assert_eq!(
+        r.status(),
+        Some(488),
+        "offerless INVITE answered {}",
+        r.start
+    );
 }
 
 #[test]

@@ -59,8 +59,16 @@ fn r7701_6_1_e_two_to_headers_403() {
 #[test]
 fn r7701_6_1_p_impl_17_one_uri_many_sessions() {
     let server = Server::start(&[]);
-    let mut a1 = join_as(&server, "sip:alice@example.com", Some("a=chatroom:private-messages"));
-    let mut a2 = join_as(&server, "sip:alice@example.com", Some("a=chatroom:private-messages"));
+    let mut a1 = join_as(
+        &server,
+        "sip:alice@example.com",
+        Some("a=chatroom:private-messages"),
+    );
+    let mut a2 = join_as(
+        &server,
+        "sip:alice@example.com",
+        Some("a=chatroom:private-messages"),
+    );
     let mut b = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
     let (tid, _, body) = b.say(b"to every device of alice");
     assert_eq!(b.response_to(&tid).status, Some(200));
@@ -84,7 +92,10 @@ fn impl_15_fresh_message_id_per_recipient_copy() {
     assert_eq!(a.response_to(&tid).status, Some(200));
     let mb = b.next_send(STEP).expect("B copy");
     let mc = c.next_send(STEP).expect("C copy");
-    let (ib, ic) = (mb.header("Message-ID").expect("id"), mc.header("Message-ID").expect("id"));
+    let (ib, ic) = (
+        mb.header("Message-ID").expect("id"),
+        mc.header("Message-ID").expect("id"),
+    );
     assert_ne!(ib, mid);
     assert_ne!(ic, mid);
     assert_ne!(ib, ic, "recipients share one Message-ID");
@@ -150,7 +161,11 @@ fn r7701_6_2_g_recipient_without_private_messages_428() {
     let mut unaware = join_as(&server, CAROL, None);
     for to in [BOB, CAROL] {
         let body = cpim_body(&a.uri, to, b"private");
-        assert_eq!(status_of(&mut a, "message/cpim", &body), Some(428), "to {to}");
+        assert_eq!(
+            status_of(&mut a, "message/cpim", &body),
+            Some(428),
+            "to {to}"
+        );
     }
     nothing_for(&mut [&mut bare, &mut unaware]);
 }
@@ -261,9 +276,15 @@ fn impl_19_check_order() {
     a.conn().write(&req);
     assert_eq!(a.response_to(&tid).status, Some(481));
     // 415 before 400: non-CPIM type with a malformed CPIM-looking body.
-    assert_eq!(status_of(&mut a, "text/plain", folded.as_bytes()), Some(415));
+    assert_eq!(
+        status_of(&mut a, "text/plain", folded.as_bytes()),
+        Some(415)
+    );
     // 400 before 403: malformed header block with a spoofed From.
-    assert_eq!(status_of(&mut a, "message/cpim", folded.as_bytes()), Some(400));
+    assert_eq!(
+        status_of(&mut a, "message/cpim", folded.as_bytes()),
+        Some(400)
+    );
     // 403 (From) before 404: spoofed From to an unknown recipient.
     let body = cpim_body(BOB, CAROL, b"x");
     assert_eq!(status_of(&mut a, "message/cpim", &body), Some(403));

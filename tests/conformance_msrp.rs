@@ -45,7 +45,9 @@ fn send_bytes(tid: &str, to: &str, from: &str, body: &[u8]) -> Vec<u8> {
 fn response_on(conn: &mut MsrpConn, tid: &str, own: &str) -> (MsrpMessage, Vec<MsrpMessage>) {
     let mut sends = Vec::new();
     for _ in 0..1000 {
-        let m = conn.recv(STEP).unwrap_or_else(|| panic!("no response to {tid}"));
+        let m = conn
+            .recv(STEP)
+            .unwrap_or_else(|| panic!("no response to {tid}"));
         if m.status.is_some() && m.tid == tid {
             return (m, sends);
         }
@@ -99,7 +101,11 @@ fn r4975_6_1_a_session_id_case_sensitive_scheme_and_transport_not() {
         &a.local_path,
     ));
     let r = conn.recv(STEP).expect("response");
-    assert_eq!(r.status, Some(481), "case-changed session-id matched: {r:?}");
+    assert_eq!(
+        r.status,
+        Some(481),
+        "case-changed session-id matched: {r:?}"
+    );
 
     let mut conn = MsrpConn::connect(addr);
     let tid = ident(12);
@@ -109,7 +115,11 @@ fn r4975_6_1_a_session_id_case_sensitive_scheme_and_transport_not() {
         &a.local_path,
     ));
     let r = conn.recv(STEP).expect("response");
-    assert_eq!(r.status, Some(200), "upper-case scheme/transport refused: {r:?}");
+    assert_eq!(
+        r.status,
+        Some(200),
+        "upper-case scheme/transport refused: {r:?}"
+    );
 }
 
 #[test]
@@ -123,7 +133,12 @@ fn r4975_5_4_a_two_sessions_share_one_connection_and_it_survives_one_leaving() {
         let tid = ident(12);
         conn.write(&bind_bytes(&tid, &p.answer.path, &p.local_path));
         let (r, _) = response_on(&mut conn, &tid, &p.answer.path);
-        assert_eq!(r.status, Some(200), "bind of {} on the shared connection: {r:?}", p.uri);
+        assert_eq!(
+            r.status,
+            Some(200),
+            "bind of {} on the shared connection: {r:?}",
+            p.uri
+        );
     }
     let (tid, _, body) = b.say(b"to both sessions");
     assert_eq!(b.response_to(&tid).status, Some(200));
@@ -151,7 +166,9 @@ fn r4975_5_4_a_two_sessions_share_one_connection_and_it_survives_one_leaving() {
     assert_eq!(a1.bye().status(), Some(200));
     let (tid, _, body3) = b.say(b"after A1 left");
     assert_eq!(b.response_to(&tid).status, Some(200));
-    let m = conn.recv(STEP).expect("A2 still served on the shared connection");
+    let m = conn
+        .recv(STEP)
+        .expect("A2 still served on the shared connection");
     assert_eq!(m.body, body3);
     assert_eq!(m.header("To-Path"), Some(a2.local_path.as_str()));
     conn.write(&msrp::response(&m, 200, "OK", &a2.answer.path));
@@ -249,7 +266,10 @@ fn r4975_7_1_a_switch_transaction_ids_unique_and_long() {
         let t = m.tid.clone();
         assert!((4..=32).contains(&t.len()), "tid length {}", t.len());
         // ≥ 64 bits: at most log2(62) bits per alphanumeric character.
-        assert!(t.len() as f64 * 5.96 >= 64.0, "tid {t:?} too short for 64 bits");
+        assert!(
+            t.len() as f64 * 5.96 >= 64.0,
+            "tid {t:?} too short for 64 bits"
+        );
         assert!(tids.insert(t), "tid repeated");
     }
 }
@@ -309,16 +329,31 @@ fn r4975_7_1_b_header_order_and_framing_of_switch_output() {
     // right after the last header.
     let rep = String::from_utf8(report.expect("success REPORT")).expect("utf8");
     let rl: Vec<&str> = rep.split("\r\n").collect();
-    assert!(rl[0].starts_with("MSRP ") && rl[0].ends_with(" REPORT"), "{rep:?}");
-    assert!(rl[1].starts_with("To-Path: ") && rl[2].starts_with("From-Path: "), "{rep:?}");
-    assert!(!rep.contains("Content-Type"), "bodiless REPORT with Content-Type");
-    assert!(!rep.contains("\r\n\r\n"), "bodiless REPORT with an empty line: {rep:?}");
+    assert!(
+        rl[0].starts_with("MSRP ") && rl[0].ends_with(" REPORT"),
+        "{rep:?}"
+    );
+    assert!(
+        rl[1].starts_with("To-Path: ") && rl[2].starts_with("From-Path: "),
+        "{rep:?}"
+    );
+    assert!(
+        !rep.contains("Content-Type"),
+        "bodiless REPORT with Content-Type"
+    );
+    assert!(
+        !rep.contains("\r\n\r\n"),
+        "bodiless REPORT with an empty line: {rep:?}"
+    );
 
     // The copy at B: To-Path, From-Path first; Content-Type last; body; CRLF end-line.
     let (m, raw) = rb.next(&mut b_stream, STEP).expect("copy at B");
     let resp = msrp::response(&m, 200, "OK", &b.answer.path);
     b.conn().write(&resp);
-    let head_end = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("empty line");
+    let head_end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("empty line");
     let head = std::str::from_utf8(&raw[..head_end]).expect("utf8");
     let hl: Vec<&str> = head.split("\r\n").collect();
     assert_eq!(hl[0], format!("MSRP {} SEND", m.tid));
@@ -490,7 +525,10 @@ fn r4975_7_3_1_a_impl_10_overlapping_and_empty_chunks_keep_offsets() {
         let Some(m) = b.next_send(STEP) else { break };
         assert_ne!(m.flag, b'#', "aborted");
         let start = m.byte_range().expect("Byte-Range").0 as usize;
-        assert!(start >= 1 && start - 1 + m.body.len() <= n, "range out of bounds");
+        assert!(
+            start >= 1 && start - 1 + m.body.len() <= n,
+            "range out of bounds"
+        );
         whole[start - 1..start - 1 + m.body.len()].copy_from_slice(&m.body);
         covered[start - 1..start - 1 + m.body.len()]
             .iter_mut()
@@ -553,5 +591,35 @@ fn r4975_9_a_minimal_responses_from_recipients_accepted() {
         let m = b.next_send(STEP).expect("copy after minimal responses");
         assert_eq!(m.body, body);
     }
-    assert!(!b.conn().closed_within(QUIET), "switch closed B's connection");
+    assert!(
+        !b.conn().closed_within(QUIET),
+        "switch closed B's connection"
+    );
+}
+
+#[test]
+fn r7701_11_c_impl_5_message_over_max_size_413_others_unaffected() {
+    let conf = common::conformance::limits_file(&[("max_message_bytes", 4096)]);
+    let server = Server::start(&["--config", &conf]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut b = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
+    assert!(
+        a.answer.text.contains("a=max-size:4096"),
+        "max-size not advertised: {}",
+        a.answer.text
+    );
+    let (tid, _, _) = a.say(&vec![b'x'; 5000]);
+    let r = a.response_to(&tid);
+    assert_eq!(r.status, Some(413), "{r:?}");
+    // Nothing (or only an aborted part) reached B; the next message arrives whole.
+    let (tid, _, body) = b.say(b"still served");
+    assert_eq!(b.response_to(&tid).status, Some(200));
+    assert_eq!(a.next_message(STEP).expect("A still served"), body);
+    let (tid, _, body) = a.say(b"small again");
+    assert_eq!(a.response_to(&tid).status, Some(200));
+    assert_eq!(
+        b.next_message(STEP).expect("B gets the small message"),
+        body,
+        "B's first whole message is not the small one"
+    );
 }

@@ -80,7 +80,11 @@ fn r7701_8_c_impl_2_duplicate_tokens_tolerated_never_emitted() {
         .split_whitespace()
         .collect();
     let unique: HashSet<&&str> = tokens.iter().collect();
-    assert_eq!(unique.len(), tokens.len(), "duplicate token emitted: {line}");
+    assert_eq!(
+        unique.len(),
+        tokens.len(),
+        "duplicate token emitted: {line}"
+    );
 }
 
 #[test]
@@ -170,7 +174,11 @@ fn r4975_14_1_a_session_ids_carry_80_bits() {
         let sid = p.answer.session_id();
         let alnum = sid.bytes().all(|b| b.is_ascii_alphanumeric());
         // An alphanumeric id carries at most log2(62) ≈ 5.95 bits per character.
-        let bits = if alnum { sid.len() as f64 * 5.95 } else { sid.len() as f64 * 6.0 };
+        let bits = if alnum {
+            sid.len() as f64 * 5.95
+        } else {
+            sid.len() as f64 * 6.0
+        };
         assert!(bits >= 80.0, "session-id {sid:?} too short for 80 bits");
         ids.insert(sid);
         drop(p);
@@ -223,9 +231,14 @@ fn r4975_8_4_a_reoffer_keeps_o_line_and_path() {
     let server = Server::start(&[]);
     let path = fresh_path();
     let sdp = offer("alice", &usual_attrs(&path));
-    let mut a =
-        Participant::join_with(server.sip, Transport::Udp, "sip:alice@example.com", &path, &sdp)
-            .expect("join");
+    let mut a = Participant::join_with(
+        server.sip,
+        Transport::Udp,
+        "sip:alice@example.com",
+        &path,
+        &sdp,
+    )
+    .expect("join");
     a.bind();
     let branch = ident(12);
     let reinvite = in_dialog(&a, "INVITE", 5, &branch, None, Some(&sdp));
@@ -252,7 +265,11 @@ fn r4975_8_6_c_no_usable_type_gets_488() {
     let path = fresh_path();
     let sdp = offer(
         "alice",
-        &attrs_edit(&path, &["a=accept-types"], &["a=accept-types:text/plain text/html"]),
+        &attrs_edit(
+            &path,
+            &["a=accept-types"],
+            &["a=accept-types:text/plain text/html"],
+        ),
     );
     let r = invite_room(server.sip, &sdp);
     assert_eq!(r.status(), Some(488), "{}", r.start);
@@ -278,7 +295,10 @@ fn r6135_4_2_b_actpass_answered_passive_passive_offer_refused() {
     p.bind();
     // IMPL-7 is not implemented: the switch never connects out, it refuses cleanly.
     let path = fresh_path();
-    let sdp = offer("bob", &attrs_edit(&path, &["a=setup"], &["a=setup:passive"]));
+    let sdp = offer(
+        "bob",
+        &attrs_edit(&path, &["a=setup"], &["a=setup:passive"]),
+    );
     let r = invite_room(server.sip, &sdp);
     assert_eq!(r.status(), Some(488), "{}", r.start);
 }

@@ -226,8 +226,9 @@ pub fn msrp_request(
     content: Option<(&str, &[u8])>,
     flag: char,
 ) -> Vec<u8> {
-    let mut out = format!("MSRP {tid} {method}\r\nTo-Path: {to_path}\r\nFrom-Path: {from_path}\r\n")
-        .into_bytes();
+    let mut out =
+        format!("MSRP {tid} {method}\r\nTo-Path: {to_path}\r\nFrom-Path: {from_path}\r\n")
+            .into_bytes();
     for h in headers {
         out.extend_from_slice(h.as_bytes());
         out.extend_from_slice(b"\r\n");
