@@ -81,6 +81,31 @@ fn r3862_2_2_a_impl_12_folded_header_line_400() {
         b"folded",
     );
     send_expect(&mut a, &mut b, &body, 400);
+    // A raw control character in a header value is not allowed either.
+    let body = cpim(
+        &[
+            ALICE,
+            &format!("To: <{ROOM}>"),
+            "Subject: bell \\u0007 rings",
+            "",
+            "Content-Type: text/plain",
+            "",
+        ],
+        b"escaped, fine",
+    );
+    send_expect(&mut a, &mut b, &body, 200);
+    let raw_bell = cpim(
+        &[
+            ALICE,
+            &format!("To: <{ROOM}>"),
+            "Subject: bell \u{7} rings",
+            "",
+            "Content-Type: text/plain",
+            "",
+        ],
+        b"control character",
+    );
+    send_expect(&mut a, &mut b, &raw_bell, 400);
 }
 
 #[test]

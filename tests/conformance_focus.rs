@@ -224,6 +224,15 @@ fn r3261_8_1_a_focus_requests_and_responses_carry_mandatory_headers() {
             .and_then(|v| v.parse().ok())
             .expect("Content-Length in 200");
     assert_eq!(len, a.ok.body.len());
+    // RFC 3261 §12: the BYE goes to the remote target, the Contact A sent.
+    assert!(
+        bye.start.starts_with(&format!(
+            "BYE sip:alice@{};transport=udp SIP/2.0",
+            a.sip.local
+        )),
+        "BYE not sent to A's Contact: {}",
+        bye.start
+    );
     // The BYE's From is the focus side of the dialog (its tag is the 200's To-tag).
     assert_eq!(
         bye.header("From").and_then(tag_of),
@@ -531,6 +540,12 @@ fn r3261_12_a_in_dialog_request_with_wrong_tag_gets_481() {
     a.sip.send(bye.as_bytes());
     let r = a.sip.final_response("BYE");
     assert_eq!(r.status(), Some(481), "{}", r.start);
+    // A re-INVITE with the wrong To-tag matches no dialog either.
+    let sdp = offer("alice", &usual_attrs(&a.local_path));
+    let reinvite = in_dialog(&a, "INVITE", 3, &ident(12), Some("wrongtag98"), Some(&sdp));
+    a.sip.send(reinvite.as_bytes());
+    let r = a.sip.final_response("INVITE");
+    assert_eq!(r.status(), Some(481), "{}", r.start);
     // The dialog is untouched: the real BYE still works.
     let r = a.bye();
     assert_eq!(r.status(), Some(200), "{}", r.start);
@@ -645,4 +660,45 @@ fn r4975_5_4_d_impl_11_msrp_loss_ends_the_sip_dialog() {
     );
     let resp = conn.recv(STEP).expect("response");
     assert_eq!(resp.status, Some(481), "{resp:?}");
+}
+
+#[test]
+fn r3261_17_2_1_a_invite_retransmission_absorbed() {
+    let server = Server::start(&[]);
+    let mut sip = SipClient::udp(server.sip);
+    let req = raw_request(
+        &sip,
+        "INVITE",
+        ROOM,
+        "sip:twice@example.com",
+        &format!("{}@x", ident(12)),
+        &ident(12),
+        &[],
+        Some(("application/sdp", &room_offer())),
+    );
+    sip.send(req.as_bytes());
+    let first = sip.final_response("INVITE");
+    assert_eq!(first.status(), Some(200));
+    sip.send(req.as_bytes());
+    let second = sip.final_response("INVITE");
+    assert_eq!(
+        second.body, first.body,
+        "a retransmitted INVITE joined again (new session) instead of being absorbed"
+    );
+    assert_eq!(second.header("To"), first.header("To"));
+}
+
+#[test]
+fn r3261_17_2_2_a_retransmitted_options_gets_the_same_response() {
+    let server = Server::start(&[]);
+    let mut sip = SipClient::udp(server.sip);
+    let req = common::participant::options(&sip);
+    sip.send(req.as_bytes());
+    let first = sip.final_response("OPTIONS");
+    sip.send(req.as_bytes());
+    let second = sip.final_response("OPTIONS");
+    assert_eq!(
+        second.raw, first.raw,
+        "OPTIONS retransmission answered anew"
+    );
 }

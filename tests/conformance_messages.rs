@@ -299,3 +299,41 @@ fn impl_19_check_order() {
     let body = cpim_body(&c.uri, "sip:nobody@example.com", b"x");
     assert_eq!(status_of(&mut c, "message/cpim", &body), Some(403));
 }
+
+#[test]
+fn r7701_6_1_b_to_room_uri_makes_a_regular_message() {
+    let server = Server::start(&[]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut b = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
+    let mut c = Participant::join_and_bind(server.sip, Transport::Udp, "carol");
+    // The room URI with a formal name and the host in another case is still the room.
+    for to in [
+        format!("To: <{ROOM}>"),
+        "To: Lobby <sip:lobby@LOCALHOST>".to_string(),
+    ] {
+        let body = crlf(&[
+            "From: <sip:alice@example.com>",
+            &to,
+            "",
+            "Content-Type: text/plain",
+            "",
+            "regular",
+        ])
+        .into_bytes();
+        assert_eq!(status_of(&mut a, "message/cpim", &body), Some(200), "{to}");
+        for p in [&mut b, &mut c] {
+            assert_eq!(p.next_send(STEP).expect("regular copy").body, body, "{to}");
+        }
+    }
+}
+
+#[test]
+fn r7701_6_1_d_from_user_part_is_case_sensitive() {
+    let server = Server::start(&[]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut b = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
+    // RFC 3261 §19.1.4: the user part compares case-sensitively, so this is not Alice.
+    let body = cpim_body("sip:ALICE@example.com", ROOM, b"who am I");
+    assert_eq!(status_of(&mut a, "message/cpim", &body), Some(403));
+    nothing_for(&mut [&mut b]);
+}

@@ -623,3 +623,18 @@ fn r7701_11_c_impl_5_message_over_max_size_413_others_unaffected() {
         "B's first whole message is not the small one"
     );
 }
+
+#[test]
+#[ignore = "BUG: an msrps:// path on a TCP/MSRP line is accepted although the switch has no TLS"]
+fn r4975_6_a_msrps_path_without_tls_refused() {
+    let server = Server::start(&[]);
+    let path = format!("msrps://127.0.0.1:9/{};tcp", ident(10));
+    let r = invite_room(server.sip, &offer("probe", &usual_attrs(&path)));
+    let status = r.status().expect("status");
+    let stream_refused = status == 200 && r.body_text().contains("m=message 0 ");
+    assert!(
+        status >= 400 || stream_refused,
+        "msrps path accepted without TLS: {}",
+        r.start
+    );
+}
