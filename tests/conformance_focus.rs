@@ -240,6 +240,7 @@ fn r3261_8_1_a_focus_requests_and_responses_carry_mandatory_headers() {
     );
 }
 
+// R3261-8.2-a; also R3261-17.2.1-a (100 Trying without To-tag).
 #[test]
 fn r3261_8_2_a_responses_copy_via_and_add_received_rport_and_to_tag() {
     let server = Server::start(&[]);
@@ -586,6 +587,7 @@ fn r3261_11_a_options_carries_supported() {
     );
 }
 
+// R3261-13-a; IMPL-25 (fallback: offerless INVITE refused with 488).
 #[test]
 fn r3261_13_a_answer_in_200_offerless_invite_488() {
     let server = Server::start(&[]);
@@ -637,6 +639,7 @@ fn r3261_8_2_2_a_require_420_unknown_method_405_or_501() {
     }
 }
 
+// R4975-5.4-d, IMPL-11 (MSRP connection loss -> session failed, SIP BYE sent).
 #[test]
 fn r4975_5_4_d_impl_11_msrp_loss_ends_the_sip_dialog() {
     let server = Server::start(&[]);

@@ -122,6 +122,7 @@ fn r4975_6_1_a_session_id_case_sensitive_scheme_and_transport_not() {
     );
 }
 
+// R4975-5.4-a (connection reuse), R4975-5.4-d (a connection with sessions stays open).
 #[test]
 fn r4975_5_4_a_two_sessions_share_one_connection_and_it_survives_one_leaving() {
     let server = Server::start(&[]);
@@ -597,6 +598,7 @@ fn r4975_9_a_minimal_responses_from_recipients_accepted() {
     );
 }
 
+// R7701-11-c (size cap protects the room), IMPL-5 (413 beyond max-size).
 #[test]
 fn r7701_11_c_impl_5_message_over_max_size_413_others_unaffected() {
     let conf = common::conformance::limits_file(&[("max_message_bytes", 4096)]);

@@ -98,6 +98,7 @@ fn r7701_8_d_answer_carries_chatroom_without_one_in_the_offer() {
     );
 }
 
+// R7701-8-e; R7701-6.2-a (token absent when the room forbids private messages).
 #[test]
 fn r7701_8_e_answer_reflects_room_policy() {
     let full = Server::start(&[]);
@@ -287,6 +288,7 @@ fn r6135_4_2_a_answer_has_setup_holdconn_treated_as_absent() {
     h.bind();
 }
 
+// R6135-4.2-b; IMPL-7 (not supported: a passive offer is refused with 488).
 #[test]
 fn r6135_4_2_b_actpass_answered_passive_passive_offer_refused() {
     let server = Server::start(&[]);
