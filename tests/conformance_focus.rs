@@ -703,3 +703,63 @@ fn r3261_17_2_2_a_retransmitted_options_gets_the_same_response() {
         "OPTIONS retransmission answered anew"
     );
 }
+
+// R3261-8.2-a (RFC 3261 §7.3.1, §7.3.3: header names in any case, compact forms, several
+// Via values on one line; the response copies every Via).
+#[test]
+fn r3261_8_2_a_compact_lowercase_and_comma_separated_headers() {
+    let server = Server::start(&[]);
+    let mut sip = SipClient::udp(server.sip);
+    let sdp = room_offer();
+    let compact = common::crlf(&[
+        &format!("INVITE {ROOM} SIP/2.0"),
+        &format!(
+            "v: SIP/2.0/UDP {};branch=z9hG4bK{};rport",
+            sip.local,
+            ident(10)
+        ),
+        "Max-Forwards: 70",
+        "f: <sip:c@example.com>;tag=abc123",
+        &format!("t: <{ROOM}>"),
+        &format!("i: {}@x", ident(10)),
+        "CSeq: 1 INVITE",
+        &format!("m: <sip:c@{}>", sip.local),
+        "c: application/sdp",
+        &format!("l: {}", sdp.len()),
+        "",
+    ]) + &sdp;
+    sip.send(compact.as_bytes());
+    let r = sip.final_response("INVITE");
+    assert_eq!(r.status(), Some(200), "compact forms: {}", r.start);
+
+    let branch = ident(10);
+    let lower = common::crlf(&[
+        &format!("INVITE {ROOM} SIP/2.0"),
+        &format!(
+            "via: SIP/2.0/UDP {};branch=z9hG4bK{branch};rport, SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKx2",
+            sip.local
+        ),
+        "max-forwards: 70",
+        "FROM: <sip:d@example.com>;tag=abc124",
+        &format!("TO: <{ROOM}>"),
+        &format!("call-id: {}@x", ident(10)),
+        "cseq: 1 INVITE",
+        &format!("contact: <sip:d@{}>", sip.local),
+        "content-type: application/sdp",
+        &format!("content-length: {}", sdp.len()),
+        "",
+    ]) + &sdp;
+    sip.send(lower.as_bytes());
+    let r = sip.final_response("INVITE");
+    assert_eq!(r.status(), Some(200), "lower-case names: {}", r.start);
+    let vias: Vec<&str> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Via"))
+        .flat_map(|(_, v)| v.split(','))
+        .map(str::trim)
+        .collect();
+    assert_eq!(vias.len(), 2, "{vias:?}");
+    assert!(vias[0].contains(&branch));
+    assert!(vias[1].starts_with("SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKx2"));
+}

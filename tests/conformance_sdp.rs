@@ -341,3 +341,27 @@ fn r6714_a_cema_offer_answered_without_cema() {
     assert_eq!(q.response_to(&tid).status, Some(200));
     assert_eq!(p.next_send(STEP).expect("copy").body, body);
 }
+
+#[test]
+#[ignore = "BUG: answer has one m-line when the offer has several (RFC 3264 §6: same count, port 0 for refused streams)"]
+fn r4975_8_1_a_other_offered_streams_answered_with_port_0() {
+    let server = Server::start(&[]);
+    let path = fresh_path();
+    // An audio stream first, then the MSRP stream.
+    let mut sdp = common::conformance::offer_with("alice", "m=audio 49170 RTP/AVP 0", &[]);
+    sdp.push_str("m=message 9 TCP/MSRP *\r\n");
+    for a in usual_attrs(&path) {
+        sdp.push_str(&a);
+        sdp.push_str("\r\n");
+    }
+    let r = invite_room(server.sip, &sdp);
+    assert_eq!(r.status(), Some(200), "{}", r.start);
+    let answer = r.body_text();
+    let m_lines: Vec<&str> = answer.lines().filter(|l| l.starts_with("m=")).collect();
+    assert_eq!(m_lines.len(), 2, "answer m-lines {m_lines:?}");
+    assert!(
+        m_lines[0].starts_with("m=audio 0 "),
+        "audio not refused in place: {m_lines:?}"
+    );
+    assert!(m_lines[1].starts_with("m=message "), "{m_lines:?}");
+}
