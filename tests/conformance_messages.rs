@@ -337,3 +337,28 @@ fn r7701_6_1_d_from_user_part_is_case_sensitive() {
     assert_eq!(status_of(&mut a, "message/cpim", &body), Some(403));
     nothing_for(&mut [&mut b]);
 }
+
+// R7701-6.2-f: a URI that is a participant of another room is not resolvable here.
+#[test]
+fn r7701_6_2_f_participant_of_another_room_404() {
+    let server = Server::start(&["--room", "lobby", "--room", "other"]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let path = fresh_path();
+    let sdp = offer("elsewhere", &common::conformance::usual_attrs(&path));
+    let (_sip, ok) = common::conformance::invite_final(
+        server.sip,
+        Transport::Udp,
+        "sip:other@localhost",
+        Some(&sdp),
+        &[],
+    );
+    assert_eq!(
+        ok.status(),
+        Some(200),
+        "join of the other room: {}",
+        ok.start
+    );
+    // invite_final joins as sip:probe@example.com.
+    let body = cpim_body(&a.uri, "sip:probe@example.com", b"across rooms");
+    assert_eq!(status_of(&mut a, "message/cpim", &body), Some(404));
+}
