@@ -661,6 +661,13 @@ fn r4975_5_4_d_impl_11_msrp_loss_ends_the_sip_dialog() {
     );
     let resp = conn.recv(STEP).expect("response");
     assert_eq!(resp.status, Some(481), "{resp:?}");
+
+    // Over SIP/TCP the BYE comes on the participant's connection.
+    let mut t = Participant::join_and_bind(server.sip, Transport::Tcp, "tina");
+    t.msrp = None;
+    let bye = expect_request(&mut t.sip, "BYE", STEP).expect("BYE over TCP after MSRP loss");
+    assert_eq!(bye.header("Call-ID"), t.ok.header("Call-ID"));
+    t.sip.send(ok_to(&bye).as_bytes());
 }
 
 #[test]
