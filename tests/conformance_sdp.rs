@@ -7,7 +7,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::conformance::{
-    attrs_edit, dialog_ids, fresh_path, in_dialog, invite_room, offer, sdp_value, usual_attrs,
+    attrs_edit, fresh_path, in_dialog, invite_room, offer, sdp_value, usual_attrs,
 };
 use common::{ident, Participant, Server, Transport, STEP};
 
@@ -249,10 +249,8 @@ fn r4975_8_4_a_reoffer_keeps_o_line_and_path() {
     let again = r.body_text();
     assert_eq!(sdp_value(&again, "o="), sdp_value(&a.answer.text, "o="));
     assert_eq!(sdp_value(&again, "a=path:"), Some(a.answer.path.as_str()));
-    let d = dialog_ids(&a);
     let ack = in_dialog(&a, "ACK", 5, &ident(12), None, None);
     a.sip.send(ack.as_bytes());
-    assert!(!d.call_id.is_empty());
     // The session still works after the re-INVITE.
     let mut b = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
     let (tid, _, body) = b.say(b"after re-INVITE");

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::msrp::{parse_message, MsrpMessage};
 use super::sip::{tag_of, uri_of, SipClient, SipMessage};
-use super::{crlf, ident, Participant, Transport, ROOM, STEP};
+use super::{crlf, ident, Participant, Transport, ROOM};
 
 /// A fresh MSRP URI for a test endpoint (port 9: the switch never connects to it).
 pub fn fresh_path() -> String {
@@ -289,7 +289,7 @@ pub fn sdp_value<'a>(sdp: &'a str, prefix: &str) -> Option<&'a str> {
     sdp.lines().find_map(|l| l.strip_prefix(prefix))
 }
 
-/// Waits up to `STEP` for a SIP request `method` on `sip`, skipping anything else.
+/// Waits up to `within` for a SIP request `method` on `sip`, skipping anything else.
 pub fn expect_request(sip: &mut SipClient, method: &str, within: Duration) -> Option<SipMessage> {
     let deadline = Instant::now() + within;
     for _ in 0..1000 {
@@ -299,7 +299,6 @@ pub fn expect_request(sip: &mut SipClient, method: &str, within: Duration) -> Op
             return Some(msg);
         }
     }
-    let _ = STEP;
     None
 }
 
