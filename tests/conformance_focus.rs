@@ -1,6 +1,7 @@
 //! Conformance of the SIP focus (RFC 7701 §4, §5; RFC 3261 §8, §9, §11–§13, §17; RFC 3840
-//! isfocus) over real loopback sockets. Each test name starts with the requirement ID (from the
-//! shared requirements checklist, spec/rfc7701-requirements.md) it shows; tests/CONFORMANCE.md maps IDs to tests.
+//! isfocus) over real loopback sockets. Each test name starts with the requirement ID (from
+//! the shared requirements checklist, spec/rfc7701-requirements.md) it shows;
+//! tests/CONFORMANCE.md maps IDs to tests.
 
 mod common;
 
