@@ -219,3 +219,6 @@ pub fn crlf(lines: &[&str]) -> String {
     s.push_str("\r\n");
     s
 }
+
+// Raw SIP/SDP/MSRP builders and config files for the conformance tests.
+pub mod conformance;
