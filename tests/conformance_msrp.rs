@@ -415,7 +415,6 @@ fn r4975_7_1_c_end_line_lookalikes_in_the_body_are_not_cut() {
 }
 
 #[test]
-#[ignore = "BUG: non-SEND bodies over 10240 octets are accepted (NICKNAME with 11000 octets gets 200)"]
 fn r4975_7_1_d_impl_9_oversized_non_send_body_refused() {
     let server = Server::start(&[]);
     let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
