@@ -14,9 +14,13 @@ mod fanout;
 mod fast_forward;
 mod inbound;
 mod nickname_table;
+mod notices;
+mod recipients;
+mod reports;
 mod ring;
 mod room;
 mod session;
+mod wrapped_types;
 
 #[cfg(test)]
 mod tests;
@@ -89,6 +93,8 @@ pub struct SwitchStats {
     pub delivered_copies: u64,
     /// Joins refused for capacity.
     pub refused_joins: u64,
+    /// Copies a recipient refused with an error response (R4975-10-a, IMPL-22).
+    pub failed_copies: u64,
 }
 
 /// Running totals behind [`SwitchStats`].
@@ -97,6 +103,7 @@ struct Counters {
     dropped: u64,
     delivered: u64,
     refused: u64,
+    failed: u64,
 }
 
 /// The switch state machine.
@@ -223,6 +230,7 @@ impl Switch {
             dropped_copies: self.counters.dropped,
             delivered_copies: self.counters.delivered,
             refused_joins: self.counters.refused,
+            failed_copies: self.counters.failed,
         }
     }
 
@@ -285,8 +293,13 @@ impl Conference for Switch {
 
     fn update(&mut self, now: Instant, id: ParticipantId, update: &SessionUpdate<'_>) {
         self.last_now = now;
+        let max = self.limits.max_uri_bytes;
         if let Some(p) = self.participant_mut(id) {
-            p.caps = update.caps;
+            // RFC 7701 §8 / IMPL-3: a re-offer without a=chatroom disables the chat-room
+            // procedures for it (no private messages to it → 428 to senders).
+            p.caps = session::effective_caps(update.caps);
+            p.accepts = wrapped_types::AcceptedTypes::parse(update.accept_wrapped_types, max);
+            p.max_size = update.peer_max_size;
         }
     }
 
