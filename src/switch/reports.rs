@@ -15,7 +15,7 @@ use crate::rand::{fill_ident, Entropy};
 use crate::wire::cpim;
 use crate::wire::msrp::{
     emit_request, encoded_len, first_uri, ByteRange, Flag, Head, MsrpUri, ReportMode, Request,
-    StatusHeader,
+    Sink, StatusHeader,
 };
 
 use super::connection::{control_write, Conn};
@@ -46,11 +46,21 @@ pub(super) fn write_report(
     private: Option<(&str, &str)>,
     code: u16,
 ) -> bool {
+    let len = encoded_len(|c| emit_report(c, rep, private, code));
+    control_write(conns, events, ci, len, |s| {
+        emit_report(s, rep, private, code)
+    })
+}
+
+/// Emits REPORT `rep`, bodiless or with the private-message CPIM body.
+pub(super) fn emit_report<S: Sink + ?Sized>(
+    sink: &mut S,
+    rep: &Request<'_>,
+    private: Option<(&str, &str)>,
+    code: u16,
+) {
     let Some((from, to)) = private else {
-        let len = encoded_len(|c| emit_request(c, rep, None, Flag::Last));
-        return control_write(conns, events, ci, len, |s| {
-            emit_request(s, rep, None, Flag::Last)
-        });
+        return emit_request(sink, rep, None, Flag::Last);
     };
     let mut rep = *rep;
     rep.content_type = Some("message/cpim");
@@ -62,10 +72,7 @@ pub(super) fn write_report(
         b">\r\n\r\nContent-Type: text/plain\r\n\r\n",
         report_text(code).as_bytes(),
     ];
-    let len = encoded_len(|c| emit_request(c, &rep, Some(&body), Flag::Last));
-    control_write(conns, events, ci, len, |s| {
-        emit_request(s, &rep, Some(&body), Flag::Last)
-    })
+    emit_request(sink, &rep, Some(&body), Flag::Last);
 }
 
 impl Switch {

@@ -5,6 +5,7 @@ mod binding;
 mod chunks;
 mod fanout;
 mod limits;
+mod messages;
 mod nickname;
 mod output;
 
