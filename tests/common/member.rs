@@ -122,6 +122,14 @@ impl Member {
         ok
     }
 
+    /// BYE; returns the final response.
+    pub fn bye(&mut self) -> SipMessage {
+        self.cseq += 1;
+        let msg = self.request("BYE", self.cseq, None);
+        self.sip.send(msg.as_bytes());
+        self.sip.final_response("BYE")
+    }
+
     fn invite(&mut self, offer: Offer<'_>) -> SipMessage {
         let sdp = offer.sdp(&self.name, &self.local_path, self.version);
         let msg = self.request("INVITE", self.cseq, Some(&sdp));
