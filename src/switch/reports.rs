@@ -4,7 +4,10 @@
 //! response to a copy (413, 481, any non-2xx) stops that copy: no further chunk of the
 //! message goes to it and it is owed no `#` (it refused the message, R4975-10-a, IMPL-22);
 //! the sender is told only for a private message whose every target session failed and
-//! whose Failure-Report was `yes` (a late failure after the 200). Responses and REPORTs of
+//! whose Failure-Report was not `no` (a late failure after the 200, example 17). A regular
+//! message's copy failing is counted, never reported (A14: a REPORT from the switch speaks
+//! for the switch, not for the recipients); the chunk timer firing is not reported either
+//! (the sender is the one that stopped sending). Responses and REPORTs of
 //! recipients are never relayed (R7701-6.3-e).
 
 use std::collections::VecDeque;
@@ -110,7 +113,8 @@ impl Switch {
             rid.0
         );
         let (phase, sender, private_to) = (entry.phase, entry.sender, entry.private_to);
-        let report = entry.failure_report == ReportMode::Yes;
+        // Failure-Report yes or partial asks for failure reports (RFC 4975 §7.2).
+        let report = entry.failure_report != ReportMode::No;
         let remaining: Vec<_> = entry.recipients.iter().map(|r| r.pid).collect();
         if phase == Phase::Finished && remaining.is_empty() {
             self.messages.release(slot);

@@ -336,7 +336,7 @@ fn r7701_6_2_h_private_message_reports_carry_cpim_from_and_to() {
             &a.path,
             ALICE.peer,
             "frno",
-            "1-20/*",
+            &format!("1-{}/*", body.len() - 5),
             "Failure-Report: no\r\n",
             "message/cpim",
             &body[..body.len() - 5],
@@ -347,6 +347,28 @@ fn r7701_6_2_h_private_message_reports_carry_cpim_from_and_to() {
     let copy = h.msgs(cb).remove(0);
     h.input(cb, &reply(&copy, 413, "Message too large", BOB.peer));
     assert!(h.drain(ca).is_empty());
+    // Failure-Report partial: no 200, but the late failure is reported.
+    h.input(
+        ca,
+        &send(
+            "frpa0001",
+            &a.path,
+            ALICE.peer,
+            "frpa",
+            &format!("1-{}/*", body.len() - 5),
+            "Failure-Report: partial\r\n",
+            "message/cpim",
+            &body[..body.len() - 5],
+            '+',
+        ),
+    );
+    assert!(h.drain(ca).is_empty());
+    let copy = h.msgs(cb).remove(0);
+    h.input(cb, &reply(&copy, 481, "Session does not exist", BOB.peer));
+    let out = h.msgs(ca);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].message_id.as_deref(), Some("frpa"));
+    assert!(String::from_utf8_lossy(&out[0].raw).contains("Status: 000 481 "));
 }
 
 #[test]
