@@ -362,3 +362,18 @@ fn sub_window<'x>(pieces: &[&'x [u8]; 3], a: usize, b: usize) -> [&'x [u8]; 3] {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::sub_window;
+
+    #[test]
+    fn sub_windows_cut_across_pieces() {
+        let pieces: [&[u8]; 3] = [b"abc", b"", b"defgh"];
+        assert_eq!(sub_window(&pieces, 0, 8).concat(), b"abcdefgh");
+        assert_eq!(sub_window(&pieces, 2, 5).concat(), b"cde");
+        assert_eq!(sub_window(&pieces, 3, 3).concat(), b"");
+        assert_eq!(sub_window(&pieces, 6, 20).concat(), b"gh");
+        assert_eq!(sub_window(&pieces, 1, 2), [&b"b"[..], &[][..], &[][..]]);
+    }
+}

@@ -420,12 +420,11 @@ impl Switch {
             Ok(Parsed::Partial) => None,
             // Held until the wrapped Content-Type is known too (R7701-6.1-h).
             Ok(Parsed::Complete(h)) => {
-                match cpim::wrapped_content_type(&held, h.body_offset, cap) {
+                match cpim::wrapped_content_type(&held, h.body_offset, cap, last) {
                     Ok(Parsed::Complete(wrapped)) => {
                         Some(self.choose_recipients(slot, &h, wrapped))
                     }
                     Ok(Parsed::Partial) if take < data.len() => Some(Err(MsrpError::TooLarge)),
-                    Ok(Parsed::Partial) if last => Some(self.choose_recipients(slot, &h, None)),
                     Ok(Parsed::Partial) => None,
                     Err(CpimError::TooLarge) => Some(Err(MsrpError::TooLarge)),
                     Err(_) => Some(Err(MsrpError::BadHeader)),

@@ -235,21 +235,23 @@ fn header_line(h: &mut Headers<'_>, line: &str) -> Result<(), CpimError> {
 /// `body_offset` (from [`parse`]) and end at an empty line. `Partial` until the
 /// Content-Type line or that empty line is in; `Complete(None)` when the MIME headers name
 /// no Content-Type. MIME header names are case-insensitive; parameters are kept.
+/// `at_end` = `buf` is the whole message: its unterminated last line counts as a line.
 pub fn wrapped_content_type(
     buf: &[u8],
     body_offset: usize,
     max_bytes: usize,
+    at_end: bool,
 ) -> Result<Parsed<Option<&str>>, CpimError> {
     const NAME: &[u8] = b"content-type:";
     let mut at = body_offset;
     loop {
         let rest = buf.get(at..).unwrap_or(&[]);
-        let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
-            return if buf.len() >= max_bytes {
-                Err(CpimError::TooLarge)
-            } else {
-                Ok(Parsed::Partial)
-            };
+        let nl = match rest.iter().position(|&b| b == b'\n') {
+            Some(nl) => nl,
+            None if at_end && !rest.is_empty() => rest.len(),
+            None if at_end => return Ok(Parsed::Complete(None)),
+            None if buf.len() >= max_bytes => return Err(CpimError::TooLarge),
+            None => return Ok(Parsed::Partial),
         };
         if at + nl + 1 > max_bytes {
             return Err(CpimError::TooLarge);
@@ -457,13 +459,13 @@ mod tests {
                 "text/plain"
             };
             assert_eq!(
-                wrapped_content_type(&b, h.body_offset, 2048),
+                wrapped_content_type(&b, h.body_offset, 2048, false),
                 Ok(Parsed::Complete(Some(want)))
             );
             let line_end = b.len() - b.iter().rev().position(|&c| c == b'\n').unwrap();
             for cut in h.body_offset..line_end.min(h.body_offset + 20) {
                 assert_eq!(
-                    wrapped_content_type(&b[..cut], h.body_offset, 2048),
+                    wrapped_content_type(&b[..cut], h.body_offset, 2048, false),
                     Ok(Parsed::Partial),
                     "cut {cut}"
                 );
@@ -473,17 +475,34 @@ mod tests {
         let lenient = b"From: <sip:a@x>\r\nTo: <sip:r@x>\r\nCONTENT-TYPE: image/png\r\n\r\nPNG";
         let h = complete(lenient);
         assert_eq!(
-            wrapped_content_type(lenient, h.body_offset, 2048),
+            wrapped_content_type(lenient, h.body_offset, 2048, false),
             Ok(Parsed::Complete(Some("image/png")))
         );
         let none = b"From: <sip:a@x>\r\n\r\nX-Other: 1\r\n\r\nhi";
         let h = complete(none);
         assert_eq!(
-            wrapped_content_type(none, h.body_offset, 2048),
+            wrapped_content_type(none, h.body_offset, 2048, false),
             Ok(Parsed::Complete(None))
         );
         let long = b"From: <sip:a@x>\r\n\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaa";
-        assert_eq!(wrapped_content_type(long, 19, 30), Err(CpimError::TooLarge));
+        assert_eq!(
+            wrapped_content_type(long, 19, 30, false),
+            Err(CpimError::TooLarge)
+        );
+        // The whole message ends inside the MIME headers.
+        let cut = b"From: <sip:a@x>\r\n\r\nContent-Type: text/html";
+        assert_eq!(
+            wrapped_content_type(cut, 19, 2048, false),
+            Ok(Parsed::Partial)
+        );
+        assert_eq!(
+            wrapped_content_type(cut, 19, 2048, true),
+            Ok(Parsed::Complete(Some("text/html")))
+        );
+        assert_eq!(
+            wrapped_content_type(&cut[..19], 19, 2048, true),
+            Ok(Parsed::Complete(None))
+        );
     }
 
     #[test]

@@ -494,3 +494,34 @@ fn r4975_7_1_2_a_reports_to_the_switch_are_never_answered() {
     h.input(ca, &chat("afte0001", &a, ALICE, ROOM_URI, "still alive"));
     assert_eq!(codes(&mut h, ca), [200]);
 }
+
+#[test]
+fn wrapped_type_on_an_unterminated_last_line_is_still_checked() {
+    let mut h = Harness::new();
+    let (a, ca) = joined_with(&mut h, ALICE, ALL_CAPS, "*", None);
+    let (_b, cb) = joined_with(&mut h, BOB, ALL_CAPS, "text/plain", None);
+    let (_c, cc) = joined_with(&mut h, CAROL, ALL_CAPS, "*", None);
+    let body = format!(
+        "From: <{}>\r\nTo: <{ROOM_URI}>\r\n\r\nContent-Type: text/html",
+        ALICE.uri
+    );
+    let range = format!("1-{}/{}", body.len(), body.len());
+    h.input(
+        ca,
+        &send(
+            "cut00001",
+            &a.path,
+            ALICE.peer,
+            "cut",
+            &range,
+            "",
+            "message/cpim",
+            body.as_bytes(),
+            '$',
+        ),
+    );
+    assert_eq!(codes(&mut h, ca), [200]);
+    assert!(h.msgs(cb).is_empty(), "text/html is not Bob's");
+    assert_eq!(h.msgs(cc)[0].body, body.as_bytes());
+    assert_eq!(h.sw.messages_in_flight(), 0);
+}
