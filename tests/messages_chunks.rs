@@ -287,3 +287,26 @@ fn r4975_7_1_1_b_c_outbound_chunks_at_most_2048_in_order() {
     }
     assert_eq!(whole, body);
 }
+
+// IMPL-22: a recipient whose connection drops mid-message is removed from the message's
+// recipients; the others get the rest.
+#[test]
+fn impl_22_recipient_connection_drop_mid_message_others_continue() {
+    let server = server_with_timer(540_000, &[]);
+    let (a, mut ca) = member(&server, "alice");
+    let (_b, cb) = member(&server, "bob");
+    let (_c, mut cc) = member(&server, "carol");
+    let msg = Chunked::new(&a, &content(200), 2);
+    let (t1, c1) = msg.chunk(&a, 0, None);
+    ca.write(&c1);
+    assert_eq!(response_to(&mut ca, &t1).and_then(|r| r.status), Some(200));
+    assert_eq!(sends(&collect(&mut cc, QUIET)).len(), 1);
+    drop(cb);
+    std::thread::sleep(QUIET);
+    let (t2, c2) = msg.chunk(&a, 1, None);
+    ca.write(&c2);
+    assert_eq!(response_to(&mut ca, &t2).and_then(|r| r.status), Some(200));
+    let rest = collect(&mut cc, QUIET);
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].flag, b'$');
+}
