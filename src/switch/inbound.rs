@@ -394,8 +394,9 @@ impl Switch {
 
     /// Appends body bytes to the CPIM hold buffer; once the header block and the wrapped
     /// Content-Type are in, validates them, fixes the recipients and switches the message
-    /// to forwarding. `last` = the message ends here: wrapped headers that never ended mean
-    /// no wrapped Content-Type (MIME default `text/plain`).
+    /// to forwarding (both must fit `max_cpim_header_bytes`). `last` = the message ends
+    /// here: an unterminated last line still counts, and no wrapped Content-Type at all
+    /// means the MIME default `text/plain`.
     #[allow(clippy::too_many_arguments)]
     fn hold_cpim(
         &mut self,

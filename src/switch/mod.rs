@@ -5,8 +5,10 @@
 //! Sans-IO: the shell feeds bytes (`conn_input`), drains output (`out`/`consumed`), and
 //! runs timers (`poll_timeout`/`handle_timeout`). Sub-modules: `session` (participants,
 //! join/leave, binding), `connection` (connections and output scheduling), `inbound`
-//! (request handling), `fanout` (recipients and copies), `fast_forward` (Message-ID
-//! table), `nickname_table` (NICKNAME), `room`, `ring`, `budget`.
+//! (request handling), `recipients` (who gets a message: CPIM From/To, accept-wrapped-types,
+//! max-size), `fanout` (copies, 2048-octet outbound chunks), `fast_forward` (Message-ID
+//! table), `reports` (own REPORTs, recipients' error responses), `notices` (RFC 7701 §11),
+//! `wrapped_types`, `nickname_table` (NICKNAME), `room`, `ring`, `budget`.
 
 mod budget;
 mod connection;
