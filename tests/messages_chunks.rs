@@ -26,7 +26,10 @@ fn server_with_timer(ms: u64, limits: &[&str]) -> Server {
     let mut all = vec![timer.as_str()];
     all.extend_from_slice(limits);
     let cfg = config_file(&all);
-    Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")])
+    let server = Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")]);
+    // Read at start-up: no longer needed.
+    let _ = std::fs::remove_file(&cfg);
+    server
 }
 
 fn member(server: &Server, name: &str) -> (Member, MsrpConn) {

@@ -13,7 +13,10 @@ use member::{collect, config_file, reply, response_to, send_bytes, text, Member,
 
 fn server() -> Server {
     let cfg = config_file(&[]);
-    Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")])
+    let server = Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")]);
+    // Read at start-up: no longer needed.
+    let _ = std::fs::remove_file(&cfg);
+    server
 }
 
 /// Joins `name` to the lobby with a chat-room aware offer and binds a fresh connection.

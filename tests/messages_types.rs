@@ -15,7 +15,10 @@ use member::{
 
 fn server() -> Server {
     let cfg = config_file(&[]);
-    Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")])
+    let server = Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")]);
+    // Read at start-up: no longer needed.
+    let _ = std::fs::remove_file(&cfg);
+    server
 }
 
 fn member(server: &Server, name: &str, offer: Offer<'_>) -> (Member, MsrpConn) {
