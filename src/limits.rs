@@ -7,9 +7,13 @@
 
 use crate::time::Duration;
 
-/// Fixed bookkeeping bytes per participant beyond its ring (slab entry, session-id, paths,
-/// URIs, accept-wrapped-types; strings are bounded by `max_uri_bytes`).
+/// Fixed bookkeeping bytes per participant beyond its ring and strings (slab entry,
+/// session-id, partial-message list; a switch test checks the real struct fits).
 pub const PARTICIPANT_OVERHEAD: usize = 640;
+/// Strings a participant keeps, each at most `max_uri_bytes`: its URI, the switch's path,
+/// the peer's path, its accept-wrapped-types and its display name. (A held nickname is
+/// reserved against the budget separately while it exists.)
+pub const PARTICIPANT_STRINGS: usize = 5;
 /// Fixed bookkeeping bytes per MSRP or SIP connection beyond its buffers (slab entry, task,
 /// async-io source registration).
 pub const CONNECTION_OVERHEAD: usize = 1024;
@@ -67,7 +71,8 @@ limits! {
     /// Global memory budget in bytes checked at every join and connection accept
     /// (`--memory-cap`). Reserved memory (`Budget`) never exceeds it.
     memory_cap: usize = 8 * 1024 * 1024,
-    /// Participants over all rooms. Memory: × (`ring_bytes` + PARTICIPANT_OVERHEAD).
+    /// Participants over all rooms. Memory: × (`ring_bytes` + PARTICIPANT_OVERHEAD +
+    /// PARTICIPANT_STRINGS × `max_uri_bytes`).
     max_participants: usize = 64,
     /// Rooms, configured plus ad-hoc. Memory: × (room entry ≈ 256 B + `max_uri_bytes`).
     max_rooms: usize = 16,
@@ -249,9 +254,9 @@ impl Limits {
         Ok(())
     }
 
-    /// Bytes reserved by one joined participant: its ring plus bookkeeping.
+    /// Bytes reserved by one joined participant: its ring, bookkeeping and strings.
     pub fn participant_bytes(&self) -> usize {
-        self.ring_bytes + PARTICIPANT_OVERHEAD
+        self.ring_bytes + PARTICIPANT_OVERHEAD + PARTICIPANT_STRINGS * self.max_uri_bytes
     }
 
     /// Bytes reserved by one MSRP connection: its control ring, read buffer, the header

@@ -336,3 +336,23 @@ impl Switch {
             .map(|(_, p)| p.id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::limits::{Limits, PARTICIPANT_OVERHEAD};
+
+    /// `Limits::participant_bytes` must cover what a participant really holds beyond its
+    /// ring and its five bounded strings: the struct in its slab slot and its partial list.
+    #[test]
+    fn participant_fits_its_budgeted_overhead() {
+        let limits = Limits::default();
+        let fixed = core::mem::size_of::<Participant>()
+            + limits.max_partial_per_sender * core::mem::size_of::<MsgSlot>()
+            + core::mem::size_of::<ParticipantId>();
+        assert!(
+            fixed <= PARTICIPANT_OVERHEAD,
+            "participant bookkeeping {fixed} B exceeds PARTICIPANT_OVERHEAD"
+        );
+    }
+}

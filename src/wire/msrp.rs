@@ -20,9 +20,7 @@ pub use emit::{
     emit_request, emit_response, encoded_len, response_to_path, Counter, Request, Response, Sink,
 };
 pub use framer::{Event, Framer, Head, Headers, StartLine, END_WINDOW};
-pub use header::{
-    is_media_type, parse_use_nickname, ByteRange, ReportMode, StatusHeader, MAX_NICKNAME_BYTES,
-};
+pub use header::{is_media_type, ByteRange, ReportMode, StatusHeader};
 pub use uri::{first_uri, last_uri, path_uris, uri_text_eq, MsrpUri};
 
 /// Longest RFC 4975 `ident` (transaction id, Message-ID): `ALPHANUM 3*31ident-char`.

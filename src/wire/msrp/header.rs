@@ -168,37 +168,6 @@ pub fn is_media_type(content_type: &str, media_type: &str) -> bool {
     bare.eq_ignore_ascii_case(media_type)
 }
 
-/// RFC 7701 §7.1: a nickname is at most 1023 octets (A7: of the unescaped UTF-8 value).
-pub const MAX_NICKNAME_BYTES: usize = 1023;
-
-/// Parses a Use-Nickname value `DQUOTE *(qdtext / qd-esc) DQUOTE` (RFC 7701 §7.1, RFC 4975
-/// §9) into its unescaped text. Empty text is allowed here (removal, RFC 7701 §7.3).
-pub fn parse_use_nickname(value: &str) -> Result<String, MsrpError> {
-    let inner = value
-        .trim()
-        .strip_prefix('"')
-        .and_then(|v| v.strip_suffix('"'))
-        .ok_or(MsrpError::BadNickname)?;
-    let mut out = String::with_capacity(inner.len());
-    let mut chars = inner.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => match chars.next() {
-                Some(e @ ('\\' | '"')) => out.push(e),
-                _ => return Err(MsrpError::BadNickname),
-            },
-            '"' => return Err(MsrpError::BadNickname),
-            ' ' | '\t' => out.push(c),
-            c if c.is_control() => return Err(MsrpError::BadNickname),
-            c => out.push(c),
-        }
-    }
-    if out.len() > MAX_NICKNAME_BYTES {
-        return Err(MsrpError::BadNickname);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,29 +229,5 @@ mod tests {
         assert!(is_media_type("message/cpim", "message/cpim"));
         assert!(is_media_type("Message/CPIM; charset=x", "message/cpim"));
         assert!(!is_media_type("text/plain", "message/cpim"));
-    }
-
-    #[test]
-    fn use_nickname_values() {
-        assert_eq!(
-            parse_use_nickname("\"Alice the great\"").unwrap(),
-            "Alice the great"
-        );
-        assert_eq!(
-            parse_use_nickname("\"a \\\"b\\\" \\\\\"").unwrap(),
-            "a \"b\" \\"
-        );
-        assert_eq!(parse_use_nickname("\"\"").unwrap(), "");
-        assert_eq!(parse_use_nickname("Alice"), Err(MsrpError::BadNickname));
-        assert_eq!(parse_use_nickname("\"a\\x\""), Err(MsrpError::BadNickname));
-        assert_eq!(parse_use_nickname("\"a\"b\""), Err(MsrpError::BadNickname));
-        assert_eq!(
-            parse_use_nickname("\"bell\u{7}\""),
-            Err(MsrpError::BadNickname)
-        );
-        let long = format!("\"{}\"", "x".repeat(MAX_NICKNAME_BYTES + 1));
-        assert_eq!(parse_use_nickname(&long), Err(MsrpError::BadNickname));
-        let ok = format!("\"{}\"", "x".repeat(MAX_NICKNAME_BYTES));
-        assert!(parse_use_nickname(&ok).is_ok());
     }
 }
