@@ -6,6 +6,7 @@
 
 pub mod msrp;
 pub mod participant;
+pub mod roster;
 pub mod sip;
 
 use std::io::{BufRead, BufReader};
@@ -217,4 +218,19 @@ pub fn crlf(lines: &[&str]) -> String {
     let mut s = lines.join("\r\n");
     s.push_str("\r\n");
     s
+}
+
+impl Server {
+    /// Waits (bounded by `limit`) for the process to exit on its own, without signalling.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        wait_bounded(&mut self.child, limit)
+    }
+}
+
+/// Writes `text` to a fresh file in the temp directory and returns its path (for
+/// `--config`); the name is unique per call.
+pub fn temp_config(text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("parlor-test-{}.toml", ident(12)));
+    std::fs::write(&path, text).expect("write temp config");
+    path
 }

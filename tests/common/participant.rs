@@ -358,3 +358,22 @@ pub fn options(sip: &SipClient) -> String {
         "",
     ])
 }
+
+impl Participant {
+    /// The dialog's identifiers: (Call-ID, our From tag, the focus's To tag, the focus's
+    /// Contact URI) — for in-dialog requests built elsewhere (e.g. SUBSCRIBE).
+    pub fn dialog_ids(&self) -> (String, String, String, String) {
+        (
+            self.call_id.clone(),
+            self.from_tag.clone(),
+            self.to_tag.clone(),
+            self.remote_target.clone(),
+        )
+    }
+
+    /// Takes the next CSeq number of this dialog (for in-dialog requests built elsewhere).
+    pub fn next_cseq(&mut self) -> u32 {
+        self.cseq += 1;
+        self.cseq
+    }
+}
