@@ -14,7 +14,10 @@ use common::{ident, signal, Participant, Server, Transport, ROOM, STEP};
 fn server_with(lines: &[&str]) -> Server {
     let config = limits_config(lines);
     let path = config.to_str().expect("utf-8 temp path").to_string();
-    Server::start(&["--config", &path])
+    let server = Server::start(&["--config", &path]);
+    // Read at startup (before the listening line): no longer needed.
+    let _ = std::fs::remove_file(&config);
+    server
 }
 
 // SIGTERM: BYE to each participant, terminated NOTIFY to each subscriber, exit 0.

@@ -6,7 +6,6 @@
 
 pub mod msrp;
 pub mod participant;
-pub mod roster;
 pub mod sip;
 
 use std::io::{BufRead, BufReader};
@@ -17,6 +16,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 pub use participant::{Participant, Transport};
+
+// SUBSCRIBE/NOTIFY and conference-info helpers for the roster tests.
+pub mod roster;
 
 /// How long any single expected event may take.
 pub const STEP: Duration = Duration::from_secs(5);
@@ -218,19 +220,4 @@ pub fn crlf(lines: &[&str]) -> String {
     let mut s = lines.join("\r\n");
     s.push_str("\r\n");
     s
-}
-
-impl Server {
-    /// Waits (bounded by `limit`) for the process to exit on its own, without signalling.
-    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
-        wait_bounded(&mut self.child, limit)
-    }
-}
-
-/// Writes `text` to a fresh file in the temp directory and returns its path (for
-/// `--config`); the name is unique per call.
-pub fn temp_config(text: &str) -> std::path::PathBuf {
-    let path = std::env::temp_dir().join(format!("parlor-test-{}.toml", ident(12)));
-    std::fs::write(&path, text).expect("write temp config");
-    path
 }

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::participant::Participant;
 use super::sip::{tag_of, uri_of, SipClient, SipMessage};
-use super::{crlf, ident, ROOM, STEP};
+use super::{crlf, ident, wait_bounded, Server, ROOM, STEP};
 
 /// The RFC 4575 namespace.
 pub const CONFERENCE_INFO_NS: &str = "urn:ietf:params:xml:ns:conference-info";
@@ -455,5 +455,20 @@ pub fn limits_config(lines: &[&str]) -> std::path::PathBuf {
         text.push_str(l);
         text.push('\n');
     }
-    super::temp_config(&text)
+    temp_config(&text)
+}
+
+impl Server {
+    /// Waits (bounded by `limit`) for the process to exit on its own, without signalling.
+    pub fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        wait_bounded(&mut self.child, limit)
+    }
+}
+
+/// Writes `text` to a fresh file in the temp directory and returns its path (for
+/// `--config`); the name is unique per call.
+pub fn temp_config(text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("parlor-test-{}.toml", ident(12)));
+    std::fs::write(&path, text).expect("write temp config");
+    path
 }
