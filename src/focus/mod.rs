@@ -292,7 +292,8 @@ impl Focus {
     }
 
     /// Sends a request the focus originates and keeps its non-INVITE client transaction
-    /// (RFC 3261 §17.1.2: timer E over UDP, timer F always).
+    /// (RFC 3261 §17.1.2: timer E over UDP, timer F always). False if the transaction
+    /// table was full and the request went out once, untracked.
     fn start_client_tx(
         &mut self,
         now: Instant,
@@ -300,14 +301,14 @@ impl Focus {
         branch: String,
         bytes: Vec<u8>,
         purpose: ClientPurpose,
-    ) {
+    ) -> bool {
         self.outputs.push_back(FocusOutput::Send {
             to,
             bytes: bytes.clone(),
         });
         if self.txs.full(&self.config.limits) {
             log::warn!("transaction table full: {purpose:?} sent once without retransmission");
-            return;
+            return false;
         }
         let retransmit = match to {
             SipTransport::Udp(_) => Some(Retransmit::starting(now, &self.config.limits)),
@@ -321,6 +322,7 @@ impl Focus {
             retransmit,
             expires: now + lifetime(&self.config.limits),
         });
+        true
     }
 
     /// Live subscriptions (for tests).

@@ -362,12 +362,7 @@ impl Focus {
                 "SUBSCRIBE to {} refused: max_subscriptions reached",
                 sub.room
             );
-            let r = Reply {
-                code: 503,
-                reason: "Service Unavailable",
-                headers: &[("Retry-After", "60")],
-                body: b"",
-            };
+            let r = Reply::bare(503, "Service Unavailable");
             return self.finish(now, entropy, src, pending, h, r);
         }
         self.subs.next_serial += 1;
@@ -384,12 +379,13 @@ impl Focus {
         self.finish_tagged(now, src, pending, h, reply, tag);
         log::info!("{} subscribed to {}", sub.remote, sub.room);
         let i = self.subs.slab.insert(sub);
-        let kind = if fetch_only {
-            NotifyKind::Final(EndReason::Timeout)
+        if fetch_only {
+            // RFC 6665 §4.4.3: a fetch gets the state once, with `terminated`.
+            self.send_notify(now, conf, entropy, i, NotifyKind::Final(EndReason::Timeout));
+            self.subs.slab.try_remove(i);
         } else {
-            NotifyKind::Full
-        };
-        self.send_notify(now, conf, entropy, i, kind);
+            self.send_notify(now, conf, entropy, i, NotifyKind::Full);
+        }
     }
 
     /// A re-SUBSCRIBE: new expiry and full state next, or `Expires: 0` → final NOTIFY.
@@ -655,9 +651,12 @@ impl Focus {
             headers: &headers,
             body: body.as_deref().unwrap_or_default(),
         });
-        s.in_flight = true;
         let (to, serial) = (s.transport, s.serial);
-        self.start_client_tx(now, to, branch, bytes, ClientPurpose::Notify { serial });
+        let tracked =
+            self.start_client_tx(now, to, branch, bytes, ClientPurpose::Notify { serial });
+        if let Some(s) = self.subs.slab.get_mut(i) {
+            s.in_flight = tracked;
+        }
     }
 }
 

@@ -1117,3 +1117,6 @@ fn oversized_datagram_gets_413() {
     assert!(h.conf.joins.is_empty());
     assert!(h.udp(ms(0), ALICE, &vec![b'A'; 1500]).is_empty());
 }
+
+#[path = "roster_tests.rs"]
+mod roster;
