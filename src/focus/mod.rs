@@ -7,6 +7,7 @@
 mod connection;
 mod dialog;
 mod invite;
+mod notify;
 mod offer_answer;
 mod requests;
 mod roster_xml;
