@@ -440,3 +440,53 @@ fn r4575_4_1_a_checker_rejects_malformed_documents() {
     let resp = SipMessage::parse(&response_to(&n, 200, "OK")).expect("response parses");
     assert_eq!(resp.status(), Some(200));
 }
+
+/// The first line from `lines` containing `want` within STEP; panics with what was seen.
+fn expect_line(lines: &std::sync::mpsc::Receiver<String>, want: &str) -> String {
+    let deadline = Instant::now() + STEP;
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(want) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("parlor-chat printed no line containing {want:?}; got {seen:?}");
+}
+
+// R4575-3-b (in-dialog fetch, RFC 6665 §4.4.3): parlor-chat `/who` prints the roster.
+#[test]
+fn parlor_chat_who_prints_the_roster() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let server = Server::start(&[]);
+    let _a1 = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let _a2 = Participant::join_and_bind(server.sip, Transport::Tcp, "alice");
+    let sip = server.sip.to_string();
+    let mut chat = Command::new(env!("CARGO_BIN_EXE_parlor-chat"))
+        .args([ROOM, "--as", "sip:carol@example.com", "--server", &sip])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn parlor-chat");
+    let lines = common::line_channel(chat.stdout.take().expect("stdout"));
+    expect_line(&lines, "* joined");
+    let mut stdin = chat.stdin.take().expect("stdin");
+    stdin.write_all(b"/who\n").expect("write stdin");
+    stdin.flush().expect("flush");
+    let head = expect_line(&lines, " in sip:lobby@localhost:");
+    assert_eq!(head.trim_end(), "* 2 in sip:lobby@localhost:");
+    let mut rows = vec![
+        expect_line(&lines, "*   sip:"),
+        expect_line(&lines, "*   sip:"),
+    ];
+    rows.sort();
+    assert_eq!(rows[0].trim_end(), "*   sip:alice@example.com [2 devices]");
+    assert_eq!(rows[1].trim_end(), "*   sip:carol@example.com");
+    drop(stdin);
+    let status = common::wait_bounded(&mut chat, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
