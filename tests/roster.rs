@@ -479,7 +479,7 @@ fn parlor_chat_who_prints_the_roster() {
     stdin.flush().expect("flush");
     let head = expect_line(&lines, " in sip:lobby@localhost:");
     assert_eq!(head.trim_end(), "* 2 in sip:lobby@localhost:");
-    let mut rows = vec![
+    let mut rows = [
         expect_line(&lines, "*   sip:"),
         expect_line(&lines, "*   sip:"),
     ];
