@@ -330,10 +330,10 @@ fn print_roster_news(room: &str, msg: &SipMessage) {
                 println!("{line}");
             }
         }
-        (None, Some((code, reason))) if *code >= 300 => {
-            if msg.cseq_method.as_deref() == Some("SUBSCRIBE") {
-                println!("server: {code} {reason}");
-            }
+        (None, Some((code, reason)))
+            if *code >= 300 && msg.cseq_method.as_deref() == Some("SUBSCRIBE") =>
+        {
+            println!("server: {code} {reason}");
         }
         _ => {}
     }
