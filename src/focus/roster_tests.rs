@@ -188,6 +188,13 @@ fn refusals_unknown_event_room_dialog_and_capacity() {
     assert_eq!(codes(&h.udp(ms(0), WATCHER, &r.bytes())), [481]);
     let r = subscribe_req("z9hG4bKe4", &["Event: conference", "Expires: soon"]);
     assert_eq!(codes(&h.udp(ms(0), WATCHER, &r.bytes())), [400]);
+    let mut r = subscribe_req("z9hG4bKe6", &["Event: conference"]);
+    let long = format!("{}@192.0.2.200", "c".repeat(800));
+    r.call_id = long.leak();
+    let outs = h.udp(ms(0), WATCHER, &r.bytes());
+    let refusal = String::from_utf8(sends(&outs)[0].1.clone()).unwrap();
+    assert!(refusal.starts_with("SIP/2.0 400 Dialog Identifiers Too Long"));
+    assert_eq!(h.focus.subscription_count(), 0);
     subscribe(&mut h, ms(0), &["Event: conference"]);
     let mut r = subscribe_req("z9hG4bKe5", &["Event: conference"]);
     r.call_id = "other@192.0.2.200";

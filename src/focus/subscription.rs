@@ -25,6 +25,8 @@ use super::{transport_token, DialogId, Focus, SipTransport, Source};
 
 /// The one event package the focus serves.
 pub(super) const EVENT_PACKAGE: &str = "conference";
+/// URI-sized strings a subscription may keep, as `Limits::subscription_bytes` counts them.
+const STORED_URIS: usize = 3;
 /// Bytes per pending-change entry counted by `Limits::subscription_bytes`.
 const PENDING_BYTES_PER_PARTICIPANT: usize = 8;
 
@@ -299,6 +301,22 @@ impl Focus {
         let Some(room) = room else {
             return self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
         };
+        // What the subscription keeps of the request must fit the memory it is counted for
+        // (`Limits::subscription_bytes`: 3 × max_uri_bytes of dialog strings).
+        let kept = [
+            HeaderName::CallId,
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::Contact,
+        ]
+        .into_iter()
+        .map(|n| h.get(n).map_or(0, str::len))
+        .sum::<usize>();
+        if kept > STORED_URIS * self.config.limits.max_uri_bytes {
+            log::debug!("SUBSCRIBE with {kept} bytes of dialog identifiers refused");
+            let r = Reply::bare(400, "Dialog Identifiers Too Long");
+            return self.finish(now, entropy, src, pending, h, r);
+        }
         let local_tag = self.new_tag(entropy);
         let contact = format!(
             "<sip:{room}@{};transport={}>;isfocus",
