@@ -51,6 +51,7 @@ impl Engine {
             rooms: config.rooms.clone(),
             adhoc: config.allow_adhoc.then_some(config.default_policy),
             limits: config.limits.clone(),
+            reserved_nicknames: config.reserved_nicknames.clone(),
         });
         Engine {
             focus,

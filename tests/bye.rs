@@ -6,6 +6,7 @@ mod common;
 use common::msrp::{MsrpConn, SendRequest};
 use common::{ident, Participant, Server, Transport, STEP};
 
+// R7701-4-c (BYE -> 200, the MSRP session is torn down: later SEND -> 481).
 #[test]
 fn bye_ends_the_session_and_others_keep_talking() {
     let server = Server::start(&[]);

@@ -75,6 +75,8 @@ fn receive_rest(b: &mut Participant, re: &mut Reassembly) {
     panic!("no final chunk at B");
 }
 
+// R7701-6.1-i (distribution starts once the CPIM headers are in), R7701-6.1-g
+// (re-chunked copies carry the body unmodified).
 #[test]
 fn first_chunk_is_forwarded_before_the_second_is_sent() {
     let server = Server::start(&[]);
@@ -133,6 +135,7 @@ fn first_chunk_is_forwarded_before_the_second_is_sent() {
     assert_eq!(re.body(), body, "reassembled body differs");
 }
 
+// R7701-6.1-i (forwarding starts before the chunk's end-line arrives).
 #[test]
 fn first_bytes_stream_before_the_chunk_end_line() {
     let server = Server::start(&[]);

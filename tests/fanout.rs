@@ -5,6 +5,8 @@ mod common;
 
 use common::{Participant, Server, Transport, STEP};
 
+// R7701-6.1-f (a copy for everyone but the sender), R7701-6.1-g (CPIM body unmodified,
+// recipient's own To-Path/From-Path), IMPL-15 (new Message-ID on the copy).
 #[test]
 fn three_party_fanout_without_echo() {
     let server = Server::start(&[]);

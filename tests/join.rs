@@ -38,16 +38,20 @@ fn check_join(transport: Transport) {
     alice.bind();
 }
 
+// R7701-5.2-b R3840-a (isfocus), R7701-5.2-c R7701-5.2-e (accept-types exactly
+// message/cpim), R6135-4.2-a (a=setup), R4975-8.2-a (a=path names the switch), R7701-4-a.
 #[test]
 fn join_over_udp() {
     check_join(Transport::Udp);
 }
 
+// R7701-5.2-b R3840-a R7701-5.2-c R7701-5.2-e R6135-4.2-a (as join_over_udp, over TCP).
 #[test]
 fn join_over_tcp() {
     check_join(Transport::Tcp);
 }
 
+// R4975-8.2-a R4975-14.1-a (a distinct session-id per participant session).
 #[test]
 fn two_joins_get_different_session_ids() {
     let server = Server::start(&[]);

@@ -6,6 +6,7 @@ mod common;
 use common::msrp::cpim_body;
 use common::{Participant, Server, Transport, ROOM, STEP};
 
+// R4975-7.3.1-b R7701-6.3-b R7701-4-d (a SEND that is not Message/CPIM gets 415).
 #[test]
 fn text_plain_send_gets_415() {
     let server = Server::start(&[]);
@@ -15,6 +16,8 @@ fn text_plain_send_gets_415() {
     assert_eq!(resp.status, Some(415), "{resp:?}");
 }
 
+// R7701-6.1-d R7701-6.3-c (CPIM From not the sender's -> 403, not forwarded),
+// R7701-5.2-h (the switch knows the sender's URI from the focus).
 #[test]
 fn spoofed_from_gets_403_and_is_not_forwarded() {
     let server = Server::start(&[]);

@@ -33,6 +33,8 @@ fn content(i: usize) -> Vec<u8> {
     text
 }
 
+// R7701-6.4-a R7701-6.4-b R7701-6.4-c (congestion: copies for a participant whose ring
+// is full are dropped; others keep being served; memory stays bounded).
 #[test]
 fn slow_reader_does_not_hold_up_others_or_grow_memory() {
     let started = Instant::now();

@@ -43,6 +43,8 @@ pub(super) struct FileSettings {
     pub profile: Option<Located<String>>,
     pub memory_cap: Option<Located<usize>>,
     pub log: Option<log::LevelFilter>,
+    /// `reserved_nicknames = [...]` (RFC 7701 §7.1 reserved words), checked in the merge.
+    pub reserved_nicknames: Option<Located<Vec<String>>>,
     /// `[limits]` entries in file order.
     pub limits: Vec<LimitSetting>,
     /// `[room.NAME]` tables in file order.
@@ -148,13 +150,28 @@ impl FileSettings {
                 self.memory_cap = Some(Located { value, line });
             }
             "log" => self.log = Some(parse_log_level(want_string(entry)?)?),
+            "reserved_nicknames" => match &entry.value {
+                Value::Strings(words) => {
+                    self.reserved_nicknames = Some(Located {
+                        value: words.clone(),
+                        line,
+                    })
+                }
+                other => {
+                    return Err(format!(
+                        "`reserved_nicknames` must be an array of strings like [\"admin\"], not {}",
+                        other.kind()
+                    ))
+                }
+            },
             _ if Limits::FIELD_NAMES.contains(&key) => {
                 return Err(format!("`{key}` is a limit: put it under [limits]"))
             }
             _ => {
                 return Err(format!(
                     "unknown key `{key}` (expected domain, sip_listen, msrp_listen, allow_adhoc, \
-                     nicknames, private_messages, profile, memory_cap, log, or a [limits] or \
+                     nicknames, private_messages, reserved_nicknames, profile, memory_cap, log, \
+                     or a [limits] or \
                      [room.NAME] table)"
                 ))
             }

@@ -13,6 +13,7 @@
 //! msrp_listen = "192.0.2.10:2855"  # a concrete address: it goes into every a=path
 //! allow_adhoc = false               # create rooms on the first INVITE to a new name
 //! nicknames = true                  # default policy for every room
+//! reserved_nicknames = ["admin", "root"]  # nobody may take these (nor a room's name)
 //! private_messages = true
 //! profile = "router"                # tiny | router | gateway | path (relative to this file)
 //! memory_cap = "8MiB"               # bytes, or a size with K, KiB, M, MiB
@@ -56,6 +57,16 @@ pub const DEFAULT_MSRP_LISTEN: SocketAddr =
 pub const DEFAULT_DOMAIN: &str = "localhost";
 /// The room provisioned when neither flags nor the config file name one.
 pub const DEFAULT_ROOM: &str = "lobby";
+/// Nicknames reserved when the config file names none (RFC 7701 §7.1: 425 for them);
+/// compared under the RFC 8266 profile, and each room's own name is reserved as well.
+pub const DEFAULT_RESERVED_NICKNAMES: &[&str] = &[
+    "admin",
+    "administrator",
+    "root",
+    "system",
+    "moderator",
+    "parlor",
+];
 /// The memory profile used when none is named.
 pub const DEFAULT_PROFILE: &str = "router";
 
@@ -81,6 +92,9 @@ pub struct Config {
     pub limits: Limits,
     /// Log level.
     pub log_level: log::LevelFilter,
+    /// Nicknames nobody may take (`reserved_nicknames`; default
+    /// [`DEFAULT_RESERVED_NICKNAMES`]).
+    pub reserved_nicknames: Vec<String>,
 }
 
 /// Why a configuration was refused: printed as one line, exit code 2.
@@ -391,6 +405,25 @@ fn merge(
         }
     }
 
+    let reserved_nicknames = match &file.reserved_nicknames {
+        Some(words) => {
+            for word in &words.value {
+                check_reserved_nickname(word, limits.max_nickname_bytes).map_err(|m| {
+                    ConfigError::in_file(
+                        file_source,
+                        words.line,
+                        format!("reserved_nicknames: {m}"),
+                    )
+                })?;
+            }
+            words.value.clone()
+        }
+        None => DEFAULT_RESERVED_NICKNAMES
+            .iter()
+            .map(|w| w.to_string())
+            .collect(),
+    };
+
     Ok(Config {
         sip_listen,
         msrp_listen,
@@ -401,7 +434,23 @@ fn merge(
         profile,
         limits,
         log_level: flags.log.or(file.log).unwrap_or(log::LevelFilter::Info),
+        reserved_nicknames,
     })
+}
+
+/// A reserved word must be a nickname someone could ask for: the profile accepts it.
+fn check_reserved_nickname(word: &str, max_bytes: usize) -> Result<(), String> {
+    use crate::wire::nickname::{enforce, NicknameError};
+    match enforce(word, max_bytes) {
+        Ok(_) => Ok(()),
+        Err(NicknameError::Empty) => Err(format!("{word:?} is empty")),
+        Err(NicknameError::TooLong) => Err(format!(
+            "{word:?} is longer than limits.max_nickname_bytes ({max_bytes})"
+        )),
+        Err(_) => Err(format!(
+            "{word:?} has characters a nickname may not contain"
+        )),
+    }
 }
 
 #[cfg(test)]

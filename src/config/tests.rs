@@ -440,3 +440,36 @@ fn public_memory_cap_parser() {
     assert_eq!(parse_memory_cap("2MiB"), Ok(2 << 20));
     assert!(parse_memory_cap("2 gigs").is_err());
 }
+
+#[test]
+fn reserved_nicknames_default_and_from_file() {
+    let c = ok(&[], &[]);
+    assert_eq!(c.reserved_nicknames, DEFAULT_RESERVED_NICKNAMES);
+    assert!(c.reserved_nicknames.iter().any(|w| w == "admin"));
+    let file = "reserved_nicknames = [\"Boss\", \"  The  Chair \"]\n";
+    let c = ok(&["--config", "c.toml"], &[("c.toml", file)]);
+    assert_eq!(c.reserved_nicknames, vec!["Boss", "  The  Chair "]);
+    let c = ok(
+        &["--config", "c.toml"],
+        &[("c.toml", "reserved_nicknames = []\n")],
+    );
+    assert!(
+        c.reserved_nicknames.is_empty(),
+        "an empty list reserves nothing"
+    );
+}
+
+#[test]
+fn reserved_nicknames_errors() {
+    assert_eq!(
+        file_error("reserved_nicknames = \"admin\"\n"),
+        "c.toml:1: `reserved_nicknames` must be an array of strings like [\"admin\"], not a string"
+    );
+    let m = file_error("\nreserved_nicknames = [\"ok\", \"   \"]\n");
+    assert!(m.starts_with("c.toml:2: reserved_nicknames: "), "{m}");
+    assert!(m.contains("empty"), "{m}");
+    let m = file_error("reserved_nicknames = [\"bell\\t\"]\n");
+    assert!(m.contains("may not contain"), "{m}");
+    let long = format!("reserved_nicknames = [\"{}\"]\n", "a".repeat(1024));
+    assert!(file_error(&long).contains("max_nickname_bytes"));
+}

@@ -2,9 +2,10 @@
 //! `key = value` lines, `[table]` and `[table.NAME]` headers, `#` comments, blank lines.
 //!
 //! Values are basic strings (`"…"` with the escapes `\"` `\\` `\n` `\t`), integers
-//! (optional sign, `_` allowed between digits, no leading zeros) and `true`/`false`.
+//! (optional sign, `_` allowed between digits, no leading zeros), `true`/`false`, and
+//! one-line arrays of basic strings (`["a", "b"]`, a trailing comma allowed).
 //! Keys are bare (`A-Z a-z 0-9 _ -`); a header's second part may also be a basic string
-//! (`[room."my.room"]`). Anything else (floats, dates, arrays, inline tables, literal or
+//! (`[room."my.room"]`). Anything else (floats, dates, other arrays, inline tables, literal or
 //! multi-line strings, dotted keys, `[[arrays]]`) is refused with the line number, as are
 //! duplicate keys and duplicate tables. Every accepted file is also valid TOML with the same
 //! meaning. A hand-written parser because the `toml` crate costs ~150 KB of binary.
@@ -18,6 +19,8 @@ pub enum Value {
     Integer(i64),
     /// `true` or `false`.
     Boolean(bool),
+    /// A one-line array of basic strings.
+    Strings(Vec<String>),
 }
 
 impl Value {
@@ -27,6 +30,7 @@ impl Value {
             Value::String(_) => "a string",
             Value::Integer(_) => "an integer",
             Value::Boolean(_) => "a boolean",
+            Value::Strings(_) => "an array",
         }
     }
 }
@@ -73,6 +77,8 @@ pub enum ParseErrorKind {
     MissingValue,
     /// A string without its closing quote on the same line.
     UnterminatedString,
+    /// An array without its closing `]` on the same line.
+    UnterminatedArray,
     /// A backslash escape other than `\"` `\\` `\n` `\t`.
     BadEscape,
     /// A raw control character inside a string.
@@ -83,7 +89,8 @@ pub enum ParseErrorKind {
     LeadingZero,
     /// An integer beyond the signed 64-bit range.
     IntegerOverflow,
-    /// A float, date, array, inline table, literal or multi-line string.
+    /// A float, date, non-string or multi-line array, inline table, literal or multi-line
+    /// string.
     UnsupportedValue,
     /// Something other than a `#` comment after a complete value or header.
     TrailingText,
@@ -115,6 +122,9 @@ impl core::fmt::Display for ParseErrorKind {
             ParseErrorKind::UnterminatedString => {
                 write!(f, "string has no closing `\"` on this line")
             }
+            ParseErrorKind::UnterminatedArray => {
+                write!(f, "array has no closing `]` on this line")
+            }
             ParseErrorKind::BadEscape => {
                 write!(
                     f,
@@ -130,7 +140,8 @@ impl core::fmt::Display for ParseErrorKind {
             ParseErrorKind::IntegerOverflow => write!(f, "integer out of range"),
             ParseErrorKind::UnsupportedValue => write!(
                 f,
-                "unsupported value: only \"strings\", integers, true and false are allowed"
+                "unsupported value: only \"strings\", integers, true, false and one-line \
+                 [\"string\", …] arrays are allowed"
             ),
             ParseErrorKind::TrailingText => {
                 write!(f, "unexpected text after the value (comments start with #)")
@@ -280,6 +291,9 @@ fn parse_value(cur: &mut Cursor<'_>) -> Result<Value, ParseErrorKind> {
     if cur.eat('"') {
         return parse_basic_string(cur).map(Value::String);
     }
+    if cur.eat('[') {
+        return parse_string_array(cur).map(Value::Strings);
+    }
     let token = cur.take_while(|c| !c.is_whitespace() && c != '#');
     match token {
         "true" => Ok(Value::Boolean(true)),
@@ -288,6 +302,36 @@ fn parse_value(cur: &mut Cursor<'_>) -> Result<Value, ParseErrorKind> {
             parse_integer(token).map(Value::Integer)
         }
         _ => Err(ParseErrorKind::UnsupportedValue),
+    }
+}
+
+/// `[` already consumed: `"a", "b" ]` on the same line (a trailing comma is allowed).
+fn parse_string_array(cur: &mut Cursor<'_>) -> Result<Vec<String>, ParseErrorKind> {
+    let mut items = Vec::new();
+    loop {
+        cur.skip_blanks();
+        if cur.eat(']') {
+            return Ok(items);
+        }
+        if !cur.eat('"') || cur.rest().starts_with("\"\"") {
+            return Err(if cur.at_end_or_comment() {
+                ParseErrorKind::UnterminatedArray
+            } else {
+                ParseErrorKind::UnsupportedValue
+            });
+        }
+        items.push(parse_basic_string(cur)?);
+        cur.skip_blanks();
+        if cur.eat(']') {
+            return Ok(items);
+        }
+        if !cur.eat(',') {
+            return Err(if cur.at_end_or_comment() {
+                ParseErrorKind::UnterminatedArray
+            } else {
+                ParseErrorKind::TrailingText
+            });
+        }
     }
 }
 

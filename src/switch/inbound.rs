@@ -224,7 +224,8 @@ impl Switch {
         tx.pid = Some(pid);
         tx.reply = match tx.method {
             Some(MethodKind::Report) => Reply::Silent,
-            Some(MethodKind::Nickname) => self.nickname_request(pid, head),
+            // Decided at the end-line, once the body size is known (finish_nickname).
+            Some(MethodKind::Nickname) => Reply::Ok,
             Some(MethodKind::Send) => match self.check_send(now, entropy, ci, pid, head, tx) {
                 Ok(()) => Reply::Ok,
                 Err(e) => Reply::Error(e),
@@ -512,9 +513,10 @@ impl Switch {
         let Some(c) = self.conns.get_mut(ci.0) else {
             return;
         };
-        let tx = core::mem::take(&mut c.tx);
+        let mut tx = core::mem::take(&mut c.tx);
         c.pending = Pending::default();
         if let Some(head) = head {
+            self.finish_nickname(now, &head, flag, &mut tx);
             self.respond(entropy, ci, &head, &tx);
         }
     }

@@ -37,6 +37,7 @@ use crate::time::Instant;
 use budget::Budget;
 use connection::Conn;
 use fast_forward::MessageTable;
+use nickname_table::NicknameTable;
 use room::Rooms;
 use session::Participant;
 
@@ -57,6 +58,8 @@ pub struct SwitchConfig {
     pub adhoc: Option<RoomPolicy>,
     /// Capacities and timers.
     pub limits: Limits,
+    /// Nicknames nobody may take (RFC 7701 §7.1 reserved), besides each room's own name.
+    pub reserved_nicknames: Vec<String>,
 }
 
 /// What the switch asks the engine/shell to do.
@@ -112,6 +115,8 @@ pub struct Switch {
     next_gen: usize,
     conns: Slab<Conn>,
     messages: MessageTable,
+    /// Reserved and quarantined nicknames (RFC 7701 §7.1, §4.1).
+    nicknames: NicknameTable,
     events: VecDeque<SwitchEvent>,
     counters: Counters,
     /// The latest `now` handed in; work due "now" is scheduled at it.
@@ -143,6 +148,11 @@ impl Switch {
             next_gen: 1,
             conns: Slab::with_capacity(limits.max_msrp_connections),
             messages: MessageTable::new(limits.max_message_ids, limits.max_room_participants),
+            nicknames: NicknameTable::new(
+                &config.reserved_nicknames,
+                limits.max_participants,
+                limits.max_room_participants,
+            ),
             events: VecDeque::with_capacity(
                 2 * limits.max_msrp_connections + limits.max_participants,
             ),

@@ -244,6 +244,7 @@ impl Switch {
             }
         }
         self.messages.forget_recipient(id);
+        self.quarantine_nickname(id);
         self.rooms.remove_member(room, id);
         let mut drain = false;
         if let Some(ci) = conn {

@@ -4,5 +4,6 @@
 
 pub mod cpim;
 pub mod msrp;
+pub mod nickname;
 pub mod sdp;
 pub mod sip;

@@ -5,6 +5,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod msrp;
+pub mod nickname;
 pub mod participant;
 pub mod sip;
 
@@ -221,3 +222,6 @@ pub fn crlf(lines: &[&str]) -> String {
     s.push_str("\r\n");
     s
 }
+
+// Raw SIP/SDP/MSRP builders and config files for the conformance tests.
+pub mod conformance;

@@ -377,3 +377,47 @@ pub fn options(sip: &SipClient) -> String {
         "",
     ])
 }
+
+impl Participant {
+    /// Like `join`, but as `uri` with MSRP path `local_path` (what its SENDs use as
+    /// From-Path) offering exactly `sdp`; the final response when it is not 200. Sends the
+    /// ACK on success.
+    pub fn join_with(
+        server: SocketAddr,
+        transport: Transport,
+        uri: &str,
+        local_path: &str,
+        sdp: &str,
+    ) -> Result<Participant, SipMessage> {
+        let mut sip = match transport {
+            Transport::Udp => SipClient::udp(server),
+            Transport::Tcp => SipClient::tcp(server),
+        };
+        let call_id = format!("{}@127.0.0.1", ident(16));
+        let from_tag = ident(12);
+        let req = invite(&sip, uri, &call_id, &from_tag, sdp);
+        sip.send(req.as_bytes());
+        let ok = sip.final_response("INVITE");
+        if ok.status() != Some(200) {
+            return Err(ok);
+        }
+        let to_tag = ok.header("To").and_then(tag_of).expect("To-tag in 200");
+        let remote_target = ok.header("Contact").map(uri_of).expect("Contact in 200");
+        let answer = Answer::parse(&ok.body_text());
+        let mut p = Participant {
+            uri: uri.to_string(),
+            sip,
+            call_id,
+            from_tag,
+            to_tag,
+            remote_target,
+            cseq: 1,
+            local_path: local_path.to_string(),
+            answer,
+            ok,
+            msrp: None,
+        };
+        p.ack();
+        Ok(p)
+    }
+}

@@ -264,6 +264,7 @@ fn error_messages_are_one_line_and_carry_the_line_number() {
         ParseErrorKind::BadKey,
         ParseErrorKind::MissingValue,
         ParseErrorKind::UnterminatedString,
+        ParseErrorKind::UnterminatedArray,
         ParseErrorKind::BadEscape,
         ParseErrorKind::ControlCharacter,
         ParseErrorKind::BadInteger,
@@ -287,4 +288,24 @@ fn error_messages_are_one_line_and_carry_the_line_number() {
         messages.len(),
         "every kind has its own message"
     );
+}
+
+#[test]
+fn one_line_string_arrays() {
+    let strings = |v: &[&str]| Value::Strings(v.iter().map(|s| s.to_string()).collect());
+    assert_eq!(single_value("v = []"), strings(&[]));
+    assert_eq!(single_value("v = [ \"a\" ]"), strings(&["a"]));
+    assert_eq!(
+        single_value("v = [\"a b\", \"c\\\"d\",] # comment"),
+        strings(&["a b", "c\"d"])
+    );
+    assert_eq!(single_value("v = [\"x,]\"]"), strings(&["x,]"]));
+    assert_eq!(err("v = [\"a\"").kind, ParseErrorKind::UnterminatedArray);
+    assert_eq!(err("v = [\"a\",").kind, ParseErrorKind::UnterminatedArray);
+    assert_eq!(err("v = [").kind, ParseErrorKind::UnterminatedArray);
+    assert_eq!(err("v = [\"a\" \"b\"]").kind, ParseErrorKind::TrailingText);
+    assert_eq!(err("v = [\"a\", 1]").kind, ParseErrorKind::UnsupportedValue);
+    assert_eq!(err("v = [[\"a\"]]").kind, ParseErrorKind::UnsupportedValue);
+    assert_eq!(err("v = [\"a\"] x").kind, ParseErrorKind::TrailingText);
+    assert_eq!(err("v = [\"a").kind, ParseErrorKind::UnterminatedString);
 }

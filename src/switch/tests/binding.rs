@@ -25,6 +25,7 @@ fn ipv6_listen_address_is_bracketed() {
         rooms: vec![(ROOM.into(), POLICY)],
         adhoc: None,
         limits: limits(),
+        reserved_nicknames: Vec::new(),
     });
     let req = JoinRequest {
         room: ROOM,

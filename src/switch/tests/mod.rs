@@ -155,6 +155,7 @@ impl Harness {
             ],
             adhoc,
             limits,
+            reserved_nicknames: vec!["admin".to_string(), "Root".to_string()],
         });
         Harness {
             sw,
