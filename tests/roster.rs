@@ -280,11 +280,9 @@ fn r7701_5_2_j_private_joiners_appear_only_anonymously() {
     assert!(!body.contains("sip:u@"), "Contact leaked: {body}");
 }
 
-// R7701-7.4-a: after NICKNAME 200, subscribers get a NOTIFY with xcon:nickname.
-// Needs the switch to raise SwitchEvent::RosterChanged when a NICKNAME succeeds (done on
-// the `nickname` branch); remove the ignore once both are merged.
+// R7701-7.4-a: after NICKNAME 200, subscribers get a NOTIFY with xcon:nickname (the
+// switch raises SwitchEvent::RosterChanged when a NICKNAME succeeds).
 #[test]
-#[ignore = "needs RosterChanged on NICKNAME 200 from the nickname branch"]
 fn r7701_7_4_a_nickname_shows_in_the_roster() {
     let server = server_with(100, &[]);
     let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
