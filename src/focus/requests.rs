@@ -341,6 +341,8 @@ impl Focus {
                         ("Allow", ALLOW),
                         ("Accept", "application/sdp"),
                         ("Allow-Events", EVENT_PACKAGE),
+                        // RFC 3261 §11.2, §20.37: no option tags supported (empty list).
+                        ("Supported", ""),
                     ],
                     body: b"",
                 };

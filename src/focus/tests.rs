@@ -344,6 +344,8 @@ fn options_answers_200_with_allow_and_accept() {
         Some("INVITE, ACK, CANCEL, BYE, OPTIONS, SUBSCRIBE")
     );
     assert_eq!(m.headers.get(HeaderName::Accept), Some("application/sdp"));
+    assert_eq!(m.headers.get(HeaderName::Supported), Some(""));
+    assert_eq!(m.headers.get(HeaderName::AllowEvents), Some("conference"));
     assert!(m.headers.to().unwrap().tag().is_some_and(|t| t.len() >= 12));
     assert_eq!(
         m.headers.top_via().unwrap().raw,
