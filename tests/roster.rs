@@ -489,3 +489,33 @@ fn parlor_chat_who_prints_the_roster() {
     let status = common::wait_bounded(&mut chat, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
+
+// R7701-8-f, IMPL-3: a re-INVITE without a=chatroom makes the participant non-chat-aware;
+// the focus passes the change to the switch, and private messages to it then get 428.
+#[test]
+fn r7701_8_f_reinvite_without_chatroom_disables_private_messages() {
+    let server = Server::start(&[]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut b = Participant::join_and_bind(server.sip, Transport::Tcp, "bob");
+    let (tid, _, _) = b.send_cpim_to(&a.uri, b"psst");
+    assert_eq!(
+        b.response_to(&tid).status,
+        Some(200),
+        "private message before"
+    );
+    assert!(a.next_message(STEP).is_some(), "alice got it");
+
+    let sdp = common::participant::sdp_offer("alice", &a.local_path, "active", None);
+    let ok = common::roster::reinvite(&mut a, &sdp);
+    assert_eq!(ok.status(), Some(200), "{}", ok.start);
+    let (tid, _, _) = b.send_cpim_to(&a.uri, b"psst again");
+    assert_eq!(
+        b.response_to(&tid).status,
+        Some(428),
+        "private message after"
+    );
+    // Regular messages still reach her.
+    let (tid, _, body) = b.say(b"hello all");
+    assert_eq!(b.response_to(&tid).status, Some(200));
+    assert_eq!(a.next_message(STEP), Some(body));
+}

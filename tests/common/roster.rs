@@ -472,3 +472,38 @@ pub fn temp_config(text: &str) -> std::path::PathBuf {
     std::fs::write(&path, text).expect("write temp config");
     path
 }
+
+/// A re-INVITE in the participant's dialog offering `sdp` (its own MSRP path), then the
+/// ACK for a 2xx; returns the final response.
+pub fn reinvite(p: &mut Participant, sdp: &str) -> SipMessage {
+    let (call_id, from_tag, to_tag, target) = p.dialog_ids();
+    let cseq = p.next_cseq();
+    let transport = p.sip.via_transport();
+    let (local, uri) = (p.sip.local, p.uri.clone());
+    let head = |method: &str| {
+        crlf(&[
+            &format!("{method} {target} SIP/2.0"),
+            &format!(
+                "Via: SIP/2.0/{transport} {local};branch=z9hG4bK{};rport",
+                ident(12)
+            ),
+            "Max-Forwards: 70",
+            &format!("From: <{uri}>;tag={from_tag}"),
+            &format!("To: <{ROOM}>;tag={to_tag}"),
+            &format!("Call-ID: {call_id}"),
+            &format!("CSeq: {cseq} {method}"),
+        ])
+    };
+    let invite = format!(
+        "{}Contact: <sip:{local}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        head("INVITE"),
+        sdp.len()
+    );
+    p.sip.send(invite.as_bytes());
+    let resp = p.sip.final_response("INVITE");
+    if resp.status().is_some_and(|c| (200..300).contains(&c)) {
+        let ack = format!("{}Content-Length: 0\r\n\r\n", head("ACK"));
+        p.sip.send(ack.as_bytes());
+    }
+    resp
+}
