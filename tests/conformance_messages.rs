@@ -159,6 +159,11 @@ fn r7701_6_2_g_recipient_without_private_messages_428() {
     let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
     let mut bare = join_as(&server, BOB, Some("a=chatroom"));
     let mut unaware = join_as(&server, CAROL, None);
+    // R7701-11-a/b: the unaware participant first gets the room's two notices.
+    for _ in 0..2 {
+        let notice = unaware.next_send(STEP).expect("room notice");
+        assert!(String::from_utf8_lossy(&notice.body).contains(ROOM));
+    }
     for to in [BOB, CAROL] {
         let body = cpim_body(&a.uri, to, b"private");
         assert_eq!(

@@ -9,35 +9,40 @@ use std::collections::VecDeque;
 
 use crate::conference::ParticipantId;
 use crate::rand::{fill_ident, Entropy};
-use crate::wire::cpim::{self, Headers};
-use crate::wire::msrp::{
-    emit_request, encoded_len, ByteRange, Flag, MsrpError, Request, MAX_IDENT_LEN,
-};
+use crate::wire::msrp::{emit_request, encoded_len, ByteRange, Flag, Request, MAX_IDENT_LEN};
 
 use super::connection::{notify, Conn, Source};
-use super::fast_forward::{out_message_id, Delivery, MsgSlot, Phase, Recipient, OUT_ID_BASE_LEN};
+use super::fast_forward::{copy_tid, out_message_id, Delivery, MsgSlot, Phase, OUT_ID_BASE_LEN};
 use super::inbound::{Action, Pending};
-use super::room::is_room_uri;
 use super::session::{index_of, Participant};
 use super::{Counters, MsrpConnId, Switch, SwitchEvent};
 
 /// Transaction ids the switch generates: 12 × 5.95 ≈ 71 bits (RFC 4975 §7.1: ≥ 64).
 pub(super) const COPY_TID_LEN: usize = 12;
+/// Body octets per outbound chunk: RFC 4975 §7.1.1 makes larger chunks interruptible, so
+/// every copy is cut into complete chunks of at most this size (R4975-7.1.1-b).
+pub(super) const OUTBOUND_CHUNK_BYTES: usize = 2048;
+/// Failure-Report of every copy the switch sends (R7701-6.3-e: any report model): the
+/// recipient answers only failures, which stop that copy (R4975-10-a); there are no 200s to
+/// wait for, so no pending-response table (RFC 4975 §7.1.1's 30 s rule covers `yes` only).
+pub(super) const COPY_FAILURE_REPORT: &str = "partial";
 
 /// One outbound SEND for one recipient.
 #[derive(Clone, Copy)]
-struct Outbound<'a> {
-    base: &'a [u8; OUT_ID_BASE_LEN],
-    range: ByteRange,
-    body: Option<&'a [&'a [u8]]>,
-    flag: Flag,
+pub(super) struct Outbound<'a> {
+    /// The message entry the copy belongs to (named in its transaction id), if any.
+    pub(super) slot: Option<MsgSlot>,
+    pub(super) base: &'a [u8; OUT_ID_BASE_LEN],
+    pub(super) range: ByteRange,
+    pub(super) body: Option<&'a [&'a [u8]]>,
+    pub(super) flag: Flag,
     /// A message copy (counted in the stats) rather than a bodiless abort.
-    counted: bool,
+    pub(super) counted: bool,
 }
 
 /// Writes `copy` into `rid`'s ring; `false` when it does not fit (dropped, counted, logged
 /// once per burst).
-fn write_copy(
+pub(super) fn write_copy(
     parts: &mut Slab<Participant>,
     conns: &mut Slab<Conn>,
     events: &mut VecDeque<SwitchEvent>,
@@ -52,9 +57,13 @@ fn write_copy(
     else {
         return false;
     };
-    let mut tid = [0u8; COPY_TID_LEN];
-    fill_ident(entropy, &mut tid);
-    let tid = core::str::from_utf8(&tid).unwrap_or("");
+    let mut random = [0u8; COPY_TID_LEN];
+    fill_ident(entropy, &mut random);
+    let mut tid_buf = [0u8; MAX_IDENT_LEN];
+    let tid = match copy.slot {
+        Some(slot) => copy_tid(&random, copy.base, slot, &mut tid_buf),
+        None => core::str::from_utf8(&random).unwrap_or(""),
+    };
     let mut mid = [0u8; MAX_IDENT_LEN];
     let mid = out_message_id(copy.base, rid, &mut mid);
     let Participant {
@@ -68,6 +77,7 @@ fn write_copy(
     let mut req = Request::new(tid, "SEND", peer_path, path);
     req.message_id = Some(mid);
     req.byte_range = Some(copy.range);
+    req.failure_report = Some(COPY_FAILURE_REPORT);
     req.content_type = Some("message/cpim");
     let len = encoded_len(|c| emit_request(c, &req, copy.body, copy.flag));
     if ring.write(len, |s| emit_request(s, &req, copy.body, copy.flag)) {
@@ -87,88 +97,6 @@ fn write_copy(
 }
 
 impl Switch {
-    /// Validates CPIM From/To (RFC 7701 §6.1, §6.2, §6.3) and fixes the recipients of
-    /// `slot`: every other session of the room for To = room; for a private message every
-    /// session of the To URI that declared `private-messages` plus the sender's other
-    /// sessions.
-    pub(super) fn choose_recipients(
-        &mut self,
-        slot: MsgSlot,
-        h: &Headers<'_>,
-    ) -> Result<(), MsrpError> {
-        let Switch {
-            parts,
-            rooms,
-            messages,
-            domain,
-            local,
-            ..
-        } = self;
-        let Some(entry) = messages.get_mut(slot) else {
-            return Err(MsrpError::TooLarge);
-        };
-        let sender = entry.sender;
-        let Some(me) = parts.get(index_of(sender)).filter(|p| p.id == sender) else {
-            return Err(MsrpError::SessionUnknown);
-        };
-        let from_ok = h.from_count == 1 && h.from.is_some_and(|f| cpim::uri_eq(f.uri, &me.uri));
-        let (true, 1, Some(to)) = (from_ok, h.to_count, h.to) else {
-            return Err(MsrpError::Forbidden);
-        };
-        let Some(room) = rooms.get(me.room) else {
-            return Err(MsrpError::Forbidden);
-        };
-        let live = |id: ParticipantId| {
-            parts
-                .get(index_of(id))
-                .filter(|q| q.id == id && !q.departed && id != sender)
-        };
-        entry.recipients.clear();
-        let mut add = |id| {
-            entry.recipients.push(Recipient {
-                pid: id,
-                delivery: Delivery::Fresh,
-            })
-        };
-        if is_room_uri(to.uri, &room.name, domain, local.ip()) {
-            room.members
-                .iter()
-                .filter(|m| live(**m).is_some())
-                .for_each(|m| add(*m));
-            return Ok(());
-        }
-        if !room.policy.private_messages {
-            return Err(MsrpError::Forbidden);
-        }
-        let to_self = cpim::uri_eq(to.uri, &me.uri);
-        let named = room
-            .members
-            .iter()
-            .filter_map(|m| live(*m))
-            .filter(|q| cpim::uri_eq(&q.uri, to.uri));
-        let (mut any, mut capable) = (false, false);
-        for q in named {
-            any = true;
-            capable |= q.caps.private_messages;
-        }
-        if !any && !to_self {
-            return Err(MsrpError::UnknownRecipient);
-        }
-        if any && !capable && !to_self {
-            return Err(MsrpError::PrivateNotSupported);
-        }
-        for m in &room.members {
-            let Some(q) = live(*m) else {
-                continue;
-            };
-            let target = cpim::uri_eq(&q.uri, to.uri) && q.caps.private_messages;
-            if target || cpim::uri_eq(&q.uri, &me.uri) {
-                add(*m);
-            }
-        }
-        Ok(())
-    }
-
     /// Sends the chunk assembled during this call to every recipient still following the
     /// message: flag `+` while the inbound chunk continues (`end = None`), else its flag.
     pub(super) fn flush(
@@ -210,36 +138,49 @@ impl Switch {
         let flag = end.unwrap_or(Flag::More);
         if len > 0 || flag != Flag::More {
             if let Some(entry) = messages.get_mut(slot) {
-                let range = ByteRange {
-                    start,
-                    end: match (len, flag) {
-                        (0, Flag::Abort) => None,
-                        _ => Some(start + len - 1),
-                    },
-                    total: total.or(entry.total),
-                };
-                let copy = Outbound {
-                    base: &entry.base,
-                    range,
-                    body: (len > 0).then_some(&pieces[..]),
-                    flag,
-                    counted: len > 0,
-                };
-                entry.recipients.retain_mut(|r| match r.delivery {
-                    Delivery::Owes { .. } => true,
-                    before => {
+                let total = total.or(entry.total);
+                let (base, cut) = (entry.base, OUTBOUND_CHUNK_BYTES as u64);
+                entry.recipients.retain_mut(|r| {
+                    if matches!(r.delivery, Delivery::Owes { .. }) {
+                        return true;
+                    }
+                    // R4975-7.1.1-b: complete chunks of at most OUTBOUND_CHUNK_BYTES.
+                    let mut at = 0u64;
+                    loop {
+                        let upto = len.min(at + cut);
+                        let last = upto == len;
+                        let window = sub_window(&pieces, at as usize, upto as usize);
+                        let n = upto - at;
+                        let copy = Outbound {
+                            slot: Some(slot),
+                            base: &base,
+                            range: ByteRange {
+                                start: start + at,
+                                end: match (n, flag) {
+                                    (0, Flag::Abort) => None,
+                                    _ => Some(start + upto - 1),
+                                },
+                                total,
+                            },
+                            body: (n > 0).then_some(&window[..]),
+                            flag: if last { flag } else { Flag::More },
+                            counted: n > 0,
+                        };
                         if write_copy(parts, conns, events, counters, entropy, r.pid, &copy) {
                             r.delivery = Delivery::Active;
-                            true
-                        } else if before == Delivery::Active {
-                            r.delivery = Delivery::Owes { next: start };
+                        } else if r.delivery == Delivery::Active {
+                            r.delivery = Delivery::Owes { next: start + at };
                             if let Some(p) = parts.get_mut(index_of(r.pid)) {
                                 p.owes_aborts = true;
                             }
-                            true
+                            return true;
                         } else {
-                            false
+                            return false;
                         }
+                        if last {
+                            return true;
+                        }
+                        at = upto;
                     }
                 });
                 entry.next = start + len;
@@ -272,6 +213,7 @@ impl Switch {
         };
         let next = entry.next;
         let copy = Outbound {
+            slot: Some(slot),
             base: &entry.base,
             range: ByteRange {
                 start: next,
@@ -381,6 +323,7 @@ impl Switch {
                     return true;
                 };
                 let copy = Outbound {
+                    slot: Some(slot),
                     base: &base,
                     range: ByteRange {
                         start: next,
@@ -403,5 +346,34 @@ impl Switch {
                 messages.release(slot);
             }
         }
+    }
+}
+
+/// Bytes `a..b` of the concatenation of `pieces`, as three (possibly empty) slices.
+fn sub_window<'x>(pieces: &[&'x [u8]; 3], a: usize, b: usize) -> [&'x [u8]; 3] {
+    let mut out: [&[u8]; 3] = [&[]; 3];
+    let mut offset = 0;
+    for (slot, piece) in out.iter_mut().zip(pieces) {
+        let (lo, hi) = (offset, offset + piece.len());
+        offset = hi;
+        let from = a.clamp(lo, hi) - lo;
+        let to = b.clamp(lo, hi) - lo;
+        *slot = piece.get(from..to).unwrap_or(&[]);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sub_window;
+
+    #[test]
+    fn sub_windows_cut_across_pieces() {
+        let pieces: [&[u8]; 3] = [b"abc", b"", b"defgh"];
+        assert_eq!(sub_window(&pieces, 0, 8).concat(), b"abcdefgh");
+        assert_eq!(sub_window(&pieces, 2, 5).concat(), b"cde");
+        assert_eq!(sub_window(&pieces, 3, 3).concat(), b"");
+        assert_eq!(sub_window(&pieces, 6, 20).concat(), b"gh");
+        assert_eq!(sub_window(&pieces, 1, 2), [&b"b"[..], &[][..], &[][..]]);
     }
 }

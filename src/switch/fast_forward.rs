@@ -7,11 +7,15 @@
 
 use crate::conference::ParticipantId;
 use crate::time::Instant;
-use crate::wire::msrp::MAX_IDENT_LEN;
+use crate::wire::msrp::{ReportMode, MAX_IDENT_LEN};
 
 /// Random characters of every outbound Message-ID (12 × 5.95 ≈ 71 bits, RFC 4975 §7.1);
 /// the recipient's id follows in decimal so each (message, recipient) pair is distinct.
 pub(super) const OUT_ID_BASE_LEN: usize = 12;
+/// Characters of a message's outbound-id base repeated in every copy's transaction id,
+/// after its random part and before the entry's index: a recipient's error response names
+/// its message without a pending-response table (R4975-10-a, IMPL-22).
+pub(super) const TID_TAG_LEN: usize = 4;
 
 /// An entry of the table.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +66,10 @@ pub(super) struct Entry {
     pub(super) next: u64,
     /// Chunk reception timer; `None` once finished.
     pub(super) deadline: Option<Instant>,
+    /// A private message: a session of the CPIM To URI (for REPORT bodies, RFC 7701 §6.2).
+    pub(super) private_to: Option<ParticipantId>,
+    /// The sender's Failure-Report on the first chunk.
+    pub(super) failure_report: ReportMode,
 }
 
 /// The table.
@@ -84,6 +92,8 @@ impl MessageTable {
                 total: None,
                 next: 1,
                 deadline: None,
+                private_to: None,
+                failure_report: ReportMode::Yes,
             })
             .collect();
         MessageTable {
@@ -122,6 +132,8 @@ impl MessageTable {
         e.total = None;
         e.next = 1;
         e.deadline = Some(deadline);
+        e.private_to = None;
+        e.failure_report = ReportMode::Yes;
         Some(MsgSlot(i))
     }
 
@@ -194,8 +206,46 @@ pub(super) fn out_message_id<'b>(
     pid: ParticipantId,
     buf: &'b mut [u8; MAX_IDENT_LEN],
 ) -> &'b str {
+    with_number(&[base], pid.0, buf)
+}
+
+/// Writes a copy's transaction id: `random`, the tag of the message's `base`, the entry's
+/// index in decimal (see [`TID_TAG_LEN`]).
+pub(super) fn copy_tid<'b>(
+    random: &[u8],
+    base: &[u8; OUT_ID_BASE_LEN],
+    slot: MsgSlot,
+    buf: &'b mut [u8; MAX_IDENT_LEN],
+) -> &'b str {
+    with_number(
+        &[random, base.get(..TID_TAG_LEN).unwrap_or(&[])],
+        slot.0,
+        buf,
+    )
+}
+
+/// The (tag, entry) a copy's transaction id names, if it has the shape `copy_tid` writes
+/// with a `random_len`-character random part.
+pub(super) fn slot_of_tid(tid: &str, random_len: usize) -> Option<(&[u8], MsgSlot)> {
+    let tag = tid.as_bytes().get(random_len..random_len + TID_TAG_LEN)?;
+    let digits = tid.get(random_len + TID_TAG_LEN..)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((tag, MsgSlot(digits.parse().ok()?)))
+}
+
+impl Entry {
+    /// Whether a copy transaction id's tag belongs to this entry's current message.
+    pub(super) fn tag_matches(&self, tag: &[u8]) -> bool {
+        self.base.get(..TID_TAG_LEN) == Some(tag)
+    }
+}
+
+/// `parts` then `n` in decimal, cut to an `ident`'s length, as text in `buf`.
+fn with_number<'b>(parts: &[&[u8]], n: usize, buf: &'b mut [u8; MAX_IDENT_LEN]) -> &'b str {
     let mut digits = [0u8; 20];
-    let mut n = pid.0;
+    let mut n = n;
     let mut d = digits.len();
     loop {
         d -= 1;
@@ -208,11 +258,13 @@ pub(super) fn out_message_id<'b>(
         }
     }
     let tail = digits.get(d..).unwrap_or(&[]);
-    let len = (OUT_ID_BASE_LEN + tail.len()).min(MAX_IDENT_LEN);
-    for (i, b) in base.iter().chain(tail).take(len).enumerate() {
-        if let Some(slot) = buf.get_mut(i) {
-            *slot = *b;
-        }
+    let mut len = 0;
+    for b in parts.iter().copied().chain([tail]).flatten() {
+        let Some(slot) = buf.get_mut(len) else {
+            break;
+        };
+        *slot = *b;
+        len += 1;
     }
     core::str::from_utf8(buf.get(..len).unwrap_or(&[])).unwrap_or("")
 }
@@ -275,6 +327,19 @@ mod tests {
         e.phase = Phase::Finished;
         t.forget_recipient(ParticipantId(9));
         assert_eq!(t.in_use(), 0);
+    }
+
+    #[test]
+    fn copy_tids_name_their_entry() {
+        let base = *b"AbCdEfGhIjKl";
+        let mut buf = [0u8; MAX_IDENT_LEN];
+        let tid = copy_tid(b"r4nd0mR4nd0m", &base, MsgSlot(217), &mut buf).to_string();
+        assert_eq!(tid, "r4nd0mR4nd0mAbCd217");
+        assert!(crate::wire::msrp::is_ident(tid.as_bytes()));
+        assert_eq!(slot_of_tid(&tid, 12), Some((&b"AbCd"[..], MsgSlot(217))));
+        assert_eq!(slot_of_tid("r4nd0mR4nd0m", 12), None);
+        assert_eq!(slot_of_tid("r4nd0mR4nd0mAbCdx1", 12), None);
+        assert_eq!(slot_of_tid("short", 12), None);
     }
 
     #[test]

@@ -9,14 +9,15 @@ use crate::rand::{fill_ident, Entropy};
 use crate::time::Instant;
 use crate::wire::cpim::{self, CpimError, Parsed};
 use crate::wire::msrp::{
-    emit_request, emit_response, encoded_len, is_media_type, response_to_path, ByteRange, Event,
-    Flag, Head, Method, MsrpError, ReportMode, Request, Response, StartLine, StatusHeader,
-    END_WINDOW, MAX_IDENT_LEN,
+    emit_response, encoded_len, is_media_type, response_to_path, ByteRange, Event, Flag, Head,
+    Method, MsrpError, ReportMode, Request, Response, StartLine, StatusHeader, END_WINDOW,
+    MAX_IDENT_LEN,
 };
 
 use super::connection::control_write;
 use super::fanout::COPY_TID_LEN;
 use super::fast_forward::{MsgSlot, Phase, OUT_ID_BASE_LEN};
+use super::reports::write_report;
 use super::session::index_of;
 use super::{MsrpConnId, Switch};
 
@@ -69,6 +70,8 @@ pub(super) struct Inbound {
     pub(super) total: Option<u64>,
     /// Body bytes of this chunk so far.
     pub(super) received: u64,
+    /// A private message: a session of its CPIM To URI (REPORT bodies, RFC 7701 §6.2).
+    pub(super) private_to: Option<ParticipantId>,
 }
 
 impl Default for Inbound {
@@ -84,6 +87,7 @@ impl Default for Inbound {
             pos: 1,
             total: None,
             received: 0,
+            private_to: None,
         }
     }
 }
@@ -179,10 +183,14 @@ impl Switch {
             c.framer = framer;
         }
         self.write_owed(entropy);
+        self.write_notices(entropy);
     }
 
     fn on_head(&mut self, now: Instant, entropy: &mut dyn Entropy, ci: MsrpConnId, head: &Head) {
         let mut tx = Inbound::default();
+        if let StartLine::Response { code, comment } = head.start {
+            self.recipient_response(entropy, ci, head, code, comment);
+        }
         if let StartLine::Request(method) = head.start {
             tx.method = Some(match method {
                 Method::Send => MethodKind::Send,
@@ -274,6 +282,7 @@ impl Switch {
             if range.total.is_some() {
                 e.total = range.total;
             }
+            tx.private_to = e.private_to;
             match e.phase {
                 Phase::AwaitingCpim if range.start == held as u64 + 1 => {
                     tx.action = Action::Hold(slot);
@@ -317,6 +326,7 @@ impl Switch {
             .ok_or(MsrpError::TooLarge)?;
         if let Some(e) = self.messages.get_mut(slot) {
             e.total = range.total;
+            e.failure_report = tx.failure_report;
         }
         if let Some(p) = self.participant_mut(pid) {
             p.partials.push(slot);
@@ -358,7 +368,7 @@ impl Switch {
         }
         match c.tx.action {
             Action::Ignore => {}
-            Action::Hold(slot) => self.hold_cpim(entropy, ci, slot, piece, bytes),
+            Action::Hold(slot) => self.hold_cpim(entropy, ci, slot, piece, bytes, false),
             Action::Forward(_) => self.queue_piece(entropy, ci, piece, bytes),
         }
     }
@@ -383,8 +393,12 @@ impl Switch {
         }
     }
 
-    /// Appends body bytes to the CPIM hold buffer; once the header block is complete,
-    /// validates it, fixes the recipients and switches the message to forwarding.
+    /// Appends body bytes to the CPIM hold buffer; once the header block and the wrapped
+    /// Content-Type are in, validates them, fixes the recipients and switches the message
+    /// to forwarding (both must fit `max_cpim_header_bytes`). `last` = the message ends
+    /// here: an unterminated last line still counts, and no wrapped Content-Type at all
+    /// means the MIME default `text/plain`.
+    #[allow(clippy::too_many_arguments)]
     fn hold_cpim(
         &mut self,
         entropy: &mut dyn Entropy,
@@ -392,6 +406,7 @@ impl Switch {
         slot: MsgSlot,
         piece: Piece,
         bytes: &[u8],
+        last: bool,
     ) {
         let cap = self.limits.max_cpim_header_bytes;
         let Some(c) = self.conns.get_mut(ci.0) else {
@@ -403,8 +418,20 @@ impl Switch {
         let held = core::mem::take(&mut c.cpim);
         let verdict = match cpim::parse(&held, cap) {
             Ok(Parsed::Partial) if take < data.len() => Some(Err(MsrpError::TooLarge)),
+            Ok(Parsed::Partial) if last => Some(Err(MsrpError::BadHeader)),
             Ok(Parsed::Partial) => None,
-            Ok(Parsed::Complete(h)) => Some(self.choose_recipients(slot, &h)),
+            // Held until the wrapped Content-Type is known too (R7701-6.1-h).
+            Ok(Parsed::Complete(h)) => {
+                match cpim::wrapped_content_type(&held, h.body_offset, cap, last) {
+                    Ok(Parsed::Complete(wrapped)) => {
+                        Some(self.choose_recipients(slot, &h, wrapped))
+                    }
+                    Ok(Parsed::Partial) if take < data.len() => Some(Err(MsrpError::TooLarge)),
+                    Ok(Parsed::Partial) => None,
+                    Err(CpimError::TooLarge) => Some(Err(MsrpError::TooLarge)),
+                    Err(_) => Some(Err(MsrpError::BadHeader)),
+                }
+            }
             Err(CpimError::TooLarge) => Some(Err(MsrpError::TooLarge)),
             Err(_) => Some(Err(MsrpError::BadHeader)),
         };
@@ -420,7 +447,9 @@ impl Switch {
                     e.phase = Phase::Forwarding;
                     e.next = 1;
                 }
+                let private_to = self.messages.get(slot).and_then(|e| e.private_to);
                 if let Some(c) = self.conns.get_mut(ci.0) {
+                    c.tx.private_to = private_to;
                     c.tx.action = Action::Forward(slot);
                     c.tx.pos = 1;
                     c.pending.held = held_len;
@@ -498,13 +527,26 @@ impl Switch {
                     e.deadline = Some(timer);
                 }
             }
-            (Action::Hold(slot), _) => {
-                // The message ended inside its CPIM header block.
-                if flag == Flag::Last {
+            (Action::Hold(slot), Flag::Last) => {
+                // The message ends while held: complete CPIM headers are forwarded now,
+                // a CPIM header block that never ended is a 400.
+                self.hold_cpim(entropy, ci, slot, Piece::Spill(&[]), bytes, true);
+                let forwarding = self.conns.get(ci.0).map(|c| c.tx.action);
+                if forwarding == Some(Action::Forward(slot)) {
+                    self.flush(entropy, ci, Some(flag), bytes);
+                    self.finish_message(slot);
+                } else {
                     if let Some(c) = self.conns.get_mut(ci.0) {
-                        c.tx.reply = Reply::Error(MsrpError::BadHeader);
+                        if c.tx.reply == Reply::Ok {
+                            c.tx.reply = Reply::Error(MsrpError::BadHeader);
+                        }
                     }
+                    self.detach_slot(slot);
+                    self.release_slot(slot);
                 }
+            }
+            (Action::Hold(slot), _) => {
+                // Aborted by the sender inside its headers: nothing was forwarded.
                 self.detach_slot(slot);
                 self.release_slot(slot);
             }
@@ -582,10 +624,17 @@ impl Switch {
                 code: 200,
                 comment: Some("OK"),
             });
-            let len = encoded_len(|c| emit_request(c, &rep, None, Flag::Last));
-            control_write(conns, events, ci, len, |s| {
-                emit_request(s, &rep, None, Flag::Last)
+            // R7701-6.2-h: a REPORT about a private message carries the CPIM From/To.
+            let private = tx.private_to.and_then(|t| {
+                let uri = |id| {
+                    parts
+                        .get(index_of(id))
+                        .filter(|p| p.id == id)
+                        .map(|p| p.uri.as_str())
+                };
+                Some((uri(tx.pid?)?, uri(t)?))
             });
+            write_report(conns, events, ci, &rep, private, 200);
         }
     }
 }

@@ -5,8 +5,10 @@
 //! Sans-IO: the shell feeds bytes (`conn_input`), drains output (`out`/`consumed`), and
 //! runs timers (`poll_timeout`/`handle_timeout`). Sub-modules: `session` (participants,
 //! join/leave, binding), `connection` (connections and output scheduling), `inbound`
-//! (request handling), `fanout` (recipients and copies), `fast_forward` (Message-ID
-//! table), `nickname_table` (NICKNAME), `room`, `ring`, `budget`.
+//! (request handling), `recipients` (who gets a message: CPIM From/To, accept-wrapped-types,
+//! max-size), `fanout` (copies, 2048-octet outbound chunks), `fast_forward` (Message-ID
+//! table), `reports` (own REPORTs, recipients' error responses), `notices` (RFC 7701 §11),
+//! `wrapped_types`, `nickname_table` (NICKNAME), `room`, `ring`, `budget`.
 
 mod budget;
 mod connection;
@@ -14,9 +16,13 @@ mod fanout;
 mod fast_forward;
 mod inbound;
 mod nickname_table;
+mod notices;
+mod recipients;
+mod reports;
 mod ring;
 mod room;
 mod session;
+mod wrapped_types;
 
 #[cfg(test)]
 mod tests;
@@ -92,6 +98,8 @@ pub struct SwitchStats {
     pub delivered_copies: u64,
     /// Joins refused for capacity.
     pub refused_joins: u64,
+    /// Copies a recipient refused with an error response (R4975-10-a, IMPL-22).
+    pub failed_copies: u64,
 }
 
 /// Running totals behind [`SwitchStats`].
@@ -100,6 +108,7 @@ struct Counters {
     dropped: u64,
     delivered: u64,
     refused: u64,
+    failed: u64,
 }
 
 /// The switch state machine.
@@ -233,6 +242,7 @@ impl Switch {
             dropped_copies: self.counters.dropped,
             delivered_copies: self.counters.delivered,
             refused_joins: self.counters.refused,
+            failed_copies: self.counters.failed,
         }
     }
 
@@ -295,8 +305,13 @@ impl Conference for Switch {
 
     fn update(&mut self, now: Instant, id: ParticipantId, update: &SessionUpdate<'_>) {
         self.last_now = now;
+        let max = self.limits.max_uri_bytes;
         if let Some(p) = self.participant_mut(id) {
-            p.caps = update.caps;
+            // RFC 7701 §8 / IMPL-3: a re-offer without a=chatroom disables the chat-room
+            // procedures for it (no private messages to it → 428 to senders).
+            p.caps = session::effective_caps(update.caps);
+            p.accepts = wrapped_types::AcceptedTypes::parse(update.accept_wrapped_types, max);
+            p.max_size = update.peer_max_size;
         }
     }
 

@@ -12,6 +12,7 @@ use super::fast_forward::{MsgSlot, Phase};
 use super::inbound::Action;
 use super::ring::Ring;
 use super::room::{valid_room_name, RoomId};
+use super::wrapped_types::AcceptedTypes;
 use super::{MsrpConnId, Switch, SwitchEvent};
 
 /// Session-id length: 16 × 5.95 ≈ 95 bits (RFC 4975 §14.1 asks for ≥ 80).
@@ -34,6 +35,14 @@ pub(super) struct Participant {
     /// The peer's `a=path` (its rightmost URI names the peer's session).
     pub(super) peer_path: String,
     pub(super) caps: ChatCaps,
+    /// Its `a=accept-wrapped-types` (RFC 7701 §6.1; IMPL-1 default when absent).
+    pub(super) accepts: AcceptedTypes,
+    /// Its `a=max-size`: no copy of a larger message is sent to it (RFC 4975 §8.6).
+    pub(super) max_size: Option<u64>,
+    /// Display name from its SIP From, for the RFC 7701 §11 participant list.
+    pub(super) display_name: String,
+    /// Not chat-room aware and just bound: the RFC 7701 §11 notices are due.
+    pub(super) notice_due: bool,
     pub(super) conn: Option<MsrpConnId>,
     /// Outbound copies for this session, allocated at join.
     pub(super) ring: Ring,
@@ -48,6 +57,25 @@ pub(super) struct Participant {
     pub(super) dropping: bool,
     /// Left, but its connection is mid-way through its ring: freed once drained.
     pub(super) departed: bool,
+}
+
+/// IMPL-3: without `a=chatroom` a participant has no chat-room capabilities at all.
+pub(super) fn effective_caps(caps: ChatCaps) -> ChatCaps {
+    if caps.chatroom_aware {
+        caps
+    } else {
+        ChatCaps::default()
+    }
+}
+
+/// `s` trimmed and cut to at most `max` bytes on a character boundary.
+fn bounded(s: &str, max: usize) -> String {
+    let s = s.trim();
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.get(..end).unwrap_or("").to_string()
 }
 
 /// The slab index of an id.
@@ -131,7 +159,11 @@ impl Switch {
             path: path.clone(),
             session_id,
             peer_path: req.peer_path.trim().to_string(),
-            caps: req.caps,
+            caps: effective_caps(req.caps),
+            accepts: AcceptedTypes::parse(req.accept_wrapped_types, max_uri),
+            max_size: req.peer_max_size,
+            display_name: bounded(req.display_name, max_uri),
+            notice_due: false,
             conn: None,
             ring: Ring::new(self.limits.ring_bytes),
             bind_deadline: Some(now + Duration::from_millis(self.limits.join_bind_timeout_ms)),
@@ -215,6 +247,7 @@ impl Switch {
         };
         p.conn = Some(ci);
         p.bind_deadline = None;
+        p.notice_due = !p.caps.chatroom_aware;
         conn.sessions.push(id);
         conn.bind_deadline = None;
         let pending = !p.ring.is_empty();

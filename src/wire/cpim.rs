@@ -230,6 +230,47 @@ fn header_line(h: &mut Headers<'_>, line: &str) -> Result<(), CpimError> {
     Ok(())
 }
 
+/// The Content-Type of the encapsulated MIME part (RFC 3862 §2, RFC 7701 §6.1: the
+/// "wrapped" type checked against a recipient's `accept-wrapped-types`). Its headers start at
+/// `body_offset` (from [`parse`]) and end at an empty line. `Partial` until the
+/// Content-Type line or that empty line is in; `Complete(None)` when the MIME headers name
+/// no Content-Type. MIME header names are case-insensitive; parameters are kept.
+/// `at_end` = `buf` is the whole message: its unterminated last line counts as a line.
+pub fn wrapped_content_type(
+    buf: &[u8],
+    body_offset: usize,
+    max_bytes: usize,
+    at_end: bool,
+) -> Result<Parsed<Option<&str>>, CpimError> {
+    const NAME: &[u8] = b"content-type:";
+    let mut at = body_offset;
+    loop {
+        let rest = buf.get(at..).unwrap_or(&[]);
+        let nl = match rest.iter().position(|&b| b == b'\n') {
+            Some(nl) => nl,
+            None if at_end && !rest.is_empty() => rest.len(),
+            None if at_end => return Ok(Parsed::Complete(None)),
+            None if buf.len() >= max_bytes => return Err(CpimError::TooLarge),
+            None => return Ok(Parsed::Partial),
+        };
+        if at + nl + 1 > max_bytes {
+            return Err(CpimError::TooLarge);
+        }
+        let raw = rest.get(..nl).unwrap_or(&[]);
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if line.is_empty() {
+            return Ok(Parsed::Complete(None));
+        }
+        let head = line.get(..NAME.len()).unwrap_or(&[]);
+        if head.eq_ignore_ascii_case(NAME) {
+            let value = line.get(NAME.len()..).unwrap_or(&[]);
+            let value = core::str::from_utf8(value).map_err(|_| CpimError::BadUtf8)?;
+            return Ok(Parsed::Complete(Some(value.trim())));
+        }
+        at += nl + 1;
+    }
+}
+
 /// A `scheme:user@host[:port][;params]` URI split for comparison.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct UriParts<'a> {
@@ -405,6 +446,63 @@ mod tests {
         assert_eq!(parse(&[b'x'; 256], 256), Err(CpimError::TooLarge));
         assert_eq!(CpimError::TooLarge.msrp_status(), 413);
         assert_eq!(CpimError::BadLine.msrp_status(), 400);
+    }
+
+    #[test]
+    fn wrapped_content_type_in_both_layouts_and_every_prefix() {
+        for ex in [9u8, 16] {
+            let b = body(ex, 0);
+            let h = complete(&b);
+            let want = if ex == 9 {
+                "text/plain; charset=utf-8"
+            } else {
+                "text/plain"
+            };
+            assert_eq!(
+                wrapped_content_type(&b, h.body_offset, 2048, false),
+                Ok(Parsed::Complete(Some(want)))
+            );
+            let line_end = b.len() - b.iter().rev().position(|&c| c == b'\n').unwrap();
+            for cut in h.body_offset..line_end.min(h.body_offset + 20) {
+                assert_eq!(
+                    wrapped_content_type(&b[..cut], h.body_offset, 2048, false),
+                    Ok(Parsed::Partial),
+                    "cut {cut}"
+                );
+            }
+        }
+        // IMPL-14 layout: the block ends at the Content-Type line itself.
+        let lenient = b"From: <sip:a@x>\r\nTo: <sip:r@x>\r\nCONTENT-TYPE: image/png\r\n\r\nPNG";
+        let h = complete(lenient);
+        assert_eq!(
+            wrapped_content_type(lenient, h.body_offset, 2048, false),
+            Ok(Parsed::Complete(Some("image/png")))
+        );
+        let none = b"From: <sip:a@x>\r\n\r\nX-Other: 1\r\n\r\nhi";
+        let h = complete(none);
+        assert_eq!(
+            wrapped_content_type(none, h.body_offset, 2048, false),
+            Ok(Parsed::Complete(None))
+        );
+        let long = b"From: <sip:a@x>\r\n\r\nX-Pad: aaaaaaaaaaaaaaaaaaaaaaaa";
+        assert_eq!(
+            wrapped_content_type(long, 19, 30, false),
+            Err(CpimError::TooLarge)
+        );
+        // The whole message ends inside the MIME headers.
+        let cut = b"From: <sip:a@x>\r\n\r\nContent-Type: text/html";
+        assert_eq!(
+            wrapped_content_type(cut, 19, 2048, false),
+            Ok(Parsed::Partial)
+        );
+        assert_eq!(
+            wrapped_content_type(cut, 19, 2048, true),
+            Ok(Parsed::Complete(Some("text/html")))
+        );
+        assert_eq!(
+            wrapped_content_type(&cut[..19], 19, 2048, true),
+            Ok(Parsed::Complete(None))
+        );
     }
 
     #[test]

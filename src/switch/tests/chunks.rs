@@ -142,7 +142,7 @@ fn chunk_timer_aborts_with_example_15() {
     assert_eq!(abort.len(), 1);
     let text = MESSAGES.iter().find(|m| m.0 == 15 && m.1 == 1).unwrap().3;
     let expected = wire(
-        &text
+        &with_copy_report(text)
             .replace("Zz9Xx8Cc7Vv6Bb5N", &abort[0].tid)
             .replace("Ff6Gg7Hh8Jj9Kk0L", first.message_id.as_deref().unwrap())
             .replace("msrp://192.0.2.10:2855/jofofo3Tz6Yh2Kp9;tcp", &b.path),
@@ -443,7 +443,7 @@ fn partial_message_limits_give_413() {
 #[test]
 fn oversized_chunk_and_message_give_413_and_abort() {
     let l = Limits {
-        max_chunk_bytes: 100,
+        max_chunk_bytes: 120,
         max_message_bytes: 150,
         ..limits()
     };
@@ -463,15 +463,15 @@ fn oversized_chunk_and_message_give_413_and_abort() {
         '+',
     );
     let head = req.len() - body.len() - b"\r\n-------big00001+\r\n".len();
-    h.input(ca, &req[..head + 80]);
+    h.input(ca, &req[..head + 105]);
     let got = h.msgs(cb);
-    assert_eq!(got.len(), 1, "the first 80 bytes went out");
-    assert_eq!(got[0].byte_range.unwrap().end, Some(80));
-    h.input(ca, &req[head + 80..head + 130]);
+    assert_eq!(got.len(), 1, "the first 105 bytes went out");
+    assert_eq!(got[0].byte_range.unwrap().end, Some(105));
+    h.input(ca, &req[head + 105..head + 130]);
     let got = h.msgs(cb);
     assert_eq!(got.len(), 1, "then the abort");
     assert_eq!(got[0].flag, Some(Flag::Abort));
-    assert_eq!(got[0].byte_range.unwrap().start, 81);
+    assert_eq!(got[0].byte_range.unwrap().start, 106);
     assert!(h.drain(ca).is_empty());
     h.input(ca, &req[head + 130..]);
     assert_eq!(h.msgs(ca)[0].code(), 413);

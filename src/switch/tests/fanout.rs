@@ -15,7 +15,7 @@ fn expected_copy(ex: u8, idx: u8, copy: &Msg, from_path: &str) -> Vec<u8> {
         _ => ("9v9s2Lk3Jh4Gf5Ds", "d9fghe982Xc7Vb6N"),
     };
     wire(
-        &text
+        &with_copy_report(text)
             .replace(tid, &copy.tid)
             .replace(mid, copy.message_id.as_deref().unwrap())
             .replace("msrp://192.0.2.10:2855/jofofo3Tz6Yh2Kp9;tcp", from_path),

@@ -185,10 +185,10 @@ fn recipient_losing_a_later_chunk_owes_an_abort() {
             &a.path,
             ALICE.peer,
             "ow",
-            &format!("1-100/{n}"),
+            &format!("1-110/{n}"),
             "",
             "message/cpim",
-            &body[..100],
+            &body[..110],
             '+',
         ),
     );
@@ -200,10 +200,10 @@ fn recipient_losing_a_later_chunk_owes_an_abort() {
             &a.path,
             ALICE.peer,
             "ow",
-            &format!("101-{n}/{n}"),
+            &format!("111-{n}/{n}"),
             "",
             "message/cpim",
-            &body[100..],
+            &body[110..],
             '+',
         ),
     );
@@ -240,7 +240,7 @@ fn recipient_losing_a_later_chunk_owes_an_abort() {
     assert_eq!(abort.len(), 1);
     assert_eq!(abort[0].flag, Some(Flag::Abort));
     assert_eq!(abort[0].message_id, bob[0].message_id);
-    assert_eq!(abort[0].byte_range.unwrap().start, 101);
+    assert_eq!(abort[0].byte_range.unwrap().start, 111);
     assert_eq!(h.sw.messages_in_flight(), 0);
     let _ = h.msgs(ca);
 }

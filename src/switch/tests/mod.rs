@@ -5,6 +5,7 @@ mod binding;
 mod chunks;
 mod fanout;
 mod limits;
+mod messages;
 mod nickname;
 mod output;
 
@@ -305,6 +306,21 @@ pub(super) fn example(ex: u8, idx: u8, path: &str) -> Vec<u8> {
         .map(|m| m.3)
         .unwrap();
     wire(&text.replace(EXAMPLE_SWITCH_PATH, path))
+}
+
+/// A wire-example copy with the switch's `Failure-Report` header added after Byte-Range
+/// (copies use `partial`, see `fanout::COPY_FAILURE_REPORT`).
+pub(super) fn with_copy_report(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 32);
+    for line in text.split_inclusive('\n') {
+        out.push_str(line);
+        if line.starts_with("Byte-Range:") {
+            out.push_str("Failure-Report: ");
+            out.push_str(super::fanout::COPY_FAILURE_REPORT);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// The body of a wire message.
