@@ -116,6 +116,7 @@ impl Focus {
         let t = SipTransport::Tcp(conn);
         self.txs.forget_transport(t);
         self.dialogs.forget_transport(t);
+        self.subs.forget_transport(t);
         self.outputs.push_back(FocusOutput::Close(conn));
     }
 
@@ -127,6 +128,7 @@ impl Focus {
         let t = SipTransport::Tcp(conn);
         self.txs.forget_transport(t);
         self.dialogs.forget_transport(t);
+        self.subs.forget_transport(t);
     }
 
     /// Closes connections idle past `sip_idle_timeout_ms` that carry no dialog.
@@ -137,7 +139,8 @@ impl Focus {
             if c.closing || c.idle_deadline > now {
                 continue;
             }
-            if self.dialogs.uses(SipTransport::Tcp(SipConnId(id))) {
+            let t = SipTransport::Tcp(SipConnId(id));
+            if self.dialogs.uses(t) || self.subs.uses(t) {
                 c.idle_deadline = now + idle;
             } else {
                 expired.push(SipConnId(id));

@@ -4,7 +4,7 @@
 
 use slab::Slab;
 
-use crate::conference::ParticipantId;
+use crate::conference::{ChatCaps, ParticipantId};
 use crate::time::Instant;
 use crate::wire::sip::{emit_request, OutgoingRequest};
 
@@ -16,7 +16,7 @@ use super::SipTransport;
 pub struct DialogId(pub usize);
 
 /// RFC 3261 §8.1.1.6: the recommended initial Max-Forwards of a request.
-const INITIAL_MAX_FORWARDS: u32 = 70;
+pub(super) const INITIAL_MAX_FORWARDS: u32 = 70;
 
 /// A 2xx to INVITE waiting for its ACK.
 #[derive(Clone, Debug)]
@@ -55,6 +55,33 @@ pub(super) struct Dialog {
     /// The Contact header value of our 2xx.
     pub contact: String,
     pub ack_wait: Option<AckWait>,
+    /// What the roster shows about this endpoint (RFC 4575).
+    pub member: Member,
+    /// What the last offer declared, to notice re-INVITE changes (RFC 7701 §8, IMPL-3).
+    pub declared: Declared,
+}
+
+/// The roster's view of one dialog: which room, which user, which endpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Member {
+    /// Room name (user part of the room URI).
+    pub room: String,
+    /// The user's key: its AOR, or the anonymous URI the focus gave it (RFC 7701 §5.2).
+    pub user: String,
+    /// Display name shown (empty for anonymous users).
+    pub display: String,
+    /// The endpoint's key: the Contact URI, or the anonymous URI for anonymous users.
+    pub endpoint: String,
+    /// Join order; the earliest endpoint's nickname is the user's (see `subscription`).
+    pub seq: u64,
+}
+
+/// The chat-relevant parts of an offer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Declared {
+    pub caps: ChatCaps,
+    pub accept_wrapped_types: String,
+    pub max_size: Option<u64>,
 }
 
 /// Every dialog.

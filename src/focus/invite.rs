@@ -5,12 +5,12 @@
 
 use ::core::net::IpAddr;
 
-use crate::conference::{Conference, JoinRequest};
-use crate::rand::Entropy;
+use crate::conference::{Conference, JoinRequest, SessionUpdate};
+use crate::rand::{fill_ident, Entropy};
 use crate::time::Instant;
 use crate::wire::sip::{HeaderName, Headers, Message, RequestLine, SipUri};
 
-use super::dialog::{AckWait, Dialog};
+use super::dialog::{AckWait, Declared, Dialog, Member};
 use super::offer_answer::{answer_for, caps_of, check_offer, Refusal};
 use super::requests::{Pending, Reply, ALLOW};
 use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
@@ -45,7 +45,7 @@ impl Focus {
 
     /// The room named by a Request-URI: user part, with the host being the configured
     /// domain or the SIP listen IP (and the port, if given, the listen port).
-    fn room_of<'u>(&self, uri: &SipUri<'u>) -> Option<&'u str> {
+    pub(super) fn room_of<'u>(&self, uri: &SipUri<'u>) -> Option<&'u str> {
         let local = self.config.sip_local;
         let host = uri.host.trim_start_matches('[').trim_end_matches(']');
         let host_ok = host.eq_ignore_ascii_case(&self.config.domain)
@@ -111,10 +111,15 @@ impl Focus {
         let (Ok(from), Ok(call_id), Ok(cseq)) = (h.from(), h.call_id(), h.cseq()) else {
             return;
         };
+        let anonymous = wants_privacy(h, from.uri).then(|| anonymous_uri(entropy));
+        let (uri, display_name) = match &anonymous {
+            Some(anon) => (anon.as_str(), ""),
+            None => (from.uri, &*from.display_name),
+        };
         let req = JoinRequest {
             room,
-            uri: from.uri,
-            display_name: &from.display_name,
+            uri,
+            display_name,
             caps: caps_of(&media),
             accept_wrapped_types: media.accept_wrapped_types.unwrap_or(""),
             peer_path: media.path.unwrap_or(""),
@@ -124,7 +129,7 @@ impl Focus {
             Ok(j) => j,
             Err(e) => {
                 let (code, reason) = e.sip_status();
-                log::info!("join of {} to {room} refused: {e:?}", from.uri);
+                log::info!("join of {uri} to {room} refused: {e:?}");
                 return self.finish(now, entropy, src, pending, h, Reply::bare(code, reason));
             }
         };
@@ -162,6 +167,20 @@ impl Focus {
             .and_then(Result::ok)
             .map_or(from.uri, |c| c.uri)
             .to_owned();
+        self.joins += 1;
+        let member = Member {
+            room: room.to_owned(),
+            user: uri.to_owned(),
+            display: display_name.to_owned(),
+            // An anonymous user's Contact may name it: the roster shows the anonymous URI.
+            endpoint: anonymous.clone().unwrap_or_else(|| remote_target.clone()),
+            seq: self.joins,
+        };
+        let declared = Declared {
+            caps: req.caps,
+            accept_wrapped_types: req.accept_wrapped_types.to_owned(),
+            max_size: req.peer_max_size,
+        };
         let dialog = Dialog {
             call_id: call_id.to_owned(),
             remote_tag: from.tag().unwrap_or_default().to_owned(),
@@ -175,12 +194,15 @@ impl Focus {
             answer,
             contact,
             ack_wait: None,
+            member,
+            declared,
         };
+        self.mark_user_changed(room, uri);
         let id = DialogId(self.dialogs.slab.insert(dialog));
         if let Some(t) = self.txs.servers.get_mut(tx) {
             t.dialog = Some(id);
         }
-        log::info!("{} joined {room} as {:?}", from.uri, joined.id);
+        log::info!("{uri} joined {room} as {:?}", joined.id);
         self.answer_in_dialog(now, entropy, src, tx, id, cseq.seq, h);
     }
 
@@ -232,10 +254,14 @@ impl Focus {
         }
     }
 
-    /// A re-INVITE: the same answer again (same o= version: nothing changed on our side).
+    /// A re-INVITE: the same answer again (same o= version: nothing changed on our side);
+    /// a change of `a=chatroom`, accept-wrapped-types or max-size is passed to the switch
+    /// (RFC 7701 §8, IMPL-3).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn reinvite(
         &mut self,
         now: Instant,
+        conf: &mut dyn Conference,
         entropy: &mut dyn Entropy,
         src: Source,
         pending: Pending,
@@ -251,12 +277,33 @@ impl Focus {
             let reply = Reply::bare(481, "Call/Transaction Does Not Exist");
             return self.finish(now, entropy, src, pending, h, reply);
         };
-        if let Err(r) = check_offer(
+        let media = match check_offer(
             h.get(HeaderName::ContentType),
             msg.body,
             &self.config.limits,
         ) {
-            return self.refuse(now, entropy, src, pending, h, r);
+            Ok(m) => m,
+            Err(r) => return self.refuse(now, entropy, src, pending, h, r),
+        };
+        let declared = Declared {
+            caps: caps_of(&media),
+            accept_wrapped_types: media.accept_wrapped_types.unwrap_or("").to_owned(),
+            max_size: media.max_size,
+        };
+        if let Some(d) = self.dialogs.slab.get_mut(id.0) {
+            if d.declared != declared {
+                log::info!("re-INVITE of {:?} changes {:?}", d.participant, declared);
+                conf.update(
+                    now,
+                    d.participant,
+                    &SessionUpdate {
+                        caps: declared.caps,
+                        accept_wrapped_types: &declared.accept_wrapped_types,
+                        peer_max_size: declared.max_size,
+                    },
+                );
+                d.declared = declared;
+            }
         }
         let Pending::Invite(tx) = pending else {
             return;
@@ -266,4 +313,38 @@ impl Focus {
         }
         self.answer_in_dialog(now, entropy, src, tx, id, cseq.seq, h);
     }
+}
+
+/// Host of the anonymous URIs the focus hands out (RFC 3323 §4.1.1.3 `anonymous.invalid`).
+const ANONYMOUS_HOST: &str = "anonymous.invalid";
+/// Random characters in an anonymous URI: 14 alphanumerics carry > 83 bits.
+const ANONYMOUS_CHARS: usize = 14;
+
+/// The joiner asked for privacy (RFC 7701 §5.2; RFC 3323 `Privacy: id`/`user`/`header`,
+/// RFC 3325 `id`) or already uses an anonymous From (RFC 3323 §4.1.1.3).
+fn wants_privacy(h: &Headers<'_>, from_uri: &str) -> bool {
+    let asked = h
+        .get_all(HeaderName::Other("Privacy"))
+        .flat_map(|v| v.split([';', ',']))
+        .map(str::trim)
+        .any(|t| {
+            ["id", "user", "header"]
+                .iter()
+                .any(|p| t.eq_ignore_ascii_case(p))
+        });
+    let anonymous_from = SipUri::parse(from_uri).is_ok_and(|u| {
+        u.host.eq_ignore_ascii_case(ANONYMOUS_HOST)
+            || u.user.is_some_and(|n| n.eq_ignore_ascii_case("anonymous"))
+    });
+    asked || anonymous_from
+}
+
+/// A fresh anonymous URI `sip:anon-XXXXXXXXXXXXXX@anonymous.invalid`.
+fn anonymous_uri(entropy: &mut dyn Entropy) -> String {
+    let mut buf = [0u8; ANONYMOUS_CHARS];
+    fill_ident(entropy, &mut buf);
+    format!(
+        "sip:anon-{}@{ANONYMOUS_HOST}",
+        String::from_utf8_lossy(&buf)
+    )
 }

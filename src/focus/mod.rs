@@ -1,13 +1,17 @@
-//! The SIP conference focus (RFC 3261 subset; RFC 4579 isfocus; RFC 7701 §4, §5): answers
-//! OPTIONS, admits INVITEs into rooms through [`Conference`], keeps dialogs, ends them on
-//! BYE/CANCEL, and runs UDP server transactions (RFC 3261 §17.2) with timers from
-//! `poll_timeout`. Sans-IO: bytes in, [`FocusOutput`]s out, `now` passed in.
+//! The SIP conference focus (RFC 3261 subset; RFC 4579 isfocus; RFC 7701 §4, §5; RFC 4575
+//! conference event package): answers OPTIONS, admits INVITEs into rooms through
+//! [`Conference`], keeps dialogs, ends them on BYE/CANCEL, serves roster subscriptions, and
+//! runs UDP transactions (RFC 3261 §17) with timers from `poll_timeout`. Sans-IO: bytes in,
+//! [`FocusOutput`]s out, `now` passed in.
 
 mod connection;
 mod dialog;
 mod invite;
+mod notify;
 mod offer_answer;
 mod requests;
+mod roster_xml;
+mod subscription;
 mod transaction;
 
 #[cfg(test)]
@@ -19,13 +23,14 @@ use std::collections::VecDeque;
 use crate::conference::{Conference, ParticipantId};
 use crate::limits::Limits;
 use crate::rand::{fill_ident, Entropy};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::sip::SipLimits;
 
 use connection::Connections;
 pub use dialog::DialogId;
 use dialog::Dialogs;
-use transaction::{lifetime, ClientTx, Retransmit, Transactions, TxTimerAction};
+use subscription::Subscriptions;
+use transaction::{lifetime, ClientPurpose, ClientTx, Retransmit, Transactions, TxTimerAction};
 
 /// A SIP-over-TCP connection in the focus's slab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,9 +86,14 @@ pub struct Focus {
     txs: Transactions,
     dialogs: Dialogs,
     conns: Connections,
+    subs: Subscriptions,
     outputs: VecDeque<FocusOutput>,
     /// Messages dropped without an answer (logged at warn the first time only).
     dropped: u64,
+    /// Join order of dialogs (roster ordering, multi-device nickname choice).
+    joins: u64,
+    /// `shutdown` ran: new INVITEs and SUBSCRIBEs get 503.
+    shutting_down: bool,
 }
 
 impl Focus {
@@ -95,8 +105,11 @@ impl Focus {
             txs: Transactions::default(),
             dialogs: Dialogs::default(),
             conns: Connections::default(),
+            subs: Subscriptions::default(),
             outputs: VecDeque::new(),
             dropped: 0,
+            joins: 0,
+            shutting_down: false,
         }
     }
 
@@ -150,6 +163,8 @@ impl Focus {
 
     /// Something the roster shows changed for `id` (nickname, media bound): subscribers of
     /// its room get a partial NOTIFY (RFC 4575 §3.9; at most one per `notify_interval_ms`).
+    /// The NOTIFY goes out from `handle_timeout` (the shell is asked at once through
+    /// `poll_timeout`), so changes arriving together are merged.
     pub fn roster_changed(
         &mut self,
         _now: Instant,
@@ -157,12 +172,20 @@ impl Focus {
         _entropy: &mut dyn Entropy,
         id: ParticipantId,
     ) {
-        log::debug!("roster changed for participant {id:?}; no subscriptions yet");
+        let Some(d) = self.dialogs.of_participant(id) else {
+            log::debug!("roster change of {id:?} without a dialog");
+            return;
+        };
+        if let Some(m) = self.dialogs.slab.get(d.0).map(|d| d.member.clone()) {
+            self.mark_user_changed(&m.room, &m.user);
+        }
     }
 
-    /// SIGTERM: BYE every dialog (the switch frees each participant) and stop accepting
-    /// new requests.
+    /// SIGTERM: every subscription gets a terminating NOTIFY (`reason=noresource`), every
+    /// dialog a BYE (the switch frees each participant); new INVITEs and SUBSCRIBEs get 503.
     pub fn shutdown(&mut self, now: Instant, conf: &mut dyn Conference, entropy: &mut dyn Entropy) {
+        self.shutting_down = true;
+        self.end_all_subscriptions(now, entropy);
         let ids: Vec<DialogId> = self.dialogs.slab.iter().map(|(i, _)| DialogId(i)).collect();
         for id in ids {
             if let Some(d) = self.dialogs.slab.get(id.0) {
@@ -185,9 +208,18 @@ impl Focus {
         entropy: &mut dyn Entropy,
     ) {
         let limits = self.config.limits.clone();
-        for TxTimerAction::Resend { to, bytes } in self.txs.run_timers(now, &limits) {
-            self.outputs.push_back(FocusOutput::Send { to, bytes });
+        for action in self.txs.run_timers(now, &limits) {
+            match action {
+                TxTimerAction::Resend { to, bytes } => {
+                    self.outputs.push_back(FocusOutput::Send { to, bytes })
+                }
+                TxTimerAction::ClientTimedOut(ClientPurpose::Notify { serial }) => {
+                    self.notify_answered(serial, None)
+                }
+                TxTimerAction::ClientTimedOut(ClientPurpose::Bye) => {}
+            }
         }
+        self.run_subscription_timers(now, conf, entropy);
         let mut unacked = Vec::new();
         for (id, d) in self.dialogs.slab.iter_mut() {
             let Some(wait) = d.ack_wait.as_mut() else {
@@ -223,6 +255,8 @@ impl Focus {
             self.txs.next_deadline(),
             self.dialogs.next_deadline(),
             self.conns.next_deadline(),
+            self.subs
+                .next_deadline(Duration::from_millis(self.config.limits.notify_interval_ms)),
         ]
         .into_iter()
         .flatten()
@@ -245,6 +279,9 @@ impl Focus {
         let Some(mut dialog) = self.dialogs.slab.try_remove(id.0) else {
             return;
         };
+        if !self.shutting_down {
+            self.mark_user_changed(&dialog.member.room, &dialog.member.user);
+        }
         let Some(to) = dialog.transport else {
             log::debug!("dialog {} has no usable transport for BYE", dialog.call_id);
             return;
@@ -252,13 +289,27 @@ impl Focus {
         let branch = self.new_branch(entropy);
         let sent_by = self.config.sip_local.to_string();
         let bytes = dialog.bye(&branch, transport_token(to), &sent_by);
+        self.start_client_tx(now, to, branch, bytes, ClientPurpose::Bye);
+    }
+
+    /// Sends a request the focus originates and keeps its non-INVITE client transaction
+    /// (RFC 3261 §17.1.2: timer E over UDP, timer F always). False if the transaction
+    /// table was full and the request went out once, untracked.
+    fn start_client_tx(
+        &mut self,
+        now: Instant,
+        to: SipTransport,
+        branch: String,
+        bytes: Vec<u8>,
+        purpose: ClientPurpose,
+    ) -> bool {
         self.outputs.push_back(FocusOutput::Send {
             to,
             bytes: bytes.clone(),
         });
         if self.txs.full(&self.config.limits) {
-            log::warn!("transaction table full: BYE sent once without retransmission");
-            return;
+            log::warn!("transaction table full: {purpose:?} sent once without retransmission");
+            return false;
         }
         let retransmit = match to {
             SipTransport::Udp(_) => Some(Retransmit::starting(now, &self.config.limits)),
@@ -266,11 +317,18 @@ impl Focus {
         };
         self.txs.clients.insert(ClientTx {
             branch,
+            purpose,
             transport: to,
             request: bytes,
             retransmit,
             expires: now + lifetime(&self.config.limits),
         });
+        true
+    }
+
+    /// Live subscriptions (for tests).
+    pub fn subscription_count(&self) -> usize {
+        self.subs.slab.len()
     }
 
     fn new_tag(&self, entropy: &mut dyn Entropy) -> String {

@@ -11,11 +11,12 @@ use crate::wire::sip::{
     ParseFailure, RequestLine, Response, SipError, SipUri, StartLine, StatusLine, ViaReceived,
 };
 
-use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
+use super::subscription::EVENT_PACKAGE;
+use super::transaction::{lifetime, ClientPurpose, Retransmit, ServerState, ServerTx, TxKey};
 use super::{Focus, FocusOutput, SipTransport, Source};
 
 /// The methods the focus implements (RFC 3261 §20.5 Allow).
-pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS";
+pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, SUBSCRIBE";
 
 /// The transaction a final response belongs to.
 pub(super) enum Pending {
@@ -159,31 +160,9 @@ impl Focus {
     ) {
         let limits = self.config.limits.clone();
         match pending {
-            Pending::NonInvite(key) => {
+            Pending::NonInvite(_) => {
                 let tag = self.new_tag(entropy);
-                let bytes = self.respond(
-                    src,
-                    req,
-                    reply.code,
-                    reply.reason,
-                    Some(&tag),
-                    reply.headers,
-                    reply.body,
-                );
-                let keep = matches!(src.transport, SipTransport::Udp(_)) && !self.txs.full(&limits);
-                if keep {
-                    self.txs.servers.insert(ServerTx {
-                        key,
-                        source: src,
-                        state: ServerState::Completed,
-                        response: bytes,
-                        request: Vec::new(),
-                        to_tag: tag,
-                        dialog: None,
-                        retransmit: None,
-                        expires: now + lifetime(&limits),
-                    });
-                }
+                self.finish_tagged(now, src, pending, req, reply, &tag);
             }
             Pending::Invite(id) => {
                 let Some(tx) = self.txs.servers.get(id) else {
@@ -216,6 +195,47 @@ impl Focus {
                     };
                 }
             }
+        }
+    }
+
+    /// Sends a non-INVITE final response with our To-tag `tag` (a dialog's or a new
+    /// subscription's) and keeps its transaction over UDP (RFC 3261 §17.2.2).
+    pub(super) fn finish_tagged(
+        &mut self,
+        now: Instant,
+        src: Source,
+        pending: Pending,
+        req: &Headers<'_>,
+        reply: Reply<'_>,
+        tag: &str,
+    ) {
+        let Pending::NonInvite(key) = pending else {
+            return;
+        };
+        let bytes = self.respond(
+            src,
+            req,
+            reply.code,
+            reply.reason,
+            Some(tag),
+            reply.headers,
+            reply.body,
+        );
+        let keep =
+            matches!(src.transport, SipTransport::Udp(_)) && !self.txs.full(&self.config.limits);
+        if keep {
+            let expires = now + lifetime(&self.config.limits);
+            self.txs.servers.insert(ServerTx {
+                key,
+                source: src,
+                state: ServerState::Completed,
+                response: bytes,
+                request: Vec::new(),
+                to_tag: tag.to_owned(),
+                dialog: None,
+                retransmit: None,
+                expires,
+            });
         }
     }
 
@@ -304,21 +324,38 @@ impl Focus {
             return;
         }
         let to_tag = h.to().ok().and_then(|t| t.tag().map(str::to_owned));
+        let opening = matches!(
+            (rl.method, &to_tag),
+            (Method::Invite, None) | (Method::Subscribe, _)
+        );
+        if self.shutting_down && opening {
+            let r = Reply::bare(503, "Service Unavailable");
+            return self.finish(now, entropy, src, pending, h, r);
+        }
         match (rl.method, to_tag) {
             (Method::Options, _) => {
                 let r = Reply {
                     code: 200,
                     reason: "OK",
-                    headers: &[("Allow", ALLOW), ("Accept", "application/sdp")],
+                    headers: &[
+                        ("Allow", ALLOW),
+                        ("Accept", "application/sdp"),
+                        ("Allow-Events", EVENT_PACKAGE),
+                        // RFC 3261 §11.2, §20.37: no option tags supported (empty list).
+                        ("Supported", ""),
+                    ],
                     body: b"",
                 };
                 self.finish(now, entropy, src, pending, h, r);
             }
             (Method::Invite, None) => self.admit(now, conf, entropy, src, pending, rl, msg),
-            (Method::Invite, Some(tag)) => self.reinvite(now, entropy, src, pending, &tag, msg),
+            (Method::Invite, Some(tag)) => {
+                self.reinvite(now, conf, entropy, src, pending, &tag, msg)
+            }
             (Method::Bye, tag) => self.bye(now, conf, entropy, src, pending, tag.as_deref(), h),
-            (Method::Subscribe, _) => {
-                self.finish(now, entropy, src, pending, h, Reply::bare(489, "Bad Event"))
+            (Method::Subscribe, tag) => {
+                let uri = rl.uri;
+                self.subscribe(now, conf, entropy, src, pending, uri, tag.as_deref(), msg)
             }
             (
                 Method::Notify
@@ -394,6 +431,7 @@ impl Focus {
         if let Some(d) = self.dialogs.slab.try_remove(id.0) {
             log::info!("BYE: {:?} leaves (call {})", d.participant, d.call_id);
             conf.leave(now, d.participant);
+            self.mark_user_changed(&d.member.room, &d.member.user);
         }
         self.finish(now, entropy, src, pending, h, Reply::bare(200, "OK"));
     }
@@ -472,6 +510,7 @@ impl Focus {
         }
         if let Some(d) = dialog.and_then(|d| self.dialogs.slab.try_remove(d.0)) {
             conf.leave(now, d.participant);
+            self.mark_user_changed(&d.member.room, &d.member.user);
         }
         match parse(&request, &self.sip_limits) {
             Ok(invite_msg) => {
@@ -491,7 +530,7 @@ impl Focus {
         }
     }
 
-    /// A response to a request the focus sent (its BYE).
+    /// A response to a request the focus sent (BYE, NOTIFY).
     fn on_response(&mut self, sl: StatusLine<'_>, h: &Headers<'_>) {
         let branch = h.top_via().ok().and_then(|v| v.branch());
         let Some(id) = branch.and_then(|b| self.txs.find_client(b)) else {
@@ -502,7 +541,10 @@ impl Focus {
             return;
         };
         if sl.code >= 200 {
-            self.txs.clients.remove(id);
+            let tx = self.txs.clients.remove(id);
+            if let ClientPurpose::Notify { serial } = tx.purpose {
+                self.notify_answered(serial, Some(sl.code));
+            }
         } else if let Some(t) = self.txs.clients.get_mut(id) {
             let t2 = self.config.limits.t2();
             if let Some(r) = t.retransmit.as_mut() {

@@ -341,9 +341,11 @@ fn options_answers_200_with_allow_and_accept() {
     assert_eq!(m.status().unwrap().code, 200);
     assert_eq!(
         m.headers.get(HeaderName::Allow),
-        Some("INVITE, ACK, CANCEL, BYE, OPTIONS")
+        Some("INVITE, ACK, CANCEL, BYE, OPTIONS, SUBSCRIBE")
     );
     assert_eq!(m.headers.get(HeaderName::Accept), Some("application/sdp"));
+    assert_eq!(m.headers.get(HeaderName::Supported), Some(""));
+    assert_eq!(m.headers.get(HeaderName::AllowEvents), Some("conference"));
     assert!(m.headers.to().unwrap().tag().is_some_and(|t| t.len() >= 12));
     assert_eq!(
         m.headers.top_via().unwrap().raw,
@@ -388,7 +390,7 @@ fn invite_gets_trying_then_ok_with_the_exact_answer() {
          Call-ID: 3848276298220188511@192.0.2.101\r\n\
          CSeq: 1 INVITE\r\n\
          Contact: <sip:chat22@192.0.2.10:5060;transport=udp>;isfocus\r\n\
-         Allow: INVITE, ACK, CANCEL, BYE, OPTIONS\r\n\
+         Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, SUBSCRIBE\r\n\
          Content-Type: application/sdp\r\n"
     );
     assert!(text.starts_with(&head), "{text}");
@@ -627,14 +629,20 @@ fn unsupported_methods_and_malformed_requests() {
         let b = sends(&outs)[0].1.clone();
         assert_eq!(
             msg(&b).headers.get(HeaderName::Allow),
-            Some("INVITE, ACK, CANCEL, BYE, OPTIONS")
+            Some("INVITE, ACK, CANCEL, BYE, OPTIONS, SUBSCRIBE")
         );
     }
     let outs = h.udp(ms(0), ALICE, &Req::new("FOO", "z9hG4bKfoo").bytes());
     assert_eq!(codes(&outs), [501]);
     let mut sub = Req::new("SUBSCRIBE", "z9hG4bK3c1d77e2");
-    sub.extra.push("Event: conference".into());
-    assert_eq!(codes(&h.udp(ms(0), ALICE, &sub.bytes())), [489]);
+    sub.extra.push("Event: presence".into());
+    let outs = h.udp(ms(0), ALICE, &sub.bytes());
+    assert_eq!(codes(&outs), [489]);
+    let b = sends(&outs)[0].1.clone();
+    assert_eq!(
+        msg(&b).headers.get(HeaderName::AllowEvents),
+        Some("conference")
+    );
 
     // CSeq method differs from the request line → 400.
     let bad = String::from_utf8(Req::new("OPTIONS", "z9hG4bKc1").bytes())
@@ -1111,3 +1119,6 @@ fn oversized_datagram_gets_413() {
     assert!(h.conf.joins.is_empty());
     assert!(h.udp(ms(0), ALICE, &vec![b'A'; 1500]).is_empty());
 }
+
+#[path = "roster_tests.rs"]
+mod roster;

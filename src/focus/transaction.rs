@@ -124,10 +124,21 @@ pub(super) struct ServerTx {
     pub expires: Instant,
 }
 
-/// A BYE the focus sent (non-INVITE client transaction, RFC 3261 §17.1.2).
+/// What a client transaction carries, so its outcome reaches the right place.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum ClientPurpose {
+    /// A BYE ending a dialog: nothing depends on the answer.
+    Bye,
+    /// A NOTIFY of the subscription with this serial (RFC 6665 §4.2.2: a 481, 408 or no
+    /// answer ends the subscription).
+    Notify { serial: u64 },
+}
+
+/// A BYE or NOTIFY the focus sent (non-INVITE client transaction, RFC 3261 §17.1.2).
 #[derive(Clone, Debug)]
 pub(super) struct ClientTx {
     pub branch: String,
+    pub purpose: ClientPurpose,
     pub transport: SipTransport,
     pub request: Vec<u8>,
     /// Timer E (UDP only).
@@ -146,7 +157,12 @@ pub(super) struct Transactions {
 /// What a due timer asks the focus to do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) enum TxTimerAction {
-    Resend { to: SipTransport, bytes: Vec<u8> },
+    Resend {
+        to: SipTransport,
+        bytes: Vec<u8>,
+    },
+    /// Timer F fired: the request was never answered.
+    ClientTimedOut(ClientPurpose),
 }
 
 impl Transactions {
@@ -216,7 +232,8 @@ impl Transactions {
         });
         self.clients.retain(|_, t| {
             if t.expires <= now {
-                log::debug!("no response to BYE {} (timer F)", t.branch);
+                log::debug!("no response to {:?} {} (timer F)", t.purpose, t.branch);
+                actions.push(TxTimerAction::ClientTimedOut(t.purpose));
                 return false;
             }
             if let Some(r) = t.retransmit.as_mut().filter(|r| r.next <= now) {

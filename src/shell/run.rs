@@ -1,6 +1,7 @@
-//! Startup and the shared shell state: binds the SIP (UDP+TCP) and MSRP listeners, builds
-//! the [`Engine`] with the actual addresses, spawns the socket and timer tasks on one
-//! `LocalExecutor`, and applies every [`Output`] the engine produces.
+//! Startup, shutdown and the shared shell state: binds the SIP (UDP+TCP) and MSRP
+//! listeners, builds the [`Engine`] with the actual addresses, spawns the socket and timer
+//! tasks on one `LocalExecutor`, applies every [`Output`] the engine produces, and on
+//! SIGTERM/SIGINT drains the engine's shutdown (BYEs, final NOTIFYs) before returning.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -9,6 +10,7 @@ use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::rc::Rc;
 
 use async_io::Async;
+use smol::channel::{Receiver, Sender};
 use smol::LocalExecutor;
 
 use super::entropy::Urandom;
@@ -40,6 +42,10 @@ pub(super) struct Shell {
     pub(super) msrp_conns: RefCell<HashMap<MsrpConnId, MsrpHandle>>,
     pub(super) timer: TimerWake,
     next_token: Cell<u64>,
+    /// Set once SIGTERM/SIGINT started the engine's shutdown: every dispatch checks
+    /// whether it has finished and says so on `drained`.
+    draining: Cell<bool>,
+    drained: (Sender<()>, Receiver<()>),
 }
 
 impl Shell {
@@ -119,6 +125,36 @@ impl Shell {
         }
         let next = self.engine.borrow().poll_timeout();
         self.timer.rearm_if_earlier(next);
+        if self.draining.get() && self.engine.borrow().shutdown_complete() {
+            // Full = a wake is already pending; the waiter only needs one.
+            let _ = self.drained.0.try_send(());
+        }
+    }
+
+    /// SIGTERM/SIGINT: the engine BYEs every participant and ends every subscription; the
+    /// shell keeps serving I/O until those transactions finish or `shutdown_grace_ms`
+    /// passes (RFC 3261 §17.1.2 timers run meanwhile).
+    async fn drain(&self) {
+        self.draining.set(true);
+        self.with_engine(|engine, now| engine.shutdown(now));
+        let grace = std::time::Duration::from_millis(self.limits.shutdown_grace_ms);
+        let finished = smol::future::or(
+            async {
+                // Err cannot happen: the shell holds the sender.
+                let _ = self.drained.1.recv().await;
+                true
+            },
+            async {
+                smol::Timer::after(grace).await;
+                false
+            },
+        )
+        .await;
+        if finished {
+            log::info!("shutdown complete");
+        } else {
+            log::warn!("shutdown grace of {grace:?} passed with transactions still open");
+        }
     }
 }
 
@@ -148,6 +184,8 @@ pub(super) fn serve(config: Config) -> io::Result<()> {
         msrp_conns: RefCell::new(HashMap::new()),
         timer: TimerWake::new(),
         next_token: Cell::new(0),
+        draining: Cell::new(false),
+        drained: smol::channel::bounded(1),
     });
 
     let mut stdout = io::stdout().lock();
@@ -169,8 +207,11 @@ pub(super) fn serve(config: Config) -> io::Result<()> {
         msrp_listener,
     ))
     .detach();
-    ex.spawn(timer::run(shell)).detach();
-    smol::block_on(ex.run(shutdown.requested()));
+    ex.spawn(timer::run(shell.clone())).detach();
+    smol::block_on(ex.run(async {
+        shutdown.requested().await;
+        shell.drain().await;
+    }));
     Ok(())
 }
 

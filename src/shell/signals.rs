@@ -1,5 +1,6 @@
 //! SIGTERM/SIGINT → a clean shutdown (exit code 0), through async-signal so no unsafe code
-//! is needed and the signal arrives as an event on the async-io reactor.
+//! is needed and the signal arrives as an event on the async-io reactor. What happens next
+//! (BYE to every participant, terminating NOTIFYs, the grace period) is `run::Shell::drain`.
 
 use std::io;
 

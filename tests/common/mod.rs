@@ -18,6 +18,9 @@ use std::time::Duration;
 
 pub use participant::{Participant, Transport};
 
+// SUBSCRIBE/NOTIFY and conference-info helpers for the roster tests.
+pub mod roster;
+
 /// How long any single expected event may take.
 pub const STEP: Duration = Duration::from_secs(5);
 /// How long to listen when asserting that nothing arrives.

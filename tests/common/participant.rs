@@ -310,6 +310,25 @@ impl Participant {
     }
 }
 
+impl Participant {
+    /// The dialog's identifiers: (Call-ID, our From tag, the focus's To tag, the focus's
+    /// Contact URI) — for in-dialog requests built elsewhere (e.g. SUBSCRIBE).
+    pub fn dialog_ids(&self) -> (String, String, String, String) {
+        (
+            self.call_id.clone(),
+            self.from_tag.clone(),
+            self.to_tag.clone(),
+            self.remote_target.clone(),
+        )
+    }
+
+    /// Takes the next CSeq number of this dialog (for in-dialog requests built elsewhere).
+    pub fn next_cseq(&mut self) -> u32 {
+        self.cseq += 1;
+        self.cseq
+    }
+}
+
 /// An INVITE to `ROOM` from `uri` carrying `sdp`.
 pub fn invite(sip: &SipClient, uri: &str, call_id: &str, from_tag: &str, sdp: &str) -> String {
     let transport = sip.via_transport();

@@ -2,9 +2,10 @@
 //! INVITE + MSRP SDP offer (RFC 4975 §8, RFC 7701 §8), binds its MSRP session with a
 //! bodiless SEND (RFC 4975 §5.4), prints `<sender> text` per received message, and sends
 //! each stdin line as Message/CPIM (RFC 3862). Commands: `/msg URI text`, `/nick NAME`,
-//! `/who`, `/quit` (also EOF).
+//! `/who` (an in-dialog roster fetch, RFC 6665 §4.4.3 + RFC 4575), `/quit` (also EOF).
 
 mod msrp_session;
+mod roster;
 mod sip_dialog;
 mod transport;
 
@@ -204,6 +205,12 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
             let Some(line) = queued.pop_front() else {
                 break;
             };
+            if line.trim() == "/who" {
+                dialog.cseq += 1;
+                let branch = format!("z9hG4bK{}", ids.id(14));
+                sip.send(&dialog.roster_fetch(&branch)).await?;
+                continue;
+            }
             if !run.line(&line, &mut ids).await? {
                 quit_by = Some(Instant::now() + BYE_WAIT);
             }
@@ -246,6 +253,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
                     println!("* the server ended the session");
                     return Ok(ExitCode::SUCCESS);
                 }
+                print_roster_news(&run.room, &msg);
                 answer_other_sip(&sip, &dialog, &ack_branch, &msg).await?;
             }
             Event::SipGone => {
@@ -309,6 +317,25 @@ async fn loop_invite(
             }
             _ => {}
         }
+    }
+}
+
+/// Prints the roster a NOTIFY carries, or the refusal of a `/who` fetch.
+fn print_roster_news(room: &str, msg: &SipMessage) {
+    match (msg.method.as_deref(), &msg.status) {
+        (Some("NOTIFY"), _) if !msg.body.is_empty() => {
+            let users = roster::users(&String::from_utf8_lossy(&msg.body));
+            println!("* {} in {room}:", users.len());
+            for line in roster::lines(&users) {
+                println!("{line}");
+            }
+        }
+        (None, Some((code, reason)))
+            if *code >= 300 && msg.cseq_method.as_deref() == Some("SUBSCRIBE") =>
+        {
+            println!("server: {code} {reason}");
+        }
+        _ => {}
     }
 }
 
@@ -418,7 +445,6 @@ impl Running {
         let (cmd, rest) = line.split_once(' ').unwrap_or((line, ""));
         match cmd {
             "/quit" => return Ok(false),
-            "/who" => println!("* roster not supported by this server yet"),
             "/msg" => match rest.trim().split_once(' ') {
                 Some((to, text)) if to.starts_with("sip:") => {
                     self.say(to, text, ids).await?;

@@ -154,6 +154,24 @@ impl Dialog {
         )
     }
 
+    /// A one-time fetch of the roster in the dialog (RFC 6665 §4.4.3: SUBSCRIBE with
+    /// `Expires: 0`; RFC 4575 `Event: conference`). The NOTIFY that answers carries it.
+    pub fn roster_fetch(&self, branch: &str) -> Vec<u8> {
+        self.request(
+            "SUBSCRIBE",
+            &self.remote_target,
+            self.cseq,
+            branch,
+            true,
+            &[
+                ("Event", "conference"),
+                ("Expires", "0"),
+                ("Accept", "application/conference-info+xml"),
+            ],
+            b"",
+        )
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn request(
         &self,
