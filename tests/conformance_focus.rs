@@ -572,7 +572,6 @@ fn r3261_11_a_options_lists_allow_and_accept() {
 }
 
 #[test]
-#[ignore = "BUG: OPTIONS 200 carries no Supported header (RFC 3261 §11.2 SHOULD)"]
 fn r3261_11_a_options_carries_supported() {
     let server = Server::start(&[]);
     let mut sip = SipClient::udp(server.sip);

@@ -120,7 +120,6 @@ fn r4975_8_6_b_no_copy_larger_than_the_recipients_max_size() {
 // (`Conference::update`, unit test `r7701_8_f_reoffer_without_chatroom_makes_private_messages_428`);
 // this needs the focus to call `Conference::update` on a re-INVITE (src/focus, not here).
 #[test]
-#[ignore = "needs the focus to call Conference::update on re-INVITE"]
 fn r7701_8_f_reoffer_without_chatroom_disables_private_messages() {
     let server = server();
     let (a, mut ca) = member(&server, "alice", Offer::AWARE);
