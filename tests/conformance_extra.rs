@@ -1,7 +1,8 @@
 //! Socket tests for conformance-table rows (tests/CONFORMANCE.md) that had no test of their
 //! own: the xcon nickname namespace in the roster (RFC 7701 §9.6, A9), the roster update
 //! after MSRP connection loss (IMPL-11), fair interleaving of concurrent messages to one
-//! recipient (RFC 4975 §7.1.1), and SUBSCRIBE in the OPTIONS Allow list (RFC 3261 §11).
+//! recipient (RFC 4975 §7.1.1), the Byte-Range of a late failure REPORT (RFC 4975 §7.1.4),
+//! and SUBSCRIBE in the OPTIONS Allow list (RFC 3261 §11).
 
 mod common;
 #[path = "common/member.rs"]
@@ -13,7 +14,7 @@ use common::msrp::{cpim_body, MsrpMessage};
 use common::roster::{limits_config, next_request, nickname, roster_of, Roster, Subscriber};
 use common::sip::SipClient;
 use common::{ident, Participant, Server, Transport, QUIET, ROOM, STEP};
-use member::{collect, config_file, response_to, send_bytes, Member, Offer, SendSpec};
+use member::{collect, config_file, reply, response_to, send_bytes, Member, Offer, SendSpec};
 
 /// A server whose NOTIFY interval is short (roster changes show within a test step).
 fn roster_server() -> Server {
@@ -211,4 +212,44 @@ fn r3261_11_a_options_allow_lists_subscribe_and_allow_events() {
         "Allow: {allow}"
     );
     assert_eq!(r.header("Allow-Events"), Some("conference"));
+}
+
+// R4975-7.1.4-a: a failure found after the 200 (Bob refuses chunk 1 of his copy of Alice's
+// private message) comes as a failure REPORT: original Message-ID, the error in Status, and
+// a Byte-Range covering the bytes the switch received (range-end from the actual body).
+#[test]
+fn r4975_7_1_4_a_late_failure_report_byte_range_from_the_received_body() {
+    let cfg = config_file(&[]);
+    let server = Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")]);
+    let _ = std::fs::remove_file(&cfg);
+    let (a, mut ca) = member(&server, "alice");
+    let (b, mut cb) = member(&server, "bob");
+    let body = cpim_body(&a.uri, &b.uri, b"0123456789");
+    let n = body.len();
+    let (mid, tid) = (ident(12), ident(16));
+    let range = format!("1-*/{n}");
+    ca.write(&send_bytes(&SendSpec {
+        tid: &tid,
+        range: &range,
+        flag: '+',
+        ..a.spec(&mid, &body[..n - 5])
+    }));
+    assert_eq!(response_to(&mut ca, &tid).and_then(|r| r.status), Some(200));
+    let copy = collect(&mut cb, QUIET);
+    let copy = sends(&copy);
+    assert_eq!(copy.len(), 1, "{copy:?}");
+    cb.write(&reply(copy[0], 413, "Message too large", &b.local_path));
+    let got = collect(&mut ca, QUIET);
+    let rep = got
+        .iter()
+        .find(|m| m.method.as_deref() == Some("REPORT"))
+        .unwrap_or_else(|| panic!("failure REPORT among {got:?}"));
+    assert_eq!(rep.header("Message-ID"), Some(mid.as_str()));
+    assert_eq!(rep.header("Status"), Some("000 413 Message too large"));
+    assert_eq!(
+        rep.byte_range(),
+        Some((1, Some((n - 5) as u64), Some(n as u64)))
+    );
+    assert_eq!(rep.header("Success-Report"), None);
+    assert_eq!(rep.header("Failure-Report"), None);
 }
