@@ -2,7 +2,8 @@
 //! own: the xcon nickname namespace in the roster (RFC 7701 §9.6, A9), the roster update
 //! after MSRP connection loss (IMPL-11), fair interleaving of concurrent messages to one
 //! recipient (RFC 4975 §7.1.1), the Byte-Range of a late failure REPORT (RFC 4975 §7.1.4),
-//! and SUBSCRIBE in the OPTIONS Allow list (RFC 3261 §11).
+//! the plain 200 to a valid SEND (RFC 7701 §6.3), and SUBSCRIBE in the OPTIONS Allow list
+//! (RFC 3261 §11).
 
 mod common;
 #[path = "common/member.rs"]
@@ -252,4 +253,36 @@ fn r4975_7_1_4_a_late_failure_report_byte_range_from_the_received_body() {
     );
     assert_eq!(rep.header("Success-Report"), None);
     assert_eq!(rep.header("Failure-Report"), None);
+}
+
+// R7701-6.3-d: a valid SEND gets the RFC 4975 §7.2 response, byte for byte: same tid, To-Path
+// = the sender's path, From-Path = the switch's, no body, `$`, and nothing else with it.
+#[test]
+fn r7701_6_3_d_valid_send_gets_the_plain_rfc_4975_200() {
+    let cfg = config_file(&[]);
+    let server = Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")]);
+    let _ = std::fs::remove_file(&cfg);
+    let (a, mut ca) = member(&server, "alice");
+    let (_b, _cb) = member(&server, "bob");
+    let tid = ident(16);
+    let body = cpim_body(&a.uri, ROOM, b"by the book");
+    ca.write(&send_bytes(&SendSpec {
+        tid: &tid,
+        ..a.spec(&ident(12), &body)
+    }));
+    let want = common::crlf(&[
+        &format!("MSRP {tid} 200 OK"),
+        &format!("To-Path: {}", a.local_path),
+        &format!("From-Path: {}", a.answer.path),
+        &format!("-------{tid}$"),
+    ]);
+    let deadline = Instant::now() + STEP;
+    for _ in 0..100 {
+        if ca.pending().len() >= want.len() || Instant::now() >= deadline {
+            break;
+        }
+        ca.read_some(Duration::from_millis(100));
+    }
+    ca.read_some(QUIET);
+    assert_eq!(String::from_utf8_lossy(ca.pending()), want);
 }
