@@ -116,9 +116,9 @@ fn r4975_8_6_b_no_copy_larger_than_the_recipients_max_size() {
 }
 
 // R7701-8-f (IMPL-3): after a re-offer without a=chatroom, private messages to that
-// participant get 428; regular messages still reach it. The switch side is done
-// (`Conference::update`, unit test `r7701_8_f_reoffer_without_chatroom_makes_private_messages_428`);
-// this needs the focus to call `Conference::update` on a re-INVITE (src/focus, not here).
+// participant get 428; regular messages still reach it. The focus passes the re-offer to
+// the switch through `Conference::update` (switch unit test
+// `r7701_8_f_reoffer_without_chatroom_makes_private_messages_428`).
 #[test]
 fn r7701_8_f_reoffer_without_chatroom_disables_private_messages() {
     let server = server();
