@@ -179,6 +179,7 @@ impl Harness {
             accept_wrapped_types: "text/plain",
             peer_path: who.peer,
             peer_max_size: None,
+            switch_connects: false,
         };
         self.sw.join(self.now, &mut self.ent, &req)
     }
