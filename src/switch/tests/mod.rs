@@ -8,6 +8,7 @@ mod limits;
 mod messages;
 mod nickname;
 mod output;
+mod setup_roles;
 
 use super::*;
 use crate::conference::ChatCaps;
