@@ -586,7 +586,11 @@ fn r6135_4_2_b_setup_roles_of_the_answer() {
         (None, "a=setup:passive", false),
     ] {
         let mut h = harness();
-        let mut media = vec!["m=message 7654 TCP/MSRP *", "a=accept-types:message/cpim", path];
+        let mut media = vec![
+            "m=message 7654 TCP/MSRP *",
+            "a=accept-types:message/cpim",
+            path,
+        ];
         media.extend(offered);
         let outs = h.udp(ms(0), ALICE, &invite_with(&media));
         assert_eq!(codes(&outs), [100, 200], "{offered:?}");
