@@ -203,3 +203,26 @@ fn impl_7_unreachable_passive_client_gets_bye() {
     let bye = expect_request(&mut alice.sip, "BYE", STEP).expect("BYE after the failed connect");
     assert_eq!(bye.method(), Some("BYE"));
 }
+
+// R4975-5.4-a with IMPL-7: two passive sessions behind the same address share the one
+// connection the switch opened; each is bound by its own bodiless SEND.
+#[test]
+fn r4975_5_4_a_passive_sessions_to_one_address_share_the_switch_connection() {
+    let server = Server::start(&[]);
+    let listener = PassiveEndpoint::bind();
+    let (path_a, path_b) = (listener.fresh_uri(), listener.fresh_uri());
+    let alice = join_with_setup(&server, "alice", &path_a, Some("passive"));
+    let mut conn = listener.accept_msrp(STEP);
+    let first = conn.recv(STEP).expect("Alice's binding SEND");
+    assert_binding_send(&first, &path_a, &alice.answer.path);
+    conn.write(&msrp::response(&first, 200, "OK", &path_a));
+    let bob = join_with_setup(&server, "bob", &path_b, Some("passive"));
+    let second = conn
+        .recv(STEP)
+        .expect("Bob's binding SEND on the same connection");
+    assert_binding_send(&second, &path_b, &bob.answer.path);
+    assert!(
+        listener.accept_within(QUIET).is_none(),
+        "no second connection to the same address"
+    );
+}
