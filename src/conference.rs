@@ -52,6 +52,10 @@ pub struct JoinRequest<'a> {
     pub peer_path: &'a str,
     /// The peer's `a=max-size`, if it gave one.
     pub peer_max_size: Option<u64>,
+    /// The offer said `a=setup:passive` (RFC 6135 §4.2, IMPL-7): the switch opens the TCP
+    /// connection to the leftmost URI of `peer_path` (an IP literal: names are never
+    /// resolved, a name → `BadRequest`) and sends a bodiless SEND first (RFC 4975 §5.4).
+    pub switch_connects: bool,
 }
 
 /// What the switch gives back to an admitted participant.

@@ -22,6 +22,10 @@ pub enum Output {
     MsrpWake(MsrpConnId),
     /// Close an MSRP connection after its pending output.
     MsrpClose(MsrpConnId),
+    /// Open an MSRP connection to `addr` for `conn` (RFC 6135 §4.2: the switch is the active
+    /// side), then call `msrp_connected` — or `msrp_closed` if it cannot be opened within
+    /// `msrp_bind_timeout_ms`. Output may already be pending for it.
+    MsrpConnect { conn: MsrpConnId, addr: SocketAddr },
 }
 
 /// The sans-IO core: focus + switch + the entropy source handed in by the shell.
@@ -98,6 +102,12 @@ impl Engine {
         self.route(now);
     }
 
+    /// A connection asked for with `Output::MsrpConnect` is established.
+    pub fn msrp_connected(&mut self, now: Instant, conn: MsrpConnId) {
+        self.switch.conn_connected(now, self.entropy.as_mut(), conn);
+        self.route(now);
+    }
+
     /// An MSRP connection is gone.
     pub fn msrp_closed(&mut self, now: Instant, conn: MsrpConnId) {
         self.switch.conn_closed(now, conn);
@@ -170,6 +180,9 @@ impl Engine {
                 match ev {
                     SwitchEvent::Wake(c) => self.outputs.push_back(Output::MsrpWake(c)),
                     SwitchEvent::Close(c) => self.outputs.push_back(Output::MsrpClose(c)),
+                    SwitchEvent::Connect(conn, addr) => {
+                        self.outputs.push_back(Output::MsrpConnect { conn, addr })
+                    }
                     SwitchEvent::ParticipantLost(p) => {
                         self.focus.participant_lost(now, self.entropy.as_mut(), p)
                     }

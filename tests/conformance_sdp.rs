@@ -286,21 +286,13 @@ fn r6135_4_2_a_answer_has_setup_holdconn_treated_as_absent() {
     h.bind();
 }
 
-// R6135-4.2-b; IMPL-7 (not supported: a passive offer is refused with 488).
+// R6135-4.2-b (a passive offer, IMPL-7, is covered in tests/setup_roles.rs).
 #[test]
-fn r6135_4_2_b_actpass_answered_passive_passive_offer_refused() {
+fn r6135_4_2_b_actpass_answered_passive() {
     let server = Server::start(&[]);
     let mut p = join_edited(&server, "alice", &["a=setup"], &["a=setup:actpass"]);
     assert_eq!(sdp_value(&p.answer.text, "a=setup:"), Some("passive"));
     p.bind();
-    // IMPL-7 is not implemented: the switch never connects out, it refuses cleanly.
-    let path = fresh_path();
-    let sdp = offer(
-        "bob",
-        &attrs_edit(&path, &["a=setup"], &["a=setup:passive"]),
-    );
-    let r = invite_room(server.sip, &sdp);
-    assert_eq!(r.status(), Some(488), "{}", r.start);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use crate::time::Instant;
 use crate::wire::sip::{HeaderName, Headers, Message, RequestLine, SipUri};
 
 use super::dialog::{AckWait, Declared, Dialog, Member};
-use super::offer_answer::{answer_for, caps_of, check_offer, Refusal};
+use super::offer_answer::{answer_for, caps_of, check_offer, switch_connects, Refusal};
 use super::requests::{Pending, Reply, ALLOW};
 use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
 use super::{transport_token, DialogId, Focus, SipTransport, Source};
@@ -124,6 +124,7 @@ impl Focus {
             accept_wrapped_types: media.accept_wrapped_types.unwrap_or(""),
             peer_path: media.path.unwrap_or(""),
             peer_max_size: media.max_size,
+            switch_connects: switch_connects(&media),
         };
         let joined = match conf.join(now, entropy, &req) {
             Ok(j) => j,
@@ -137,6 +138,7 @@ impl Focus {
         entropy.fill(&mut id_bytes);
         let Some(answer) = answer_for(
             &joined,
+            req.switch_connects,
             &self.config.limits,
             u64::from(u32::from_le_bytes(id_bytes)),
         ) else {

@@ -83,16 +83,17 @@ pub(super) fn check_offer<'a>(
             "accept-types must include message/cpim",
         ));
     }
-    if media.setup == Some(Setup::Passive) {
-        return Err(Refusal::not_acceptable(
-            399,
-            "a=setup:passive not supported, offer actpass or active",
-        ));
-    }
     if media.path.is_none() {
         return Err(Refusal::not_acceptable(399, "a=path missing"));
     }
     Ok(media.clone())
+}
+
+/// RFC 6135 §4.2: only `a=setup:passive` asks the answerer to open the connection (IMPL-7);
+/// `active`, `actpass`, `holdconn` (treated as absent) and no `a=setup` (RFC 4975: the
+/// offerer connects) leave the participant active and the switch passive.
+pub(super) fn switch_connects(media: &MsrpMedia<'_>) -> bool {
+    media.setup == Some(Setup::Passive)
 }
 
 /// The chat capabilities an offer declared.
@@ -105,8 +106,15 @@ pub(super) fn caps_of(media: &MsrpMedia<'_>) -> ChatCaps {
     }
 }
 
-/// The answer for an admitted participant; `None` if the switch's path is unusable.
-pub(super) fn answer_for(joined: &Joined, limits: &Limits, sess_id: u64) -> Option<Vec<u8>> {
+/// The answer for an admitted participant, always with an explicit `a=setup` (RFC 6135
+/// §4.2): `active` when the switch connects, else `passive`; `None` if the switch's path is
+/// unusable.
+pub(super) fn answer_for(
+    joined: &Joined,
+    switch_connects: bool,
+    limits: &Limits,
+    sess_id: u64,
+) -> Option<Vec<u8>> {
     let (host, port) = msrp_uri_authority(&joined.path)?;
     let answer = Answer {
         origin_username: ORIGIN_USERNAME,
@@ -118,7 +126,11 @@ pub(super) fn answer_for(joined: &Joined, limits: &Limits, sess_id: u64) -> Opti
         accept_types: ACCEPT_TYPES,
         accept_wrapped_types: Some(ACCEPT_WRAPPED_TYPES),
         path: &joined.path,
-        setup: Setup::Passive,
+        setup: if switch_connects {
+            Setup::Active
+        } else {
+            Setup::Passive
+        },
         max_size: u64::try_from(limits.max_message_bytes).ok(),
         chatroom: Some(Chatroom {
             nickname: joined.policy.nicknames,

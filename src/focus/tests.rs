@@ -20,6 +20,7 @@ struct JoinRecord {
     accept_wrapped_types: String,
     peer_path: String,
     peer_max_size: Option<u64>,
+    switch_connects: bool,
 }
 
 /// A Conference that records calls and hands out fixed paths.
@@ -78,6 +79,7 @@ impl Conference for FakeConf {
             accept_wrapped_types: req.accept_wrapped_types.into(),
             peer_path: req.peer_path.into(),
             peer_max_size: req.peer_max_size,
+            switch_connects: req.switch_connects,
         });
         self.next += 1;
         Ok(Joined {
@@ -437,6 +439,7 @@ fn invite_gets_trying_then_ok_with_the_exact_answer() {
             accept_wrapped_types: "text/plain text/html".into(),
             peer_path: "msrp://192.0.2.101:7654/jshA7weztas9Qp2v;tcp".into(),
             peer_max_size: None,
+            switch_connects: false,
         }]
     );
     assert_eq!(h.focus.dialog_count(), 1);
@@ -539,15 +542,6 @@ fn unusable_offers_get_488() {
             ],
         ),
         (
-            "setup passive",
-            vec![
-                "m=message 7654 TCP/MSRP *",
-                "a=accept-types:message/cpim",
-                path,
-                "a=setup:passive",
-            ],
-        ),
-        (
             "tls",
             vec![
                 "m=message 7654 TCP/TLS/MSRP *",
@@ -577,18 +571,35 @@ fn unusable_offers_get_488() {
         assert!(w.contains("192.0.2.10:5060 \""), "{what}: {w}");
         assert!(h.conf.joins.is_empty(), "{what}");
     }
-    let mut h = harness();
-    let outs = h.udp(
-        ms(0),
-        ALICE,
-        &invite_with(&[
+}
+
+// R6135-4.2-a/b, IMPL-7: a passive offer asks the switch to connect (answer `active`);
+// every other offer leaves the offerer active (answer `passive`); holdconn = absent.
+#[test]
+fn r6135_4_2_b_setup_roles_of_the_answer() {
+    let path = "a=path:msrp://192.0.2.101:7654/s;tcp";
+    for (offered, answered, connects) in [
+        (Some("a=setup:passive"), "a=setup:active", true),
+        (Some("a=setup:actpass"), "a=setup:passive", false),
+        (Some("a=setup:active"), "a=setup:passive", false),
+        (Some("a=setup:holdconn"), "a=setup:passive", false),
+        (None, "a=setup:passive", false),
+    ] {
+        let mut h = harness();
+        let mut media = vec![
             "m=message 7654 TCP/MSRP *",
             "a=accept-types:message/cpim",
             path,
-            "a=setup:passive",
-        ]),
-    );
-    assert!(warning_of(&outs).unwrap().contains("setup:passive"));
+        ];
+        media.extend(offered);
+        let outs = h.udp(ms(0), ALICE, &invite_with(&media));
+        assert_eq!(codes(&outs), [100, 200], "{offered:?}");
+        let body = String::from_utf8_lossy(&sends(&outs)[1].1).into_owned();
+        let setups: Vec<&str> = body.lines().filter(|l| l.starts_with("a=setup:")).collect();
+        assert_eq!(setups, [answered], "{offered:?}: {body}");
+        assert_eq!(h.conf.joins.len(), 1);
+        assert_eq!(h.conf.joins[0].switch_connects, connects, "{offered:?}");
+    }
 }
 
 #[test]

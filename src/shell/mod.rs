@@ -3,13 +3,15 @@
 //! feeding the [`Engine`](crate::engine::Engine).
 //!
 //! Layout: [`run`] binds and wires the tasks, `udp`/`sip_tcp`/`msrp_conn` move bytes
-//! between sockets and the engine, `timer` sleeps until the engine's next deadline,
+//! between sockets and the engine, `msrp_dial` opens the MSRP connections the switch asks
+//! for (RFC 6135 §4.2 active role), `timer` sleeps until the engine's next deadline,
 //! `signals` waits for SIGTERM/SIGINT, [`logger`] and `entropy` are the process's log sink
 //! and random source.
 
 mod entropy;
 pub mod logger;
 mod msrp_conn;
+mod msrp_dial;
 mod run;
 mod signals;
 mod sip_tcp;

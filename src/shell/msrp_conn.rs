@@ -1,6 +1,7 @@
 //! MSRP over TCP (RFC 4975 §6.1, §7): accepts connections, feeds their bytes to the engine,
 //! and drains each connection's pending output (two ring slices) with one vectored write
-//! per round, copying nothing; one connection's failure never touches another.
+//! per round, copying nothing; one connection's failure never touches another. The same
+//! pumps serve the connections the switch opens itself (`msrp_dial`).
 
 use std::cell::Cell;
 use std::io::{IoSlice, Write as _};
@@ -41,28 +42,68 @@ pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<
             log::debug!("MSRP connection from {peer} refused: limit or memory cap");
             continue;
         };
-        if let Err(e) = stream.get_ref().set_nodelay(true) {
-            log::debug!("MSRP {id:?}: TCP_NODELAY: {e}");
-        }
-        let (tx, rx) = channel::bounded(1);
-        let closing = Rc::new(Cell::new(false));
-        let token = shell.new_token();
-        let handle = MsrpHandle {
-            token,
-            wake: tx,
-            closing: closing.clone(),
-        };
-        if let Some(old) = shell.msrp_conns.borrow_mut().insert(id, handle) {
-            // The switch reused an id it had closed: stop the old writer.
-            old.closing.set(true);
-            old.wake.close();
-        }
-        let stream = Rc::new(stream);
-        ex.spawn(read_loop(shell.clone(), id, token, stream.clone()))
-            .detach();
-        ex.spawn(write_loop(shell.clone(), id, stream, rx, closing))
-            .detach();
+        let pumps = register(&shell, id);
+        start_pumps(shell.clone(), &ex, id, stream, pumps);
     }
+}
+
+/// The shell's side of a connection id before its pumps run: what the writer waits on.
+pub(super) struct Pumps {
+    token: u64,
+    /// Wakes from `wake`/`close`.
+    pub(super) wake: Receiver<()>,
+    /// Set by `close` (and when the connection is gone).
+    pub(super) closing: Rc<Cell<bool>>,
+}
+
+/// Records connection `id` so the engine's wakes and close requests reach it, even before
+/// its socket exists (a connection the switch opens).
+pub(super) fn register(shell: &Shell, id: MsrpConnId) -> Pumps {
+    let (tx, rx) = channel::bounded(1);
+    let closing = Rc::new(Cell::new(false));
+    let token = shell.new_token();
+    let handle = MsrpHandle {
+        token,
+        wake: tx,
+        closing: closing.clone(),
+    };
+    if let Some(old) = shell.msrp_conns.borrow_mut().insert(id, handle) {
+        // The switch reused an id it had closed: stop the old writer.
+        old.closing.set(true);
+        old.wake.close();
+    }
+    Pumps {
+        token,
+        wake: rx,
+        closing,
+    }
+}
+
+/// Forgets `id` if it is still the registration `pumps` made (its socket never came up).
+pub(super) fn unregister(shell: &Shell, id: MsrpConnId, pumps: &Pumps) {
+    let mut conns = shell.msrp_conns.borrow_mut();
+    if conns.get(&id).is_some_and(|h| h.token == pumps.token) {
+        conns.remove(&id);
+    }
+}
+
+/// Starts the reader and the writer of connection `id` on `stream` (TCP_NODELAY: MSRP
+/// chunks are small and latency matters more than packet count).
+pub(super) fn start_pumps(
+    shell: Rc<Shell>,
+    ex: &Executor,
+    id: MsrpConnId,
+    stream: Async<TcpStream>,
+    pumps: Pumps,
+) {
+    if let Err(e) = stream.get_ref().set_nodelay(true) {
+        log::debug!("MSRP {id:?}: TCP_NODELAY: {e}");
+    }
+    let stream = Rc::new(stream);
+    ex.spawn(read_loop(shell.clone(), id, pumps.token, stream.clone()))
+        .detach();
+    ex.spawn(write_loop(shell, id, stream, pumps.wake, pumps.closing))
+        .detach();
 }
 
 /// Feeds everything the peer sends to the engine; reports the close once.

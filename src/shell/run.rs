@@ -1,13 +1,14 @@
 //! Startup, shutdown and the shared shell state: binds the SIP (UDP+TCP) and MSRP
 //! listeners, builds the [`Engine`] with the actual addresses, spawns the socket and timer
-//! tasks on one `LocalExecutor`, applies every [`Output`] the engine produces, and on
+//! tasks on one `LocalExecutor`, applies every [`Output`] the engine produces (starting a
+//! connect task for `MsrpConnect`), and on
 //! SIGTERM/SIGINT drains the engine's shutdown (BYEs, final NOTIFYs) before returning.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 use async_io::Async;
 use smol::channel::{Receiver, Sender};
@@ -15,6 +16,7 @@ use smol::LocalExecutor;
 
 use super::entropy::Urandom;
 use super::msrp_conn::{self, MsrpHandle};
+use super::msrp_dial;
 use super::signals::Shutdown;
 use super::sip_tcp::{self, SipHandle};
 use super::timer::{self, TimerWake};
@@ -34,6 +36,10 @@ pub(super) type Executor = Rc<LocalExecutor<'static>>;
 
 /// What every task shares: the engine, the clock, the sockets' handles.
 pub(super) struct Shell {
+    /// Itself, for tasks an engine output starts (`MsrpConnect`).
+    pub(super) me: Weak<Shell>,
+    /// The executor those tasks run on.
+    pub(super) executor: Weak<LocalExecutor<'static>>,
     engine: RefCell<Engine>,
     origin: std::time::Instant,
     pub(super) limits: Limits,
@@ -121,6 +127,7 @@ impl Shell {
                 Some(Output::SipClose(conn)) => sip_tcp::close(self, conn),
                 Some(Output::MsrpWake(conn)) => msrp_conn::wake(self, conn),
                 Some(Output::MsrpClose(conn)) => msrp_conn::close(self, conn),
+                Some(Output::MsrpConnect { conn, addr }) => msrp_dial::connect(self, conn, addr),
             }
         }
         let next = self.engine.borrow().poll_timeout();
@@ -175,7 +182,10 @@ pub(super) fn serve(config: Config) -> io::Result<()> {
         config.limits.memory_cap
     );
 
-    let shell = Rc::new(Shell {
+    let ex: Executor = Rc::new(LocalExecutor::new());
+    let shell = Rc::new_cyclic(|me| Shell {
+        me: me.clone(),
+        executor: Rc::downgrade(&ex),
         engine: RefCell::new(engine),
         origin: std::time::Instant::now(),
         limits: config.limits.clone(),
@@ -193,7 +203,6 @@ pub(super) fn serve(config: Config) -> io::Result<()> {
     stdout.flush()?;
     drop(stdout);
 
-    let ex: Executor = Rc::new(LocalExecutor::new());
     ex.spawn(udp::receive_loop(shell.clone())).detach();
     ex.spawn(sip_tcp::accept_loop(
         shell.clone(),

@@ -10,6 +10,7 @@ use crate::conference::ParticipantId;
 use crate::time::{Duration, Instant};
 use crate::wire::msrp::Framer;
 
+use super::dial::Dialed;
 use super::fast_forward::MsgSlot;
 use super::inbound::{Inbound, Pending};
 use super::ring::{Ring, RingSink};
@@ -52,6 +53,8 @@ pub(super) struct Conn {
     pub(super) tx: Inbound,
     /// The outbound chunk being assembled during one `conn_input` call.
     pub(super) pending: Pending,
+    /// `Some` when the switch opens this connection itself (RFC 6135 §4.2 active role).
+    pub(super) dialed: Option<Dialed>,
 }
 
 impl Switch {
@@ -79,6 +82,7 @@ impl Switch {
             wake_sent: false,
             tx: Inbound::default(),
             pending: Pending::default(),
+            dialed: None,
         };
         Some(MsrpConnId(self.conns.insert(conn)))
     }

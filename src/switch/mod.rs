@@ -12,6 +12,7 @@
 
 mod budget;
 mod connection;
+mod dial;
 mod fanout;
 mod fast_forward;
 mod inbound;
@@ -81,6 +82,10 @@ pub enum SwitchEvent {
     /// Something the roster shows changed for this participant (nickname, media bound):
     /// the focus tells the room's subscribers (RFC 4575, RFC 7701 §7.4).
     RosterChanged(ParticipantId),
+    /// Open a TCP connection to this address for this connection id (RFC 6135 §4.2: the
+    /// switch is the active side), then call `conn_connected`, or `conn_closed` if it
+    /// cannot be opened. Output may already be pending for it.
+    Connect(MsrpConnId, SocketAddr),
 }
 
 /// Counters for tests, logs and footprint figures.
@@ -188,6 +193,13 @@ impl Switch {
     ) {
         self.last_now = now;
         self.input(now, entropy, conn, bytes);
+    }
+
+    /// A connection asked for with `SwitchEvent::Connect` is established: its binding
+    /// SENDs and the sessions' copies may flow.
+    pub fn conn_connected(&mut self, now: Instant, entropy: &mut dyn Entropy, conn: MsrpConnId) {
+        self.last_now = now;
+        self.dialed_up(entropy, conn);
     }
 
     /// The connection is gone: every session bound to it ends (RFC 4975 §5.4).
@@ -318,7 +330,7 @@ impl Conference for Switch {
     fn roster_entry(&self, id: ParticipantId) -> Option<RosterEntry<'_>> {
         self.participant(id).map(|p| RosterEntry {
             nickname: p.nickname.as_deref(),
-            media_bound: p.conn.is_some(),
+            media_bound: p.conn.is_some_and(|c| self.conn_is_up(c)),
         })
     }
 }

@@ -89,6 +89,9 @@ impl Switch {
         code: u16,
         comment: &str,
     ) {
+        if self.bind_answered(ci, head.tid, code) {
+            return;
+        }
         if (200..300).contains(&code) {
             return;
         }

@@ -8,6 +8,7 @@ use crate::time::{Duration, Instant};
 use crate::wire::msrp::{last_uri, MsrpError, MsrpUri};
 
 use super::connection::Source;
+use super::dial::{dial_addr, BIND_ID_LEN};
 use super::fast_forward::{MsgSlot, Phase};
 use super::inbound::Action;
 use super::ring::Ring;
@@ -46,8 +47,11 @@ pub(super) struct Participant {
     pub(super) conn: Option<MsrpConnId>,
     /// Outbound copies for this session, allocated at join.
     pub(super) ring: Ring,
-    /// Join-to-bind timer; `None` once bound.
+    /// Join-to-bind timer; `None` once bound (or pre-bound to a connection the switch opens).
     pub(super) bind_deadline: Option<Instant>,
+    /// Transaction id of the switch's binding SEND awaiting its response (the switch
+    /// opened the connection, RFC 6135 §4.2).
+    pub(super) bind_tid: Option<[u8; BIND_ID_LEN]>,
     /// Its in-flight messages as a sender (at most `max_partial_per_sender`).
     pub(super) partials: Vec<MsgSlot>,
     pub(super) nickname: Option<String>,
@@ -114,6 +118,12 @@ impl Switch {
         {
             return Err(JoinError::BadRequest);
         }
+        // RFC 6135 §4.2: the switch connects to the leftmost path URI; a host name is
+        // refused (488), never resolved.
+        let dial = match req.switch_connects {
+            true => Some(dial_addr(req.peer_path).ok_or(JoinError::BadRequest)?),
+            false => None,
+        };
         let existing = self.rooms.find(req.room);
         let policy = match existing {
             Some(id) => self.rooms.get(id).map(|r| r.policy),
@@ -167,6 +177,7 @@ impl Switch {
             conn: None,
             ring: Ring::new(self.limits.ring_bytes),
             bind_deadline: Some(now + Duration::from_millis(self.limits.join_bind_timeout_ms)),
+            bind_tid: None,
             partials: Vec::with_capacity(self.limits.max_partial_per_sender),
             nickname: None,
             owes_aborts: false,
@@ -175,6 +186,17 @@ impl Switch {
         });
         if let Some(r) = self.rooms.get_mut(room) {
             r.members.push(id);
+        }
+        if let Some(addr) = dial {
+            if !self.link_dialed(now, entropy, id, addr) {
+                log::debug!(
+                    "participant {}: no MSRP connection to {addr} possible",
+                    id.0
+                );
+                self.remove_participant(id, false);
+                self.counters.refused += 1;
+                return Err(JoinError::NoCapacity);
+            }
         }
         Ok(Joined { id, path, policy })
     }

@@ -225,3 +225,6 @@ pub fn crlf(lines: &[&str]) -> String {
 
 // Raw SIP/SDP/MSRP builders and config files for the conformance tests.
 pub mod conformance;
+
+// The passive side of RFC 6135 §4.2 (the switch connects to the test).
+pub mod passive;

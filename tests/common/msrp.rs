@@ -259,3 +259,15 @@ impl MsrpConn {
         false
     }
 }
+
+impl MsrpConn {
+    /// Wraps a connection the test accepted: the switch connected to us (RFC 6135 §4.2,
+    /// the test offered `a=setup:passive`).
+    pub fn from_stream(stream: TcpStream) -> MsrpConn {
+        stream.set_nodelay(true).expect("nodelay");
+        MsrpConn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+}

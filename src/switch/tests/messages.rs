@@ -22,6 +22,7 @@ fn joined_with(
         accept_wrapped_types: types,
         peer_path: who.peer,
         peer_max_size: max_size,
+        switch_connects: false,
     };
     let j = h.sw.join(h.now, &mut h.ent, &req).unwrap();
     let c = h.conn();
@@ -451,6 +452,7 @@ fn r7701_11_a_b_unaware_participant_gets_two_notices_on_bind() {
         accept_wrapped_types: "",
         peer_path: BOB.peer,
         peer_max_size: None,
+        switch_connects: false,
     };
     let b = h.sw.join(h.now, &mut h.ent, &req).unwrap();
     let cb = h.conn();

@@ -8,6 +8,7 @@ mod limits;
 mod messages;
 mod nickname;
 mod output;
+mod setup_roles;
 
 use super::*;
 use crate::conference::ChatCaps;
@@ -179,6 +180,7 @@ impl Harness {
             accept_wrapped_types: "text/plain",
             peer_path: who.peer,
             peer_max_size: None,
+            switch_connects: false,
         };
         self.sw.join(self.now, &mut self.ent, &req)
     }
