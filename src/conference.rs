@@ -7,6 +7,7 @@
 
 use crate::rand::Entropy;
 use crate::time::Instant;
+pub use crate::wire::sdp::Direction;
 
 /// A participant (one SIP dialog = one MSRP session) in the switch's slab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -52,6 +53,12 @@ pub struct JoinRequest<'a> {
     pub peer_path: &'a str,
     /// The peer's `a=max-size`, if it gave one.
     pub peer_max_size: Option<u64>,
+    /// Its offered stream direction (RFC 4975 §8.9, IMPL-6): `recvonly`/`inactive` may not
+    /// send regular content, `sendonly`/`inactive` get no copies.
+    pub direction: Direction,
+    /// It asked for privacy and `uri` is its anonymous URI, which it may not know yet
+    /// (RFC 7701 §5.2, §6.1): the switch tells it once its session binds.
+    pub anonymous: bool,
 }
 
 /// What the switch gives back to an admitted participant.
@@ -110,6 +117,8 @@ pub struct SessionUpdate<'a> {
     pub accept_wrapped_types: &'a str,
     /// `a=max-size` of the new offer.
     pub peer_max_size: Option<u64>,
+    /// Direction of the new offer (IMPL-6).
+    pub direction: Direction,
 }
 
 /// What the focus may ask of the switch.

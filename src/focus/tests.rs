@@ -20,6 +20,8 @@ struct JoinRecord {
     accept_wrapped_types: String,
     peer_path: String,
     peer_max_size: Option<u64>,
+    direction: crate::conference::Direction,
+    anonymous: bool,
 }
 
 /// A Conference that records calls and hands out fixed paths.
@@ -28,6 +30,8 @@ struct FakeConf {
     joins: Vec<JoinRecord>,
     left: Vec<ParticipantId>,
     updates: Vec<(ParticipantId, crate::conference::ChatCaps)>,
+    /// The direction of each update, in the order of `updates`.
+    update_directions: Vec<crate::conference::Direction>,
     refuse: Option<JoinError>,
     next: usize,
 }
@@ -45,6 +49,7 @@ impl FakeConf {
             joins: Vec::new(),
             left: Vec::new(),
             updates: Vec::new(),
+            update_directions: Vec::new(),
             refuse: None,
             next: 0,
         }
@@ -78,6 +83,8 @@ impl Conference for FakeConf {
             accept_wrapped_types: req.accept_wrapped_types.into(),
             peer_path: req.peer_path.into(),
             peer_max_size: req.peer_max_size,
+            direction: req.direction,
+            anonymous: req.anonymous,
         });
         self.next += 1;
         Ok(Joined {
@@ -93,6 +100,7 @@ impl Conference for FakeConf {
 
     fn update(&mut self, _now: Instant, id: ParticipantId, update: &SessionUpdate<'_>) {
         self.updates.push((id, update.caps));
+        self.update_directions.push(update.direction);
     }
 
     fn roster_entry(&self, id: ParticipantId) -> Option<RosterEntry<'_>> {
@@ -437,6 +445,8 @@ fn invite_gets_trying_then_ok_with_the_exact_answer() {
             accept_wrapped_types: "text/plain text/html".into(),
             peer_path: "msrp://192.0.2.101:7654/jshA7weztas9Qp2v;tcp".into(),
             peer_max_size: None,
+            direction: crate::conference::Direction::SendRecv,
+            anonymous: false,
         }]
     );
     assert_eq!(h.focus.dialog_count(), 1);

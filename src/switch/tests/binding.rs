@@ -35,6 +35,8 @@ fn ipv6_listen_address_is_bracketed() {
         accept_wrapped_types: "",
         peer_path: ALICE.peer,
         peer_max_size: None,
+        direction: Default::default(),
+        anonymous: false,
     };
     let j = sw
         .join(Instant::ZERO, &mut TestEntropy::new(1), &req)

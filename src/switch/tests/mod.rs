@@ -179,6 +179,8 @@ impl Harness {
             accept_wrapped_types: "text/plain",
             peer_path: who.peer,
             peer_max_size: None,
+            direction: Default::default(),
+            anonymous: false,
         };
         self.sw.join(self.now, &mut self.ent, &req)
     }
