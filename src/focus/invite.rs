@@ -11,7 +11,7 @@ use crate::time::Instant;
 use crate::wire::sip::{HeaderName, Headers, Message, RequestLine, SipUri};
 
 use super::dialog::{AckWait, Declared, Dialog, Member};
-use super::offer_answer::{answer_for, caps_of, check_offer, Refusal};
+use super::offer_answer::{answer_for, caps_of, check_offer, AnswerBasis, Refusal};
 use super::requests::{Pending, Reply, ALLOW};
 use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
 use super::{transport_token, DialogId, Focus, SipTransport, Source};
@@ -100,7 +100,7 @@ impl Focus {
             self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
             return;
         };
-        let media = match check_offer(
+        let offer = match check_offer(
             h.get(HeaderName::ContentType),
             msg.body,
             &self.config.limits,
@@ -108,10 +108,13 @@ impl Focus {
             Ok(m) => m,
             Err(r) => return self.refuse(now, entropy, src, pending, h, r),
         };
+        let media = &offer.media;
         let (Ok(from), Ok(call_id), Ok(cseq)) = (h.from(), h.call_id(), h.cseq()) else {
             return;
         };
-        let anonymous = wants_privacy(h, from.uri).then(|| anonymous_uri(entropy));
+        let identity = anonymous_identity(h, from.uri, entropy);
+        let minted = identity.as_ref().is_some_and(|(_, minted)| *minted);
+        let anonymous = identity.map(|(uri, _)| uri);
         let (uri, display_name) = match &anonymous {
             Some(anon) => (anon.as_str(), ""),
             None => (from.uri, &*from.display_name),
@@ -120,10 +123,12 @@ impl Focus {
             room,
             uri,
             display_name,
-            caps: caps_of(&media),
+            caps: caps_of(media),
             accept_wrapped_types: media.accept_wrapped_types.unwrap_or(""),
             peer_path: media.path.unwrap_or(""),
             peer_max_size: media.max_size,
+            direction: media.direction,
+            anonymous: minted,
         };
         let joined = match conf.join(now, entropy, &req) {
             Ok(j) => j,
@@ -135,11 +140,14 @@ impl Focus {
         };
         let mut id_bytes = [0u8; 4];
         entropy.fill(&mut id_bytes);
-        let Some(answer) = answer_for(
-            &joined,
-            &self.config.limits,
-            u64::from(u32::from_le_bytes(id_bytes)),
-        ) else {
+        let sess_id = u64::from(u32::from_le_bytes(id_bytes));
+        let basis = AnswerBasis {
+            path: joined.path.clone(),
+            policy: joined.policy,
+            sess_id,
+            version: sess_id,
+        };
+        let Some(answer) = answer_for(&basis, &offer, &self.config.limits) else {
             log::warn!("switch path {:?} unusable in SDP", joined.path);
             conf.leave(now, joined.id);
             return self.finish(
@@ -180,6 +188,7 @@ impl Focus {
             caps: req.caps,
             accept_wrapped_types: req.accept_wrapped_types.to_owned(),
             max_size: req.peer_max_size,
+            direction: req.direction,
         };
         let dialog = Dialog {
             call_id: call_id.to_owned(),
@@ -192,6 +201,7 @@ impl Focus {
             participant: joined.id,
             local_cseq: cseq.seq,
             answer,
+            basis,
             contact,
             ack_wait: None,
             member,
@@ -254,9 +264,10 @@ impl Focus {
         }
     }
 
-    /// A re-INVITE: the same answer again (same o= version: nothing changed on our side);
-    /// a change of `a=chatroom`, accept-wrapped-types or max-size is passed to the switch
-    /// (RFC 7701 §8, IMPL-3).
+    /// A re-INVITE: the answer to the new offer (RFC 3264 §8: same o= version when it is
+    /// byte-for-byte the previous one, else the next); a change of `a=chatroom`,
+    /// accept-wrapped-types, max-size or direction is passed to the switch (RFC 7701 §8,
+    /// IMPL-3, IMPL-6).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn reinvite(
         &mut self,
@@ -277,7 +288,7 @@ impl Focus {
             let reply = Reply::bare(481, "Call/Transaction Does Not Exist");
             return self.finish(now, entropy, src, pending, h, reply);
         };
-        let media = match check_offer(
+        let offer = match check_offer(
             h.get(HeaderName::ContentType),
             msg.body,
             &self.config.limits,
@@ -285,12 +296,21 @@ impl Focus {
             Ok(m) => m,
             Err(r) => return self.refuse(now, entropy, src, pending, h, r),
         };
+        let media = &offer.media;
         let declared = Declared {
-            caps: caps_of(&media),
+            caps: caps_of(media),
             accept_wrapped_types: media.accept_wrapped_types.unwrap_or("").to_owned(),
             max_size: media.max_size,
+            direction: media.direction,
         };
+        let limits = &self.config.limits;
         if let Some(d) = self.dialogs.slab.get_mut(id.0) {
+            if let Some(answer) = answer_for(&d.basis, &offer, limits) {
+                if answer != d.answer {
+                    d.basis.version = d.basis.version.wrapping_add(1);
+                    d.answer = answer_for(&d.basis, &offer, limits).unwrap_or(answer);
+                }
+            }
             if d.declared != declared {
                 log::info!("re-INVITE of {:?} changes {:?}", d.participant, declared);
                 conf.update(
@@ -300,6 +320,7 @@ impl Focus {
                         caps: declared.caps,
                         accept_wrapped_types: &declared.accept_wrapped_types,
                         peer_max_size: declared.max_size,
+                        direction: declared.direction,
                     },
                 );
                 d.declared = declared;
@@ -320,23 +341,38 @@ const ANONYMOUS_HOST: &str = "anonymous.invalid";
 /// Random characters in an anonymous URI: 14 alphanumerics carry > 83 bits.
 const ANONYMOUS_CHARS: usize = 14;
 
-/// The joiner asked for privacy (RFC 7701 §5.2; RFC 3323 `Privacy: id`/`user`/`header`,
-/// RFC 3325 `id`) or already uses an anonymous From (RFC 3323 §4.1.1.3).
-fn wants_privacy(h: &Headers<'_>, from_uri: &str) -> bool {
-    let asked = h
-        .get_all(HeaderName::Other("Privacy"))
-        .flat_map(|v| v.split([';', ',']))
-        .map(str::trim)
-        .any(|t| {
-            ["id", "user", "header"]
-                .iter()
-                .any(|p| t.eq_ignore_ascii_case(p))
-        });
-    let anonymous_from = SipUri::parse(from_uri).is_ok_and(|u| {
-        u.host.eq_ignore_ascii_case(ANONYMOUS_HOST)
-            || u.user.is_some_and(|n| n.eq_ignore_ascii_case("anonymous"))
+/// The anonymous URI a joiner takes part under, if it wants privacy (RFC 7701 §5.2, §6.1;
+/// RFC 3323 `Privacy: id`/`user`/`header`, RFC 3325 `id`, or an anonymous From, RFC 3323
+/// §4.1.1.3), and whether the focus minted it (so the participant must be told, see
+/// `JoinRequest::anonymous`). A From that is already a unique `anonymous.invalid` URI (not
+/// the generic `sip:anonymous@anonymous.invalid`) is used as is, so the client knows its
+/// CPIM From, unless `Privacy: user` asks the focus to replace what the user inserted.
+fn anonymous_identity(
+    h: &Headers<'_>,
+    from_uri: &str,
+    entropy: &mut dyn Entropy,
+) -> Option<(String, bool)> {
+    let tokens = || {
+        h.get_all(HeaderName::Other("Privacy"))
+            .flat_map(|v| v.split([';', ',']))
+            .map(str::trim)
+    };
+    let asked = tokens().any(|t| {
+        ["id", "user", "header"]
+            .iter()
+            .any(|p| t.eq_ignore_ascii_case(p))
     });
-    asked || anonymous_from
+    let user_level = tokens().any(|t| t.eq_ignore_ascii_case("user"));
+    let from = SipUri::parse(from_uri).ok();
+    let anonymous_host = from
+        .as_ref()
+        .is_some_and(|u| u.host.eq_ignore_ascii_case(ANONYMOUS_HOST));
+    let user = from.as_ref().and_then(|u| u.user).unwrap_or_default();
+    let generic = user.eq_ignore_ascii_case("anonymous");
+    if anonymous_host && !user.is_empty() && !generic && !user_level {
+        return Some((from_uri.to_owned(), false));
+    }
+    (asked || anonymous_host || generic).then(|| (anonymous_uri(entropy), true))
 }
 
 /// A fresh anonymous URI `sip:anon-XXXXXXXXXXXXXX@anonymous.invalid`.

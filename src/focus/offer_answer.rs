@@ -1,11 +1,14 @@
 //! SDP offer/answer for a chat-room join (RFC 3264 §5–6 as used by RFC 4975 §8; RFC 6135
-//! §4.2 setup roles; RFC 7701 §5.2 accept-types `message/cpim`, §8 `a=chatroom`): checks
-//! the participant's offer, and writes the focus's answer from what the switch granted.
+//! §4.2 setup roles; RFC 4975 §6 `msrps` needs TLS; RFC 7701 §5.2 accept-types
+//! `message/cpim`, §8 `a=chatroom`; RFC 3264 §6 one answer m-line per offered one, port 0 for
+//! refused streams, §6.1 mirrored direction): checks the participant's offer, and writes
+//! the focus's answer from what the switch granted.
 
-use crate::conference::{ChatCaps, Joined};
+use crate::conference::{ChatCaps, RoomPolicy};
 use crate::limits::Limits;
 use crate::wire::sdp::{
-    msrp_uri_authority, Answer, Chatroom, MsrpMedia, MsrpProto, SessionDescription, Setup,
+    msrp_uri_authority, Answer, Chatroom, MediaLine, MsrpMedia, MsrpProto, SessionDescription,
+    Setup,
 };
 
 /// The only top-level MSRP payload the room exchanges (RFC 7701 §5.2).
@@ -37,12 +40,47 @@ impl Refusal {
     }
 }
 
+/// An acceptable offer: the MSRP section to join with and the m-line layout to answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Offer<'a> {
+    pub media: MsrpMedia<'a>,
+    /// Every offered m-line, in order.
+    pub lines: Vec<MediaLine<'a>>,
+    /// Index into `lines` of `media`: the one stream accepted, all others get port 0.
+    pub accepted: usize,
+}
+
+/// What the answer is built from besides the offer: fixed for the dialog's lifetime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct AnswerBasis {
+    /// The switch's MSRP URI for the session.
+    pub path: String,
+    pub policy: RoomPolicy,
+    pub sess_id: u64,
+    /// `o=` version of the last answer; bumped when a re-INVITE changes the answer.
+    pub version: u64,
+}
+
+/// True if the section can carry the session over plain TCP: `TCP/MSRP`, a non-zero port,
+/// and no `msrps` URI in its path (RFC 4975 §6: `msrps` means the connection must be TLS,
+/// which this switch does not speak).
+fn usable(m: &MsrpMedia<'_>) -> bool {
+    m.proto == MsrpProto::Tcp && m.port != 0 && !m.path.is_some_and(path_needs_tls)
+}
+
+fn path_needs_tls(path: &str) -> bool {
+    path.split_ascii_whitespace().any(|u| {
+        u.get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("msrps://"))
+    })
+}
+
 /// Checks an INVITE body and returns the MSRP media section to join with.
 pub(super) fn check_offer<'a>(
     content_type: Option<&str>,
     body: &'a [u8],
     limits: &Limits,
-) -> Result<MsrpMedia<'a>, Refusal> {
+) -> Result<Offer<'a>, Refusal> {
     if body.is_empty() {
         return Err(Refusal::not_acceptable(
             399,
@@ -69,9 +107,14 @@ pub(super) fn check_offer<'a>(
             accept_sdp: false,
         }
     })?;
-    let Some(media) = sd.msrp_media() else {
-        let tls_only = sd.media.iter().any(|m| m.proto == MsrpProto::Tls);
-        return Err(if tls_only {
+    let accepted = (0..sd.lines.len()).find(|i| sd.media_of_line(*i).is_some_and(usable));
+    let Some((accepted, media)) = accepted.and_then(|i| Some((i, sd.media_of_line(i)?))) else {
+        let live = || sd.media.iter().filter(|m| m.port != 0);
+        let msrps = live().any(|m| m.proto == MsrpProto::Tcp);
+        let tls = live().any(|m| m.proto == MsrpProto::Tls);
+        return Err(if msrps {
+            Refusal::not_acceptable(302, "msrps path needs TLS, not supported")
+        } else if tls {
             Refusal::not_acceptable(302, "TCP/TLS/MSRP not supported")
         } else {
             Refusal::not_acceptable(304, "No m=message TCP/MSRP stream")
@@ -92,7 +135,11 @@ pub(super) fn check_offer<'a>(
     if media.path.is_none() {
         return Err(Refusal::not_acceptable(399, "a=path missing"));
     }
-    Ok(media.clone())
+    Ok(Offer {
+        media: media.clone(),
+        lines: sd.lines.clone(),
+        accepted,
+    })
 }
 
 /// The chat capabilities an offer declared.
@@ -105,25 +152,33 @@ pub(super) fn caps_of(media: &MsrpMedia<'_>) -> ChatCaps {
     }
 }
 
-/// The answer for an admitted participant; `None` if the switch's path is unusable.
-pub(super) fn answer_for(joined: &Joined, limits: &Limits, sess_id: u64) -> Option<Vec<u8>> {
-    let (host, port) = msrp_uri_authority(&joined.path)?;
+/// The answer to `offer` for an admitted participant; `None` if the switch's path is
+/// unusable.
+pub(super) fn answer_for(
+    basis: &AnswerBasis,
+    offer: &Offer<'_>,
+    limits: &Limits,
+) -> Option<Vec<u8>> {
+    let (host, port) = msrp_uri_authority(&basis.path)?;
     let answer = Answer {
         origin_username: ORIGIN_USERNAME,
-        sess_id,
-        sess_version: sess_id,
+        sess_id: basis.sess_id,
+        sess_version: basis.version,
         address: host,
         port,
         proto: MsrpProto::Tcp,
         accept_types: ACCEPT_TYPES,
         accept_wrapped_types: Some(ACCEPT_WRAPPED_TYPES),
-        path: &joined.path,
+        path: &basis.path,
         setup: Setup::Passive,
         max_size: u64::try_from(limits.max_message_bytes).ok(),
         chatroom: Some(Chatroom {
-            nickname: joined.policy.nicknames,
-            private_messages: joined.policy.private_messages,
+            nickname: basis.policy.nicknames,
+            private_messages: basis.policy.private_messages,
         }),
+        direction: offer.media.direction.answered(),
+        offered: &offer.lines,
+        accepted: offer.accepted,
     };
     Some(answer.emit())
 }
