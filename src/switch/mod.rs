@@ -312,6 +312,8 @@ impl Conference for Switch {
             p.caps = session::effective_caps(update.caps);
             p.accepts = wrapped_types::AcceptedTypes::parse(update.accept_wrapped_types, max);
             p.max_size = update.peer_max_size;
+            // IMPL-6: a new direction applies from the next message on.
+            p.direction = update.direction;
         }
     }
 
