@@ -50,6 +50,8 @@ pub struct JoinRequest<'a> {
     /// `a=accept-wrapped-types` values, space separated, as offered (empty if absent).
     pub accept_wrapped_types: &'a str,
     /// The peer's full `a=path` (space-separated URIs; the rightmost names its session).
+    /// Empty = not known yet (offerless INVITE: the answer comes in the ACK, RFC 3264 /
+    /// IMPL-25); the session cannot bind until an update supplies it.
     pub peer_path: &'a str,
     /// The peer's `a=max-size`, if it gave one.
     pub peer_max_size: Option<u64>,
@@ -119,6 +121,9 @@ pub struct SessionUpdate<'a> {
     pub peer_max_size: Option<u64>,
     /// Direction of the new offer (IMPL-6).
     pub direction: Direction,
+    /// The peer's `a=path` when it becomes known (the answer in the ACK of an offerless
+    /// INVITE, IMPL-25); `None` = unchanged.
+    pub peer_path: Option<&'a str>,
 }
 
 /// What the focus may ask of the switch.

@@ -321,6 +321,7 @@ impl Focus {
                         accept_wrapped_types: &declared.accept_wrapped_types,
                         peer_max_size: declared.max_size,
                         direction: declared.direction,
+                        peer_path: None,
                     },
                 );
                 d.declared = declared;

@@ -152,6 +152,7 @@ fn r7701_8_f_reoffer_without_chatroom_makes_private_messages_428() {
         accept_wrapped_types: "text/plain text/html",
         peer_max_size: Some(4096),
         direction: Default::default(),
+        peer_path: None,
     };
     h.sw.update(h.now, b.id, &update);
     h.input(ca, &chat("priv0002", &a, ALICE, BOB.uri, "after"));
