@@ -85,6 +85,12 @@ fn bounded(s: &str, max: usize) -> String {
     s.get(..end).unwrap_or("").to_string()
 }
 
+/// A peer `a=path` the switch can check From-Path against: bounded, its rightmost URI
+/// an MSRP URI.
+pub(super) fn peer_path_ok(path: &str, max_uri: usize) -> bool {
+    path.len() <= max_uri && last_uri(path).is_some_and(|u| MsrpUri::parse(u).is_ok())
+}
+
 /// The slab index of an id.
 pub(super) fn index_of(id: ParticipantId) -> usize {
     id.0 & MAX_INDEX
@@ -112,8 +118,7 @@ impl Switch {
         req: &JoinRequest<'_>,
     ) -> Result<Joined, JoinError> {
         let max_uri = self.limits.max_uri_bytes;
-        let peer_ok = req.peer_path.len() <= max_uri
-            && last_uri(req.peer_path).is_some_and(|u| MsrpUri::parse(u).is_ok());
+        let peer_ok = req.peer_path.trim().is_empty() || peer_path_ok(req.peer_path, max_uri);
         if req.uri.trim().is_empty()
             || req.uri.len() > max_uri
             || !peer_ok
