@@ -56,6 +56,9 @@ pub(super) struct Dialog {
     pub answer: Vec<u8>,
     /// What every answer in this dialog is built from (RFC 3264 §8 o= versions).
     pub basis: AnswerBasis,
+    /// The 2xx carried the focus's offer (offerless INVITE, IMPL-25): the ACK must carry
+    /// the answer.
+    pub awaiting_answer: bool,
     /// The Contact header value of our 2xx.
     pub contact: String,
     pub ack_wait: Option<AckWait>,

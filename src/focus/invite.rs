@@ -1,17 +1,22 @@
 //! Joining a room by INVITE (RFC 3261 §13.3 UAS INVITE processing, §17.2.1 100 Trying;
 //! RFC 4579 isfocus Contact; RFC 7701 §5.2 admission through the switch): the Request-URI
 //! names the room, the offer is checked, the switch admits, the 2xx carries the answer and
-//! waits for its ACK (re-INVITEs get the same answer).
+//! waits for its ACK (re-INVITEs get the answer to their offer). An offerless INVITE
+//! (RFC 3264 via RFC 3261 §13.2.1, IMPL-25) gets the focus's offer in the 2xx and its ACK
+//! must bring the answer, else BYE. Privacy (RFC 7701 §5.2, RFC 3323): the anonymous URI.
 
 use ::core::net::IpAddr;
 
 use crate::conference::{Conference, JoinRequest, SessionUpdate};
 use crate::rand::{fill_ident, Entropy};
 use crate::time::Instant;
+use crate::wire::sdp::MsrpMedia;
 use crate::wire::sip::{HeaderName, Headers, Message, RequestLine, SipUri};
 
 use super::dialog::{AckWait, Declared, Dialog, Member};
-use super::offer_answer::{answer_for, caps_of, check_offer, AnswerBasis, Refusal};
+use super::offer_answer::{
+    answer_for, caps_of, check_answer, check_offer, offer_for, AnswerBasis, Refusal,
+};
 use super::requests::{Pending, Reply, ALLOW};
 use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
 use super::{transport_token, DialogId, Focus, SipTransport, Source};
@@ -100,18 +105,25 @@ impl Focus {
             self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
             return;
         };
-        let offer = match check_offer(
-            h.get(HeaderName::ContentType),
-            msg.body,
-            &self.config.limits,
-        ) {
-            Ok(m) => m,
-            Err(r) => return self.refuse(now, entropy, src, pending, h, r),
+        // IMPL-25: no body = no offer; the focus offers in the 200, the answer comes in
+        // the ACK (RFC 3264 §5 as used by RFC 3261 §13.2.1).
+        let offer = if msg.body.is_empty() {
+            None
+        } else {
+            match check_offer(
+                h.get(HeaderName::ContentType),
+                msg.body,
+                &self.config.limits,
+            ) {
+                Ok(m) => Some(m),
+                Err(r) => return self.refuse(now, entropy, src, pending, h, r),
+            }
         };
-        let media = &offer.media;
         let (Ok(from), Ok(call_id), Ok(cseq)) = (h.from(), h.call_id(), h.cseq()) else {
             return;
         };
+        let unknown = MsrpMedia::unknown();
+        let media = offer.as_ref().map_or(&unknown, |o| &o.media);
         let identity = anonymous_identity(h, from.uri, entropy);
         let minted = identity.as_ref().is_some_and(|(_, minted)| *minted);
         let anonymous = identity.map(|(uri, _)| uri);
@@ -147,7 +159,11 @@ impl Focus {
             sess_id,
             version: sess_id,
         };
-        let Some(answer) = answer_for(&basis, &offer, &self.config.limits) else {
+        let sdp = match &offer {
+            Some(offer) => answer_for(&basis, offer, &self.config.limits),
+            None => offer_for(&basis, &self.config.limits),
+        };
+        let Some(answer) = sdp else {
             log::warn!("switch path {:?} unusable in SDP", joined.path);
             conf.leave(now, joined.id);
             return self.finish(
@@ -202,6 +218,7 @@ impl Focus {
             local_cseq: cseq.seq,
             answer,
             basis,
+            awaiting_answer: offer.is_none(),
             contact,
             ack_wait: None,
             member,
@@ -261,6 +278,49 @@ impl Focus {
                 },
                 give_up: now + lifetime(limits),
             });
+        }
+    }
+
+    /// The ACK of a 2xx that carried the focus's offer (IMPL-25): its answer completes
+    /// the participant's session in the switch; an unusable one (or none) ends the dialog
+    /// with BYE.
+    pub(super) fn ack_answer(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        entropy: &mut dyn Entropy,
+        id: DialogId,
+        msg: &Message<'_>,
+    ) {
+        let content_type = msg.headers.get(HeaderName::ContentType);
+        let Some(d) = self.dialogs.slab.get_mut(id.0) else {
+            return;
+        };
+        d.awaiting_answer = false;
+        match check_answer(content_type, msg.body, &self.config.limits) {
+            Ok(media) => {
+                let declared = Declared {
+                    caps: caps_of(&media),
+                    accept_wrapped_types: media.accept_wrapped_types.unwrap_or("").to_owned(),
+                    max_size: media.max_size,
+                    direction: media.direction,
+                };
+                let update = SessionUpdate {
+                    caps: declared.caps,
+                    accept_wrapped_types: &declared.accept_wrapped_types,
+                    peer_max_size: declared.max_size,
+                    direction: declared.direction,
+                    peer_path: media.path,
+                };
+                conf.update(now, d.participant, &update);
+                log::debug!("call {}: answer in the ACK accepted", d.call_id);
+                d.declared = declared;
+            }
+            Err(why) => {
+                log::info!("call {}: {why}; ending it with BYE", d.call_id);
+                conf.leave(now, d.participant);
+                self.end_dialog_with_bye(now, entropy, id);
+            }
         }
     }
 

@@ -2,13 +2,15 @@
 //! §4.2 setup roles; RFC 4975 §6 `msrps` needs TLS; RFC 7701 §5.2 accept-types
 //! `message/cpim`, §8 `a=chatroom`; RFC 3264 §6 one answer m-line per offered one, port 0 for
 //! refused streams, §6.1 mirrored direction): checks the participant's offer, and writes
-//! the focus's answer from what the switch granted.
+//! the focus's answer from what the switch granted; for an offerless INVITE (IMPL-25) it
+//! writes the focus's offer and checks the answer that comes back in the ACK.
 
 use crate::conference::{ChatCaps, RoomPolicy};
 use crate::limits::Limits;
+use crate::wire::msrp::{last_uri, MsrpUri};
 use crate::wire::sdp::{
-    msrp_uri_authority, Answer, Chatroom, MediaLine, MsrpMedia, MsrpProto, SessionDescription,
-    Setup,
+    msrp_uri_authority, Answer, Chatroom, Direction, MediaLine, MsrpMedia, MsrpProto,
+    SessionDescription, Setup,
 };
 
 /// The only top-level MSRP payload the room exchanges (RFC 7701 §5.2).
@@ -159,6 +161,74 @@ pub(super) fn answer_for(
     offer: &Offer<'_>,
     limits: &Limits,
 ) -> Option<Vec<u8>> {
+    describe(
+        basis,
+        limits,
+        Setup::Passive,
+        offer.media.direction.answered(),
+        &offer.lines,
+        offer.accepted,
+    )
+}
+
+/// The focus's own offer in the 200 to an offerless INVITE (RFC 3264 §5, IMPL-25): one
+/// MSRP stream like an answer, but `a=setup:actpass` (RFC 6135 §4.2: an offerer may not
+/// offer `passive`); `check_answer` then insists on `active` (the client connects).
+pub(super) fn offer_for(basis: &AnswerBasis, limits: &Limits) -> Option<Vec<u8>> {
+    describe(basis, limits, Setup::Actpass, Direction::SendRecv, &[], 0)
+}
+
+/// The answer in the ACK to the focus's offer: the MSRP stream to use, or why not
+/// (the dialog then ends with BYE, IMPL-25).
+pub(super) fn check_answer<'a>(
+    content_type: Option<&str>,
+    body: &'a [u8],
+    limits: &Limits,
+) -> Result<MsrpMedia<'a>, &'static str> {
+    if body.is_empty() {
+        return Err("ACK without the SDP answer");
+    }
+    let is_sdp = content_type
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"));
+    if !is_sdp {
+        return Err("answer is not application/sdp");
+    }
+    let sd = SessionDescription::parse(body, limits.max_sdp_bytes)
+        .map_err(|_| "malformed or oversized SDP answer")?;
+    // RFC 3264 §6: exactly the one m-line the focus offered.
+    let (1, Some(media)) = (sd.lines.len(), sd.media_of_line(0)) else {
+        return Err("answer m-lines do not match the offer");
+    };
+    if !usable(media) {
+        return Err("MSRP stream refused or unusable");
+    }
+    if !media.accepts(ACCEPT_TYPES) {
+        return Err("accept-types lacks message/cpim");
+    }
+    // RFC 4145 §4: no a=setup means active.
+    if !matches!(media.setup, None | Some(Setup::Active)) {
+        return Err("answer to actpass must be a=setup:active");
+    }
+    let path_ok = media
+        .path
+        .and_then(last_uri)
+        .is_some_and(|u| MsrpUri::parse(u).is_ok());
+    if !path_ok {
+        return Err("a=path missing or unusable");
+    }
+    Ok(media.clone())
+}
+
+/// A description of the switch's stream for `basis`.
+fn describe(
+    basis: &AnswerBasis,
+    limits: &Limits,
+    setup: Setup,
+    direction: Direction,
+    offered: &[MediaLine<'_>],
+    accepted: usize,
+) -> Option<Vec<u8>> {
     let (host, port) = msrp_uri_authority(&basis.path)?;
     let answer = Answer {
         origin_username: ORIGIN_USERNAME,
@@ -170,15 +240,15 @@ pub(super) fn answer_for(
         accept_types: ACCEPT_TYPES,
         accept_wrapped_types: Some(ACCEPT_WRAPPED_TYPES),
         path: &basis.path,
-        setup: Setup::Passive,
+        setup,
         max_size: u64::try_from(limits.max_message_bytes).ok(),
         chatroom: Some(Chatroom {
             nickname: basis.policy.nicknames,
             private_messages: basis.policy.private_messages,
         }),
-        direction: offer.media.direction.answered(),
-        offered: &offer.lines,
-        accepted: offer.accepted,
+        direction,
+        offered,
+        accepted,
     };
     Some(answer.emit())
 }

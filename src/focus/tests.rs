@@ -32,6 +32,8 @@ struct FakeConf {
     updates: Vec<(ParticipantId, crate::conference::ChatCaps)>,
     /// The direction of each update, in the order of `updates`.
     update_directions: Vec<crate::conference::Direction>,
+    /// The peer path of each update, in the order of `updates`.
+    update_paths: Vec<Option<String>>,
     refuse: Option<JoinError>,
     next: usize,
 }
@@ -50,6 +52,7 @@ impl FakeConf {
             left: Vec::new(),
             updates: Vec::new(),
             update_directions: Vec::new(),
+            update_paths: Vec::new(),
             refuse: None,
             next: 0,
         }
@@ -101,6 +104,7 @@ impl Conference for FakeConf {
     fn update(&mut self, _now: Instant, id: ParticipantId, update: &SessionUpdate<'_>) {
         self.updates.push((id, update.caps));
         self.update_directions.push(update.direction);
+        self.update_paths.push(update.peer_path.map(str::to_owned));
     }
 
     fn roster_entry(&self, id: ParticipantId) -> Option<RosterEntry<'_>> {
@@ -1132,3 +1136,6 @@ fn oversized_datagram_gets_413() {
 
 #[path = "roster_tests.rs"]
 mod roster;
+
+#[path = "offerless_tests.rs"]
+mod offerless;

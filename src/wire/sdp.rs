@@ -242,6 +242,22 @@ pub struct MsrpMedia<'a> {
 }
 
 impl MsrpMedia<'_> {
+    /// A section nothing is known about yet (port 0, no attributes, `sendrecv`).
+    pub fn unknown() -> MsrpMedia<'static> {
+        MsrpMedia {
+            port: 0,
+            proto: MsrpProto::Tcp,
+            connection: None,
+            accept_types: None,
+            accept_wrapped_types: None,
+            path: None,
+            setup: None,
+            max_size: None,
+            chatroom: None,
+            direction: Direction::SendRecv,
+        }
+    }
+
     /// True if `accept-types` lists `media_type` (ignoring parameters) or `*`.
     pub fn accepts(&self, media_type: &str) -> bool {
         self.accept_types
