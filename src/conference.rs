@@ -7,6 +7,7 @@
 
 use crate::rand::Entropy;
 use crate::time::Instant;
+pub use crate::wire::sdp::Direction;
 
 /// A participant (one SIP dialog = one MSRP session) in the switch's slab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -49,6 +50,8 @@ pub struct JoinRequest<'a> {
     /// `a=accept-wrapped-types` values, space separated, as offered (empty if absent).
     pub accept_wrapped_types: &'a str,
     /// The peer's full `a=path` (space-separated URIs; the rightmost names its session).
+    /// Empty = not known yet (offerless INVITE: the answer comes in the ACK, RFC 3264 /
+    /// IMPL-25); the session cannot bind until an update supplies it.
     pub peer_path: &'a str,
     /// The peer's `a=max-size`, if it gave one.
     pub peer_max_size: Option<u64>,
@@ -56,6 +59,12 @@ pub struct JoinRequest<'a> {
     /// connection to the leftmost URI of `peer_path` (an IP literal: names are never
     /// resolved, a name → `BadRequest`) and sends a bodiless SEND first (RFC 4975 §5.4).
     pub switch_connects: bool,
+    /// Its offered stream direction (RFC 4975 §8.9, IMPL-6): `recvonly`/`inactive` may not
+    /// send regular content, `sendonly`/`inactive` get no copies.
+    pub direction: Direction,
+    /// It asked for privacy and `uri` is its anonymous URI, which it may not know yet
+    /// (RFC 7701 §5.2, §6.1): the switch tells it once its session binds.
+    pub anonymous: bool,
 }
 
 /// What the switch gives back to an admitted participant.
@@ -114,6 +123,11 @@ pub struct SessionUpdate<'a> {
     pub accept_wrapped_types: &'a str,
     /// `a=max-size` of the new offer.
     pub peer_max_size: Option<u64>,
+    /// Direction of the new offer (IMPL-6).
+    pub direction: Direction,
+    /// The peer's `a=path` when it becomes known (the answer in the ACK of an offerless
+    /// INVITE, IMPL-25); `None` = unchanged.
+    pub peer_path: Option<&'a str>,
 }
 
 /// What the focus may ask of the switch.

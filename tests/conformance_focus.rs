@@ -585,23 +585,15 @@ fn r3261_11_a_options_carries_supported() {
     );
 }
 
-// R3261-13-a; IMPL-25 (fallback: offerless INVITE refused with 488).
+// R3261-13-a: the answer is in the 200 (offerless INVITEs: tests/offerless.rs, IMPL-25).
 #[test]
-fn r3261_13_a_answer_in_200_offerless_invite_488() {
+fn r3261_13_a_answer_in_200() {
     let server = Server::start(&[]);
     let p = Participant::join(server.sip, Transport::Udp, "alice");
     assert_eq!(p.ok.header("Content-Type"), Some("application/sdp"));
     assert!(
         p.answer.text.starts_with("v=0\r\n"),
         "200 carries no SDP answer"
-    );
-    // IMPL-25 fallback: an INVITE without an offer is refused with 488.
-    let (_, r) = invite_final(server.sip, Transport::Udp, ROOM, None, &[]);
-    assert_eq!(
-        r.status(),
-        Some(488),
-        "offerless INVITE answered {}",
-        r.start
     );
 }
 

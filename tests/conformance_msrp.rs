@@ -626,7 +626,6 @@ fn r7701_11_c_impl_5_message_over_max_size_413_others_unaffected() {
 }
 
 #[test]
-#[ignore = "BUG: an msrps:// path on a TCP/MSRP line is accepted although the switch has no TLS"]
 fn r4975_6_a_msrps_path_without_tls_refused() {
     let server = Server::start(&[]);
     let path = format!("msrps://127.0.0.1:9/{};tcp", ident(10));

@@ -333,7 +333,6 @@ fn r6714_a_cema_offer_answered_without_cema() {
 }
 
 #[test]
-#[ignore = "BUG: answer has one m-line when the offer has several (RFC 3264 §6: same count, port 0 for refused streams)"]
 fn r4975_8_1_a_other_offered_streams_answered_with_port_0() {
     let server = Server::start(&[]);
     let path = fresh_path();
@@ -349,9 +348,39 @@ fn r4975_8_1_a_other_offered_streams_answered_with_port_0() {
     let answer = r.body_text();
     let m_lines: Vec<&str> = answer.lines().filter(|l| l.starts_with("m=")).collect();
     assert_eq!(m_lines.len(), 2, "answer m-lines {m_lines:?}");
-    assert!(
-        m_lines[0].starts_with("m=audio 0 "),
-        "audio not refused in place: {m_lines:?}"
+    assert_eq!(
+        m_lines[0], "m=audio 0 RTP/AVP 0",
+        "audio not refused in place with media, proto and fmt echoed"
     );
     assert!(m_lines[1].starts_with("m=message "), "{m_lines:?}");
+    assert_ne!(m_lines[1], "m=message 0 TCP/MSRP *", "MSRP stream refused");
+}
+
+// R4975-8.1-a / RFC 3264 §6: a second MSRP stream and a TLS one are answered with port 0
+// in place; exactly one MSRP stream (the first usable one) is accepted.
+#[test]
+fn r4975_8_1_a_exactly_one_msrp_stream_accepted_others_port_0() {
+    let server = Server::start(&[]);
+    let path = fresh_path();
+    let mut sdp = common::conformance::offer_with("alice", "m=message 9 TCP/TLS/MSRP *", &[]);
+    sdp.push_str("a=accept-types:message/cpim\r\n");
+    sdp.push_str(&format!("a=path:msrps://127.0.0.1:9/{};tcp\r\n", ident(10)));
+    for _ in 0..2 {
+        sdp.push_str("m=message 9 TCP/MSRP *\r\n");
+        for a in usual_attrs(&path) {
+            sdp.push_str(&a);
+            sdp.push_str("\r\n");
+        }
+    }
+    sdp.push_str("m=video 51372 RTP/AVP 31 32\r\n");
+    let r = invite_room(server.sip, &sdp);
+    assert_eq!(r.status(), Some(200), "{}", r.start);
+    let answer = r.body_text();
+    let m_lines: Vec<&str> = answer.lines().filter(|l| l.starts_with("m=")).collect();
+    assert_eq!(m_lines.len(), 4, "answer m-lines {m_lines:?}");
+    assert_eq!(m_lines[0], "m=message 0 TCP/TLS/MSRP *");
+    assert!(m_lines[1].starts_with("m=message ") && !m_lines[1].starts_with("m=message 0 "));
+    assert_eq!(m_lines[2], "m=message 0 TCP/MSRP *");
+    assert_eq!(m_lines[3], "m=video 0 RTP/AVP 31 32");
+    assert_eq!(answer.matches("a=path:").count(), 1, "one accepted stream");
 }

@@ -6,8 +6,10 @@ use slab::Slab;
 
 use crate::conference::{ChatCaps, ParticipantId};
 use crate::time::Instant;
+use crate::wire::sdp::Direction;
 use crate::wire::sip::{emit_request, OutgoingRequest};
 
+use super::offer_answer::AnswerBasis;
 use super::transaction::Retransmit;
 use super::SipTransport;
 
@@ -50,8 +52,13 @@ pub(super) struct Dialog {
     pub participant: ParticipantId,
     /// Our last CSeq number in this dialog.
     pub local_cseq: u32,
-    /// The SDP answer, reused for re-INVITEs.
+    /// The last SDP answer, resent with 2xx retransmissions.
     pub answer: Vec<u8>,
+    /// What every answer in this dialog is built from (RFC 3264 §8 o= versions).
+    pub basis: AnswerBasis,
+    /// The 2xx carried the focus's offer (offerless INVITE, IMPL-25): the ACK must carry
+    /// the answer.
+    pub awaiting_answer: bool,
     /// The Contact header value of our 2xx.
     pub contact: String,
     pub ack_wait: Option<AckWait>,
@@ -82,6 +89,8 @@ pub(super) struct Declared {
     pub caps: ChatCaps,
     pub accept_wrapped_types: String,
     pub max_size: Option<u64>,
+    /// Its stream direction (IMPL-6).
+    pub direction: Direction,
 }
 
 /// Every dialog.

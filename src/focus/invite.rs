@@ -1,17 +1,23 @@
 //! Joining a room by INVITE (RFC 3261 §13.3 UAS INVITE processing, §17.2.1 100 Trying;
 //! RFC 4579 isfocus Contact; RFC 7701 §5.2 admission through the switch): the Request-URI
 //! names the room, the offer is checked, the switch admits, the 2xx carries the answer and
-//! waits for its ACK (re-INVITEs get the same answer).
+//! waits for its ACK (re-INVITEs get the answer to their offer). An offerless INVITE
+//! (RFC 3264 via RFC 3261 §13.2.1, IMPL-25) gets the focus's offer in the 2xx and its ACK
+//! must bring the answer, else BYE. Privacy (RFC 7701 §5.2, RFC 3323): the anonymous URI.
 
 use ::core::net::IpAddr;
 
 use crate::conference::{Conference, JoinRequest, SessionUpdate};
 use crate::rand::{fill_ident, Entropy};
 use crate::time::Instant;
+use crate::wire::sdp::MsrpMedia;
 use crate::wire::sip::{HeaderName, Headers, Message, RequestLine, SipUri};
 
 use super::dialog::{AckWait, Declared, Dialog, Member};
-use super::offer_answer::{answer_for, caps_of, check_offer, switch_connects, Refusal};
+use super::offer_answer::{
+    answer_for, caps_of, check_answer, check_connect_target, check_offer, offer_for,
+    switch_connects, AnswerBasis, Refusal,
+};
 use super::requests::{Pending, Reply, ALLOW};
 use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
 use super::{transport_token, DialogId, Focus, SipTransport, Source};
@@ -100,18 +106,31 @@ impl Focus {
             self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
             return;
         };
-        let media = match check_offer(
-            h.get(HeaderName::ContentType),
-            msg.body,
-            &self.config.limits,
-        ) {
-            Ok(m) => m,
-            Err(r) => return self.refuse(now, entropy, src, pending, h, r),
+        // IMPL-25: no body = no offer; the focus offers in the 200, the answer comes in
+        // the ACK (RFC 3264 §5 as used by RFC 3261 §13.2.1).
+        let offer = if msg.body.is_empty() {
+            None
+        } else {
+            match check_offer(
+                h.get(HeaderName::ContentType),
+                msg.body,
+                &self.config.limits,
+            ) {
+                Ok(m) => Some(m),
+                Err(r) => return self.refuse(now, entropy, src, pending, h, r),
+            }
         };
         let (Ok(from), Ok(call_id), Ok(cseq)) = (h.from(), h.call_id(), h.cseq()) else {
             return;
         };
-        let anonymous = wants_privacy(h, from.uri).then(|| anonymous_uri(entropy));
+        let unknown = MsrpMedia::unknown();
+        let media = offer.as_ref().map_or(&unknown, |o| &o.media);
+        if let Err(r) = check_connect_target(media, src.addr.ip()) {
+            return self.refuse(now, entropy, src, pending, h, r);
+        }
+        let identity = anonymous_identity(h, from.uri, entropy);
+        let minted = identity.as_ref().is_some_and(|(_, minted)| *minted);
+        let anonymous = identity.map(|(uri, _)| uri);
         let (uri, display_name) = match &anonymous {
             Some(anon) => (anon.as_str(), ""),
             None => (from.uri, &*from.display_name),
@@ -120,11 +139,13 @@ impl Focus {
             room,
             uri,
             display_name,
-            caps: caps_of(&media),
+            caps: caps_of(media),
             accept_wrapped_types: media.accept_wrapped_types.unwrap_or(""),
             peer_path: media.path.unwrap_or(""),
             peer_max_size: media.max_size,
-            switch_connects: switch_connects(&media),
+            switch_connects: switch_connects(media),
+            direction: media.direction,
+            anonymous: minted,
         };
         let joined = match conf.join(now, entropy, &req) {
             Ok(j) => j,
@@ -136,12 +157,18 @@ impl Focus {
         };
         let mut id_bytes = [0u8; 4];
         entropy.fill(&mut id_bytes);
-        let Some(answer) = answer_for(
-            &joined,
-            req.switch_connects,
-            &self.config.limits,
-            u64::from(u32::from_le_bytes(id_bytes)),
-        ) else {
+        let sess_id = u64::from(u32::from_le_bytes(id_bytes));
+        let basis = AnswerBasis {
+            path: joined.path.clone(),
+            policy: joined.policy,
+            sess_id,
+            version: sess_id,
+        };
+        let sdp = match &offer {
+            Some(offer) => answer_for(&basis, offer, &self.config.limits),
+            None => offer_for(&basis, &self.config.limits),
+        };
+        let Some(answer) = sdp else {
             log::warn!("switch path {:?} unusable in SDP", joined.path);
             conf.leave(now, joined.id);
             return self.finish(
@@ -182,6 +209,7 @@ impl Focus {
             caps: req.caps,
             accept_wrapped_types: req.accept_wrapped_types.to_owned(),
             max_size: req.peer_max_size,
+            direction: req.direction,
         };
         let dialog = Dialog {
             call_id: call_id.to_owned(),
@@ -194,6 +222,8 @@ impl Focus {
             participant: joined.id,
             local_cseq: cseq.seq,
             answer,
+            basis,
+            awaiting_answer: offer.is_none(),
             contact,
             ack_wait: None,
             member,
@@ -256,9 +286,53 @@ impl Focus {
         }
     }
 
-    /// A re-INVITE: the same answer again (same o= version: nothing changed on our side);
-    /// a change of `a=chatroom`, accept-wrapped-types or max-size is passed to the switch
-    /// (RFC 7701 §8, IMPL-3).
+    /// The ACK of a 2xx that carried the focus's offer (IMPL-25): its answer completes
+    /// the participant's session in the switch; an unusable one (or none) ends the dialog
+    /// with BYE.
+    pub(super) fn ack_answer(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        entropy: &mut dyn Entropy,
+        id: DialogId,
+        msg: &Message<'_>,
+    ) {
+        let content_type = msg.headers.get(HeaderName::ContentType);
+        let Some(d) = self.dialogs.slab.get_mut(id.0) else {
+            return;
+        };
+        d.awaiting_answer = false;
+        match check_answer(content_type, msg.body, &self.config.limits) {
+            Ok(media) => {
+                let declared = Declared {
+                    caps: caps_of(&media),
+                    accept_wrapped_types: media.accept_wrapped_types.unwrap_or("").to_owned(),
+                    max_size: media.max_size,
+                    direction: media.direction,
+                };
+                let update = SessionUpdate {
+                    caps: declared.caps,
+                    accept_wrapped_types: &declared.accept_wrapped_types,
+                    peer_max_size: declared.max_size,
+                    direction: declared.direction,
+                    peer_path: media.path,
+                };
+                conf.update(now, d.participant, &update);
+                log::debug!("call {}: answer in the ACK accepted", d.call_id);
+                d.declared = declared;
+            }
+            Err(why) => {
+                log::info!("call {}: {why}; ending it with BYE", d.call_id);
+                conf.leave(now, d.participant);
+                self.end_dialog_with_bye(now, entropy, id);
+            }
+        }
+    }
+
+    /// A re-INVITE: the answer to the new offer (RFC 3264 §8: same o= version when it is
+    /// byte-for-byte the previous one, else the next); a change of `a=chatroom`,
+    /// accept-wrapped-types, max-size or direction is passed to the switch (RFC 7701 §8,
+    /// IMPL-3, IMPL-6).
     #[allow(clippy::too_many_arguments)]
     pub(super) fn reinvite(
         &mut self,
@@ -279,7 +353,7 @@ impl Focus {
             let reply = Reply::bare(481, "Call/Transaction Does Not Exist");
             return self.finish(now, entropy, src, pending, h, reply);
         };
-        let media = match check_offer(
+        let offer = match check_offer(
             h.get(HeaderName::ContentType),
             msg.body,
             &self.config.limits,
@@ -287,12 +361,21 @@ impl Focus {
             Ok(m) => m,
             Err(r) => return self.refuse(now, entropy, src, pending, h, r),
         };
+        let media = &offer.media;
         let declared = Declared {
-            caps: caps_of(&media),
+            caps: caps_of(media),
             accept_wrapped_types: media.accept_wrapped_types.unwrap_or("").to_owned(),
             max_size: media.max_size,
+            direction: media.direction,
         };
+        let limits = &self.config.limits;
         if let Some(d) = self.dialogs.slab.get_mut(id.0) {
+            if let Some(answer) = answer_for(&d.basis, &offer, limits) {
+                if answer != d.answer {
+                    d.basis.version = d.basis.version.wrapping_add(1);
+                    d.answer = answer_for(&d.basis, &offer, limits).unwrap_or(answer);
+                }
+            }
             if d.declared != declared {
                 log::info!("re-INVITE of {:?} changes {:?}", d.participant, declared);
                 conf.update(
@@ -302,6 +385,8 @@ impl Focus {
                         caps: declared.caps,
                         accept_wrapped_types: &declared.accept_wrapped_types,
                         peer_max_size: declared.max_size,
+                        direction: declared.direction,
+                        peer_path: None,
                     },
                 );
                 d.declared = declared;
@@ -322,23 +407,38 @@ const ANONYMOUS_HOST: &str = "anonymous.invalid";
 /// Random characters in an anonymous URI: 14 alphanumerics carry > 83 bits.
 const ANONYMOUS_CHARS: usize = 14;
 
-/// The joiner asked for privacy (RFC 7701 §5.2; RFC 3323 `Privacy: id`/`user`/`header`,
-/// RFC 3325 `id`) or already uses an anonymous From (RFC 3323 §4.1.1.3).
-fn wants_privacy(h: &Headers<'_>, from_uri: &str) -> bool {
-    let asked = h
-        .get_all(HeaderName::Other("Privacy"))
-        .flat_map(|v| v.split([';', ',']))
-        .map(str::trim)
-        .any(|t| {
-            ["id", "user", "header"]
-                .iter()
-                .any(|p| t.eq_ignore_ascii_case(p))
-        });
-    let anonymous_from = SipUri::parse(from_uri).is_ok_and(|u| {
-        u.host.eq_ignore_ascii_case(ANONYMOUS_HOST)
-            || u.user.is_some_and(|n| n.eq_ignore_ascii_case("anonymous"))
+/// The anonymous URI a joiner takes part under, if it wants privacy (RFC 7701 §5.2, §6.1;
+/// RFC 3323 `Privacy: id`/`user`/`header`, RFC 3325 `id`, or an anonymous From, RFC 3323
+/// §4.1.1.3), and whether the focus minted it (so the participant must be told, see
+/// `JoinRequest::anonymous`). A From that is already a unique `anonymous.invalid` URI (not
+/// the generic `sip:anonymous@anonymous.invalid`) is used as is, so the client knows its
+/// CPIM From, unless `Privacy: user` asks the focus to replace what the user inserted.
+fn anonymous_identity(
+    h: &Headers<'_>,
+    from_uri: &str,
+    entropy: &mut dyn Entropy,
+) -> Option<(String, bool)> {
+    let tokens = || {
+        h.get_all(HeaderName::Other("Privacy"))
+            .flat_map(|v| v.split([';', ',']))
+            .map(str::trim)
+    };
+    let asked = tokens().any(|t| {
+        ["id", "user", "header"]
+            .iter()
+            .any(|p| t.eq_ignore_ascii_case(p))
     });
-    asked || anonymous_from
+    let user_level = tokens().any(|t| t.eq_ignore_ascii_case("user"));
+    let from = SipUri::parse(from_uri).ok();
+    let anonymous_host = from
+        .as_ref()
+        .is_some_and(|u| u.host.eq_ignore_ascii_case(ANONYMOUS_HOST));
+    let user = from.as_ref().and_then(|u| u.user).unwrap_or_default();
+    let generic = user.eq_ignore_ascii_case("anonymous");
+    if anonymous_host && !user.is_empty() && !generic && !user_level {
+        return Some((from_uri.to_owned(), false));
+    }
+    (asked || anonymous_host || generic).then(|| (anonymous_uri(entropy), true))
 }
 
 /// A fresh anonymous URI `sip:anon-XXXXXXXXXXXXXX@anonymous.invalid`.

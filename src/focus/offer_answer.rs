@@ -1,11 +1,18 @@
 //! SDP offer/answer for a chat-room join (RFC 3264 §5–6 as used by RFC 4975 §8; RFC 6135
-//! §4.2 setup roles; RFC 7701 §5.2 accept-types `message/cpim`, §8 `a=chatroom`): checks
-//! the participant's offer, and writes the focus's answer from what the switch granted.
+//! §4.2 setup roles; RFC 4975 §6 `msrps` needs TLS; RFC 7701 §5.2 accept-types
+//! `message/cpim`, §8 `a=chatroom`; RFC 3264 §6 one answer m-line per offered one, port 0 for
+//! refused streams, §6.1 mirrored direction): checks the participant's offer, and writes
+//! the focus's answer from what the switch granted; for an offerless INVITE (IMPL-25) it
+//! writes the focus's offer and checks the answer that comes back in the ACK.
 
-use crate::conference::{ChatCaps, Joined};
+use ::core::net::IpAddr;
+
+use crate::conference::{ChatCaps, RoomPolicy};
 use crate::limits::Limits;
+use crate::wire::msrp::{last_uri, MsrpUri};
 use crate::wire::sdp::{
-    msrp_uri_authority, Answer, Chatroom, MsrpMedia, MsrpProto, SessionDescription, Setup,
+    msrp_uri_authority, Answer, Chatroom, Direction, MediaLine, MsrpMedia, MsrpProto,
+    SessionDescription, Setup,
 };
 
 /// The only top-level MSRP payload the room exchanges (RFC 7701 §5.2).
@@ -37,12 +44,47 @@ impl Refusal {
     }
 }
 
+/// An acceptable offer: the MSRP section to join with and the m-line layout to answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Offer<'a> {
+    pub media: MsrpMedia<'a>,
+    /// Every offered m-line, in order.
+    pub lines: Vec<MediaLine<'a>>,
+    /// Index into `lines` of `media`: the one stream accepted, all others get port 0.
+    pub accepted: usize,
+}
+
+/// What the answer is built from besides the offer: fixed for the dialog's lifetime.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct AnswerBasis {
+    /// The switch's MSRP URI for the session.
+    pub path: String,
+    pub policy: RoomPolicy,
+    pub sess_id: u64,
+    /// `o=` version of the last answer; bumped when a re-INVITE changes the answer.
+    pub version: u64,
+}
+
+/// True if the section can carry the session over plain TCP: `TCP/MSRP`, a non-zero port,
+/// and no `msrps` URI in its path (RFC 4975 §6: `msrps` means the connection must be TLS,
+/// which this switch does not speak).
+fn usable(m: &MsrpMedia<'_>) -> bool {
+    m.proto == MsrpProto::Tcp && m.port != 0 && !m.path.is_some_and(path_needs_tls)
+}
+
+fn path_needs_tls(path: &str) -> bool {
+    path.split_ascii_whitespace().any(|u| {
+        u.get(..8)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("msrps://"))
+    })
+}
+
 /// Checks an INVITE body and returns the MSRP media section to join with.
 pub(super) fn check_offer<'a>(
     content_type: Option<&str>,
     body: &'a [u8],
     limits: &Limits,
-) -> Result<MsrpMedia<'a>, Refusal> {
+) -> Result<Offer<'a>, Refusal> {
     if body.is_empty() {
         return Err(Refusal::not_acceptable(
             399,
@@ -69,9 +111,14 @@ pub(super) fn check_offer<'a>(
             accept_sdp: false,
         }
     })?;
-    let Some(media) = sd.msrp_media() else {
-        let tls_only = sd.media.iter().any(|m| m.proto == MsrpProto::Tls);
-        return Err(if tls_only {
+    let accepted = (0..sd.lines.len()).find(|i| sd.media_of_line(*i).is_some_and(usable));
+    let Some((accepted, media)) = accepted.and_then(|i| Some((i, sd.media_of_line(i)?))) else {
+        let live = || sd.media.iter().filter(|m| m.port != 0);
+        let msrps = live().any(|m| m.proto == MsrpProto::Tcp);
+        let tls = live().any(|m| m.proto == MsrpProto::Tls);
+        return Err(if msrps {
+            Refusal::not_acceptable(302, "msrps path needs TLS, not supported")
+        } else if tls {
             Refusal::not_acceptable(302, "TCP/TLS/MSRP not supported")
         } else {
             Refusal::not_acceptable(304, "No m=message TCP/MSRP stream")
@@ -86,7 +133,11 @@ pub(super) fn check_offer<'a>(
     if media.path.is_none() {
         return Err(Refusal::not_acceptable(399, "a=path missing"));
     }
-    Ok(media.clone())
+    Ok(Offer {
+        media: media.clone(),
+        lines: sd.lines.clone(),
+        accepted,
+    })
 }
 
 /// RFC 6135 §4.2: only `a=setup:passive` asks the answerer to open the connection (IMPL-7);
@@ -94,6 +145,31 @@ pub(super) fn check_offer<'a>(
 /// offerer connects) leave the participant active and the switch passive.
 pub(super) fn switch_connects(media: &MsrpMedia<'_>) -> bool {
     media.setup == Some(Setup::Passive)
+}
+
+/// IMPL-7 guard: when the switch is to connect out (`a=setup:passive`), the leftmost path
+/// URI must name the very IP the INVITE came from, so an offer cannot point the gateway's
+/// TCP connects at arbitrary hosts and ports on its networks.
+pub(super) fn check_connect_target(media: &MsrpMedia<'_>, source: IpAddr) -> Result<(), Refusal> {
+    if !switch_connects(media) {
+        return Ok(());
+    }
+    let target = media
+        .path
+        .and_then(|p| p.split_ascii_whitespace().next())
+        .and_then(msrp_uri_authority)
+        .and_then(|(host, _)| {
+            let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']'));
+            bare.unwrap_or(host).parse::<IpAddr>().ok()
+        });
+    if target == Some(source) {
+        Ok(())
+    } else {
+        Err(Refusal::not_acceptable(
+            399,
+            "a=setup:passive needs a path at the address the INVITE came from",
+        ))
+    }
 }
 
 /// The chat capabilities an offer declared.
@@ -106,36 +182,106 @@ pub(super) fn caps_of(media: &MsrpMedia<'_>) -> ChatCaps {
     }
 }
 
-/// The answer for an admitted participant, always with an explicit `a=setup` (RFC 6135
-/// §4.2): `active` when the switch connects, else `passive`; `None` if the switch's path is
+/// The answer to `offer` for an admitted participant; `None` if the switch's path is
 /// unusable.
 pub(super) fn answer_for(
-    joined: &Joined,
-    switch_connects: bool,
+    basis: &AnswerBasis,
+    offer: &Offer<'_>,
     limits: &Limits,
-    sess_id: u64,
 ) -> Option<Vec<u8>> {
-    let (host, port) = msrp_uri_authority(&joined.path)?;
+    let setup = if switch_connects(&offer.media) {
+        Setup::Active
+    } else {
+        Setup::Passive
+    };
+    describe(
+        basis,
+        limits,
+        setup,
+        offer.media.direction.answered(),
+        &offer.lines,
+        offer.accepted,
+    )
+}
+
+/// The focus's own offer in the 200 to an offerless INVITE (RFC 3264 §5, IMPL-25): one
+/// MSRP stream like an answer, but `a=setup:actpass` (RFC 6135 §4.2: an offerer may not
+/// offer `passive`); `check_answer` then insists on `active` (the client connects).
+pub(super) fn offer_for(basis: &AnswerBasis, limits: &Limits) -> Option<Vec<u8>> {
+    describe(basis, limits, Setup::Actpass, Direction::SendRecv, &[], 0)
+}
+
+/// The answer in the ACK to the focus's offer: the MSRP stream to use, or why not
+/// (the dialog then ends with BYE, IMPL-25).
+pub(super) fn check_answer<'a>(
+    content_type: Option<&str>,
+    body: &'a [u8],
+    limits: &Limits,
+) -> Result<MsrpMedia<'a>, &'static str> {
+    if body.is_empty() {
+        return Err("ACK without the SDP answer");
+    }
+    let is_sdp = content_type
+        .and_then(|ct| ct.split(';').next())
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/sdp"));
+    if !is_sdp {
+        return Err("answer is not application/sdp");
+    }
+    let sd = SessionDescription::parse(body, limits.max_sdp_bytes)
+        .map_err(|_| "malformed or oversized SDP answer")?;
+    // RFC 3264 §6: exactly the one m-line the focus offered.
+    let (1, Some(media)) = (sd.lines.len(), sd.media_of_line(0)) else {
+        return Err("answer m-lines do not match the offer");
+    };
+    if !usable(media) {
+        return Err("MSRP stream refused or unusable");
+    }
+    if !media.accepts(ACCEPT_TYPES) {
+        return Err("accept-types lacks message/cpim");
+    }
+    // RFC 4145 §4: no a=setup means active.
+    if !matches!(media.setup, None | Some(Setup::Active)) {
+        return Err("answer to actpass must be a=setup:active");
+    }
+    let path_ok = media
+        .path
+        .and_then(last_uri)
+        .is_some_and(|u| MsrpUri::parse(u).is_ok());
+    if !path_ok {
+        return Err("a=path missing or unusable");
+    }
+    Ok(media.clone())
+}
+
+/// A description of the switch's stream for `basis`.
+fn describe(
+    basis: &AnswerBasis,
+    limits: &Limits,
+    setup: Setup,
+    direction: Direction,
+    offered: &[MediaLine<'_>],
+    accepted: usize,
+) -> Option<Vec<u8>> {
+    let (host, port) = msrp_uri_authority(&basis.path)?;
     let answer = Answer {
         origin_username: ORIGIN_USERNAME,
-        sess_id,
-        sess_version: sess_id,
+        sess_id: basis.sess_id,
+        sess_version: basis.version,
         address: host,
         port,
         proto: MsrpProto::Tcp,
         accept_types: ACCEPT_TYPES,
         accept_wrapped_types: Some(ACCEPT_WRAPPED_TYPES),
-        path: &joined.path,
-        setup: if switch_connects {
-            Setup::Active
-        } else {
-            Setup::Passive
-        },
+        path: &basis.path,
+        setup,
         max_size: u64::try_from(limits.max_message_bytes).ok(),
         chatroom: Some(Chatroom {
-            nickname: joined.policy.nicknames,
-            private_messages: joined.policy.private_messages,
+            nickname: basis.policy.nicknames,
+            private_messages: basis.policy.private_messages,
         }),
+        direction,
+        offered,
+        accepted,
     };
     Some(answer.emit())
 }

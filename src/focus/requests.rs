@@ -262,7 +262,7 @@ impl Focus {
             return;
         }
         if rl.method == Method::Ack {
-            self.on_ack(h);
+            self.on_ack(now, conf, entropy, msg);
             return;
         }
         let Some(key) = TxKey::of(h, rl.method) else {
@@ -436,8 +436,16 @@ impl Focus {
         self.finish(now, entropy, src, pending, h, Reply::bare(200, "OK"));
     }
 
-    /// ACK: ends a non-2xx INVITE transaction, or stops the 2xx retransmissions.
-    fn on_ack(&mut self, h: &Headers<'_>) {
+    /// ACK: ends a non-2xx INVITE transaction, or stops the 2xx retransmissions (and
+    /// brings the answer when the 2xx carried the focus's offer, IMPL-25).
+    fn on_ack(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        entropy: &mut dyn Entropy,
+        msg: &Message<'_>,
+    ) {
+        let h = &msg.headers;
         if let Some(key) = TxKey::of(h, Method::Ack) {
             if let Some(id) = self.txs.find_server(&key) {
                 if self
@@ -460,10 +468,15 @@ impl Focus {
             log::debug!("ACK matching no dialog or transaction dropped");
             return;
         };
+        let mut answer_due = false;
         if let Some(d) = self.dialogs.slab.get_mut(id.0) {
             if d.ack_wait.as_ref().is_some_and(|w| w.cseq == cseq.seq) {
                 d.ack_wait = None;
+                answer_due = d.awaiting_answer;
             }
+        }
+        if answer_due {
+            self.ack_answer(now, conf, entropy, id, msg);
         }
     }
 

@@ -253,6 +253,52 @@ fn privacy_joins_under_a_fresh_anonymous_uri() {
     assert_eq!(xml.matches("anonymous.invalid").count(), 4, "{xml}");
 }
 
+/// An INVITE from `from` instead of Alice's AOR, with `extra` headers.
+fn invite_from(branch: &str, call_id: &'static str, from: &str, extra: &[&str]) -> Vec<u8> {
+    let mut inv = Req::invite(branch);
+    inv.call_id = call_id;
+    inv.extra.extend(extra.iter().map(|e| e.to_string()));
+    String::from_utf8(inv.bytes())
+        .unwrap()
+        .replace("sip:alice@atlanta.example.com", from)
+        .into_bytes()
+}
+
+#[test]
+fn own_unique_anonymous_uri_is_kept_unless_user_privacy_asks_otherwise() {
+    let mut h = harness();
+    let own = "sip:anon-q8w7e6r5@anonymous.invalid";
+    let cases: [(&str, &[&str], bool); 4] = [
+        // (From, headers, minted by the focus)
+        (own, &[], false),
+        (own, &["Privacy: id"], false),
+        (own, &["Privacy: user"], true),
+        ("sip:anonymous@anonymous.invalid", &[], true),
+    ];
+    let ids = ["c1@x", "c2@x", "c3@x", "c4@x"];
+    for (i, (from, extra, _)) in cases.iter().enumerate() {
+        let bytes = invite_from(&format!("z9hG4bKown{i}"), ids[i], from, extra);
+        assert_eq!(codes(&h.udp(ms(0), ALICE, &bytes)), [100, 200]);
+    }
+    for (j, (from, _, minted)) in h.conf.joins.iter().zip(cases) {
+        assert_eq!(j.anonymous, minted, "{from}");
+        if minted {
+            assert!(j.uri.starts_with("sip:anon-") && j.uri != from, "{}", j.uri);
+        } else {
+            assert_eq!(j.uri, from);
+        }
+        assert!(j.display_name.is_empty());
+    }
+    // An AOR without privacy is neither anonymous nor minted.
+    let bytes = invite_from("z9hG4bKown9", "c9@x", "sip:carol@example.com", &[]);
+    assert_eq!(codes(&h.udp(ms(0), ALICE, &bytes)), [100, 200]);
+    let last = h.conf.joins.last().unwrap();
+    assert_eq!(
+        (last.uri.as_str(), last.anonymous),
+        ("sip:carol@example.com", false)
+    );
+}
+
 #[test]
 fn reinvite_passes_changed_declarations_to_the_switch() {
     let mut h = harness();

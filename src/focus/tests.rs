@@ -21,6 +21,8 @@ struct JoinRecord {
     peer_path: String,
     peer_max_size: Option<u64>,
     switch_connects: bool,
+    direction: crate::conference::Direction,
+    anonymous: bool,
 }
 
 /// A Conference that records calls and hands out fixed paths.
@@ -29,6 +31,10 @@ struct FakeConf {
     joins: Vec<JoinRecord>,
     left: Vec<ParticipantId>,
     updates: Vec<(ParticipantId, crate::conference::ChatCaps)>,
+    /// The direction of each update, in the order of `updates`.
+    update_directions: Vec<crate::conference::Direction>,
+    /// The peer path of each update, in the order of `updates`.
+    update_paths: Vec<Option<String>>,
     refuse: Option<JoinError>,
     next: usize,
 }
@@ -46,6 +52,8 @@ impl FakeConf {
             joins: Vec::new(),
             left: Vec::new(),
             updates: Vec::new(),
+            update_directions: Vec::new(),
+            update_paths: Vec::new(),
             refuse: None,
             next: 0,
         }
@@ -80,6 +88,8 @@ impl Conference for FakeConf {
             peer_path: req.peer_path.into(),
             peer_max_size: req.peer_max_size,
             switch_connects: req.switch_connects,
+            direction: req.direction,
+            anonymous: req.anonymous,
         });
         self.next += 1;
         Ok(Joined {
@@ -95,6 +105,8 @@ impl Conference for FakeConf {
 
     fn update(&mut self, _now: Instant, id: ParticipantId, update: &SessionUpdate<'_>) {
         self.updates.push((id, update.caps));
+        self.update_directions.push(update.direction);
+        self.update_paths.push(update.peer_path.map(str::to_owned));
     }
 
     fn roster_entry(&self, id: ParticipantId) -> Option<RosterEntry<'_>> {
@@ -440,6 +452,8 @@ fn invite_gets_trying_then_ok_with_the_exact_answer() {
             peer_path: "msrp://192.0.2.101:7654/jshA7weztas9Qp2v;tcp".into(),
             peer_max_size: None,
             switch_connects: false,
+            direction: crate::conference::Direction::SendRecv,
+            anonymous: false,
         }]
     );
     assert_eq!(h.focus.dialog_count(), 1);
@@ -602,13 +616,35 @@ fn r6135_4_2_b_setup_roles_of_the_answer() {
     }
 }
 
+// IMPL-7 guard: the switch only connects back to the address the INVITE came from; a
+// passive offer whose (leftmost) path names another host is refused before any join.
+#[test]
+fn impl_7_passive_offer_must_name_the_inviting_address() {
+    for path in [
+        "a=path:msrp://192.0.2.200:7654/s;tcp",
+        "a=path:msrp://198.51.100.1:9/relay;tcp msrp://192.0.2.101:7654/s;tcp",
+    ] {
+        let mut h = harness();
+        let media = [
+            "m=message 7654 TCP/MSRP *",
+            "a=accept-types:message/cpim",
+            path,
+            "a=setup:passive",
+        ];
+        let outs = h.udp(ms(0), ALICE, &invite_with(&media));
+        assert_eq!(codes(&outs), [100, 488], "{path}");
+        assert!(h.conf.joins.is_empty(), "{path}: no join");
+    }
+}
+
 #[test]
 fn missing_or_invalid_sdp() {
     let mut h = harness();
     let mut r = Req::invite("z9hG4bKe1");
     r.body.clear();
     r.content_type = None;
-    assert_eq!(codes(&h.udp(ms(0), ALICE, &r.bytes())), [100, 488]);
+    // IMPL-25: no body is no error but an offerless INVITE (see offerless_tests.rs).
+    assert_eq!(codes(&h.udp(ms(0), ALICE, &r.bytes())), [100, 200]);
     let mut r = Req::invite("z9hG4bKe2");
     r.content_type = Some("text/plain");
     let outs = h.udp(ms(0), ALICE, &r.bytes());
@@ -1133,3 +1169,6 @@ fn oversized_datagram_gets_413() {
 
 #[path = "roster_tests.rs"]
 mod roster;
+
+#[path = "offerless_tests.rs"]
+mod offerless;

@@ -302,6 +302,11 @@ impl Switch {
             // Binding SEND (example 5), keep-alive, or an empty chunk of nothing we track.
             return Ok(());
         }
+        if !p.direction.sends() {
+            // R4975-8.9-a / IMPL-6: it offered recvonly or inactive, so it may not send
+            // regular content (REPORTs, responses and NICKNAME are not SENDs with a body).
+            return Err(MsrpError::Forbidden);
+        }
         let is_cpim = head
             .headers
             .content_type

@@ -324,6 +324,16 @@ impl Conference for Switch {
             p.caps = session::effective_caps(update.caps);
             p.accepts = wrapped_types::AcceptedTypes::parse(update.accept_wrapped_types, max);
             p.max_size = update.peer_max_size;
+            // IMPL-6: a new direction applies from the next message on.
+            p.direction = update.direction;
+            // IMPL-25: the answer in the ACK of an offerless INVITE names the peer.
+            match update.peer_path {
+                Some(path) if session::peer_path_ok(path, max) => {
+                    p.peer_path = path.trim().to_string();
+                }
+                Some(path) => log::debug!("participant {}: unusable path {path:?}", id.0),
+                None => {}
+            }
         }
     }
 

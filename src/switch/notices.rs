@@ -5,6 +5,11 @@
 //! `To` = the participant, wrapping `text/plain` (the IMPL-1 default every client accepts),
 //! in one chunk of at most `OUTBOUND_CHUNK_BYTES` body octets (a long list is cut short with
 //! a count of the rest).
+//!
+//! A participant that asked for privacy and got an anonymous URI minted by the focus
+//! (RFC 7701 §5.2) must use that URI as its CPIM From (§6.1) but was never told it over SIP;
+//! so, before any other notice, it gets one more: From = the room URI, To = its anonymous URI
+//! (so a UA can learn it from the CPIM To header mechanically), saying so in plain text.
 
 use core::fmt::Write as _;
 
@@ -20,6 +25,7 @@ use super::Switch;
 impl Switch {
     /// Sends the due notices (sessions that bound during this call).
     pub(super) fn write_notices(&mut self, entropy: &mut dyn Entropy) {
+        self.write_anonymity_notices(entropy);
         for _ in 0..self.parts.len() {
             let Some(id) = self
                 .parts
@@ -43,6 +49,36 @@ impl Switch {
                 if !self.write_notice(entropy, id, &room_uri, &to, &text) {
                     log::debug!("participant {}: notice did not fit its ring", id.0);
                 }
+            }
+        }
+    }
+
+    /// Tells each just-bound anonymous participant the URI it takes part under.
+    fn write_anonymity_notices(&mut self, entropy: &mut dyn Entropy) {
+        for _ in 0..self.parts.len() {
+            let Some(id) = self
+                .parts
+                .iter()
+                .find(|(_, p)| p.anonymity_notice_due && !p.departed && p.conn.is_some())
+                .map(|(_, p)| p.id)
+            else {
+                return;
+            };
+            let Some(p) = self.parts.get_mut(index_of(id)) else {
+                return;
+            };
+            p.anonymity_notice_due = false;
+            let uri = p.uri.clone();
+            let Some(room_uri) = self
+                .rooms
+                .get(p.room)
+                .map(|r| format!("sip:{}@{}", r.name, self.domain))
+            else {
+                continue;
+            };
+            let text = anonymity_text(&uri);
+            if !self.write_notice(entropy, id, &room_uri, &uri, &text) {
+                log::debug!("participant {}: anonymity notice did not fit", id.0);
             }
         }
     }
@@ -118,4 +154,12 @@ impl Switch {
         } = self;
         write_copy(parts, conns, events, counters, entropy, id, &copy)
     }
+}
+
+/// The anonymity notice's text.
+fn anonymity_text(uri: &str) -> String {
+    format!(
+        "You take part anonymously as {uri}; use it as your CPIM From. \
+         Messages from any other URI are refused."
+    )
 }

@@ -1,8 +1,9 @@
 //! Who gets a message (RFC 7701 §6.1, §6.2, §6.3; RFC 4975 §8.6): CPIM From/To validation,
 //! then every other session of the room (To = room URI) or the sessions of the To URI that
 //! declared `private-messages` plus the sender's other sessions (private), keeping only
-//! recipients that declared the wrapped type (`accept-wrapped-types`, IMPL-1 default) and
-//! whose `a=max-size` the message's known total does not exceed.
+//! recipients that receive at all (offered neither `sendonly` nor `inactive`, RFC 4975 §8.9,
+//! IMPL-6), declared the wrapped type (`accept-wrapped-types`, IMPL-1 default) and whose
+//! `a=max-size` the message's known total does not exceed.
 
 use crate::conference::ParticipantId;
 use crate::wire::cpim::{self, Headers};
@@ -93,7 +94,12 @@ impl Switch {
         entry.recipients.clear();
         entry.private_to = None;
         if is_room_uri(to.uri, &room.name, domain, local.ip()) {
-            let members = || room.members.iter().filter_map(|m| live(*m));
+            let members = || {
+                room.members
+                    .iter()
+                    .filter_map(|m| live(*m))
+                    .filter(|q| q.direction.receives())
+            };
             if let Some(e) = refusal(members().map(|q| fit(q, wrapped, total))) {
                 return Err(e);
             }
@@ -122,19 +128,24 @@ impl Switch {
         if capable().next().is_none() && !to_self {
             return Err(MsrpError::PrivateNotSupported);
         }
+        // IMPL-6: a target that offered sendonly/inactive takes no messages at all.
+        let receiving = || capable().filter(|q| q.direction.receives());
+        if receiving().next().is_none() && !to_self {
+            return Err(MsrpError::Forbidden);
+        }
         if !to_self {
-            if let Some(e) = refusal(capable().map(|q| fit(q, wrapped, total))) {
+            if let Some(e) = refusal(receiving().map(|q| fit(q, wrapped, total))) {
                 return Err(e);
             }
         }
-        entry.private_to = Some(capable().next().map_or(sender, |q| q.id));
+        entry.private_to = Some(receiving().next().map_or(sender, |q| q.id));
         for m in &room.members {
             let Some(q) = live(*m) else {
                 continue;
             };
             let target = cpim::uri_eq(&q.uri, to.uri) && q.caps.private_messages;
             let own = cpim::uri_eq(&q.uri, &me.uri);
-            if (target || own) && fit(q, wrapped, total) == Fit::Takes {
+            if (target || own) && q.direction.receives() && fit(q, wrapped, total) == Fit::Takes {
                 entry.recipients.push(Recipient {
                     pid: *m,
                     delivery: Delivery::Fresh,

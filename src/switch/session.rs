@@ -2,7 +2,7 @@
 //! the room and memory limits, the session path handed to the focus, binding a session to
 //! the connection whose first request names it, and full cleanup on leave or loss.
 
-use crate::conference::{ChatCaps, JoinError, JoinRequest, Joined, ParticipantId};
+use crate::conference::{ChatCaps, Direction, JoinError, JoinRequest, Joined, ParticipantId};
 use crate::rand::{fill_ident, Entropy};
 use crate::time::{Duration, Instant};
 use crate::wire::msrp::{last_uri, MsrpError, MsrpUri};
@@ -42,8 +42,15 @@ pub(super) struct Participant {
     pub(super) max_size: Option<u64>,
     /// Display name from its SIP From, for the RFC 7701 §11 participant list.
     pub(super) display_name: String,
+    /// Its offered direction (RFC 4975 §8.9, IMPL-6): whether it may send regular content
+    /// and whether it gets copies.
+    pub(super) direction: Direction,
+    /// The focus minted its anonymous URI: it is told the URI once its session binds.
+    pub(super) anonymous: bool,
     /// Not chat-room aware and just bound: the RFC 7701 §11 notices are due.
     pub(super) notice_due: bool,
+    /// Anonymous and just bound: the notice announcing its anonymous URI is due.
+    pub(super) anonymity_notice_due: bool,
     pub(super) conn: Option<MsrpConnId>,
     /// Outbound copies for this session, allocated at join.
     pub(super) ring: Ring,
@@ -82,6 +89,12 @@ fn bounded(s: &str, max: usize) -> String {
     s.get(..end).unwrap_or("").to_string()
 }
 
+/// A peer `a=path` the switch can check From-Path against: bounded, its rightmost URI
+/// an MSRP URI.
+pub(super) fn peer_path_ok(path: &str, max_uri: usize) -> bool {
+    path.len() <= max_uri && last_uri(path).is_some_and(|u| MsrpUri::parse(u).is_ok())
+}
+
 /// The slab index of an id.
 pub(super) fn index_of(id: ParticipantId) -> usize {
     id.0 & MAX_INDEX
@@ -109,8 +122,7 @@ impl Switch {
         req: &JoinRequest<'_>,
     ) -> Result<Joined, JoinError> {
         let max_uri = self.limits.max_uri_bytes;
-        let peer_ok = req.peer_path.len() <= max_uri
-            && last_uri(req.peer_path).is_some_and(|u| MsrpUri::parse(u).is_ok());
+        let peer_ok = req.peer_path.trim().is_empty() || peer_path_ok(req.peer_path, max_uri);
         if req.uri.trim().is_empty()
             || req.uri.len() > max_uri
             || !peer_ok
@@ -173,7 +185,10 @@ impl Switch {
             accepts: AcceptedTypes::parse(req.accept_wrapped_types, max_uri),
             max_size: req.peer_max_size,
             display_name: bounded(req.display_name, max_uri),
+            direction: req.direction,
+            anonymous: req.anonymous,
             notice_due: false,
+            anonymity_notice_due: false,
             conn: None,
             ring: Ring::new(self.limits.ring_bytes),
             bind_deadline: Some(now + Duration::from_millis(self.limits.join_bind_timeout_ms)),
@@ -269,7 +284,9 @@ impl Switch {
         };
         p.conn = Some(ci);
         p.bind_deadline = None;
-        p.notice_due = !p.caps.chatroom_aware;
+        // IMPL-6: one that offered sendonly/inactive gets no SENDs, notices included.
+        p.notice_due = !p.caps.chatroom_aware && p.direction.receives();
+        p.anonymity_notice_due = p.anonymous && p.direction.receives();
         conn.sessions.push(id);
         conn.bind_deadline = None;
         let pending = !p.ring.is_empty();

@@ -1,7 +1,8 @@
 //! The SDP subset an MSRP chat session uses (RFC 4566 §5 lines v/o/s/c/t/m/a; RFC 4975 §8
 //! `m=message … TCP/MSRP *`, `a=path`, `a=accept-types`, `a=accept-wrapped-types`,
-//! `a=max-size`; RFC 6135 `a=setup`; RFC 7701 §8 `a=chatroom`): parse an offer, emit an
-//! answer. Unknown attributes and non-`message` media sections are skipped.
+//! `a=max-size`; RFC 6135 `a=setup`; RFC 7701 §8 `a=chatroom`; RFC 4566 §6 / RFC 3264 §6.1
+//! direction attributes): parse an offer, emit an answer with one m-line per offered m-line
+//! (RFC 3264 §6). Unknown attributes are skipped; non-MSRP media sections are only listed.
 
 use std::io::Write as _;
 
@@ -142,6 +143,58 @@ impl Setup {
     }
 }
 
+/// A stream's direction as its describer declared it (RFC 4566 §6 `a=sendrecv`,
+/// `a=sendonly`, `a=recvonly`, `a=inactive`; session-level value as default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Direction {
+    #[default]
+    SendRecv,
+    SendOnly,
+    RecvOnly,
+    Inactive,
+}
+
+impl Direction {
+    fn parse(s: &str) -> Option<Direction> {
+        match s {
+            "sendrecv" => Some(Direction::SendRecv),
+            "sendonly" => Some(Direction::SendOnly),
+            "recvonly" => Some(Direction::RecvOnly),
+            "inactive" => Some(Direction::Inactive),
+            _ => None,
+        }
+    }
+
+    /// The attribute name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::SendRecv => "sendrecv",
+            Direction::SendOnly => "sendonly",
+            Direction::RecvOnly => "recvonly",
+            Direction::Inactive => "inactive",
+        }
+    }
+
+    /// The answerer's direction for this offered one (RFC 3264 §6.1): the mirror image.
+    pub fn answered(self) -> Direction {
+        match self {
+            Direction::SendOnly => Direction::RecvOnly,
+            Direction::RecvOnly => Direction::SendOnly,
+            other => other,
+        }
+    }
+
+    /// The describer may send regular content (RFC 4975 §8.9: SEND with a body).
+    pub fn sends(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::SendOnly)
+    }
+
+    /// The describer wants to receive regular content.
+    pub fn receives(self) -> bool {
+        matches!(self, Direction::SendRecv | Direction::RecvOnly)
+    }
+}
+
 /// RFC 7701 §8 `a=chatroom` tokens the focus understands (others are ignored).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Chatroom {
@@ -184,9 +237,27 @@ pub struct MsrpMedia<'a> {
     pub max_size: Option<u64>,
     /// `None` = no `a=chatroom` at all.
     pub chatroom: Option<Chatroom>,
+    /// Media-level direction attribute, else the session-level one, else `sendrecv`.
+    pub direction: Direction,
 }
 
 impl MsrpMedia<'_> {
+    /// A section nothing is known about yet (port 0, no attributes, `sendrecv`).
+    pub fn unknown() -> MsrpMedia<'static> {
+        MsrpMedia {
+            port: 0,
+            proto: MsrpProto::Tcp,
+            connection: None,
+            accept_types: None,
+            accept_wrapped_types: None,
+            path: None,
+            setup: None,
+            max_size: None,
+            chatroom: None,
+            direction: Direction::SendRecv,
+        }
+    }
+
     /// True if `accept-types` lists `media_type` (ignoring parameters) or `*`.
     pub fn accepts(&self, media_type: &str) -> bool {
         self.accept_types
@@ -202,6 +273,18 @@ pub fn type_list_contains(list: &str, media_type: &str) -> bool {
     })
 }
 
+/// One `m=` line of a description, whatever its media, as an answer must echo it when it
+/// refuses the stream (RFC 3264 §6: `m=MEDIA 0 PROTO FMT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MediaLine<'a> {
+    pub media: &'a str,
+    pub proto: &'a str,
+    /// The format list as written (`*` for MSRP).
+    pub fmt: &'a str,
+    /// Index into `SessionDescription::media` if this is an MSRP section.
+    pub msrp: Option<usize>,
+}
+
 /// A parsed session description (only what the MSRP subset needs).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionDescription<'a> {
@@ -212,6 +295,8 @@ pub struct SessionDescription<'a> {
     pub connection: Option<Connection<'a>>,
     /// Every `m=message` section with an MSRP transport, in order.
     pub media: Vec<MsrpMedia<'a>>,
+    /// Every `m=` line, in order (the answer has one per line).
+    pub lines: Vec<MediaLine<'a>>,
 }
 
 impl<'a> SessionDescription<'a> {
@@ -232,6 +317,8 @@ impl<'a> SessionDescription<'a> {
         let mut session_name = "";
         let mut connection = None;
         let mut media: Vec<MsrpMedia<'a>> = Vec::new();
+        let mut lines_out: Vec<MediaLine<'a>> = Vec::new();
+        let mut direction = Direction::SendRecv;
         // Inside an m= section: Some(true) = an MSRP one being filled, Some(false) = skipped.
         let mut section: Option<bool> = None;
         for line in lines {
@@ -241,9 +328,18 @@ impl<'a> SessionDescription<'a> {
             };
             match (kind, section) {
                 (b'm', _) => {
-                    let parsed = parse_media_line(value)?;
+                    let (line, parsed) = parse_media_line(value, direction)?;
                     section = Some(parsed.is_some());
+                    lines_out.push(MediaLine {
+                        msrp: parsed.is_some().then_some(media.len()),
+                        ..line
+                    });
                     media.extend(parsed);
+                }
+                (b'a', None) => {
+                    if let Some(d) = Direction::parse(value) {
+                        direction = d;
+                    }
                 }
                 (b'o', None) => origin = Some(parse_origin(value)?),
                 (b's', None) => session_name = value,
@@ -266,14 +362,30 @@ impl<'a> SessionDescription<'a> {
             session_name,
             connection,
             media,
+            lines: lines_out,
         })
     }
 
     /// The first usable MSRP section: `TCP/MSRP` with a non-zero port.
     pub fn msrp_media(&self) -> Option<&MsrpMedia<'a>> {
-        self.media
-            .iter()
-            .find(|m| m.proto == MsrpProto::Tcp && m.port != 0)
+        self.msrp_line().and_then(|i| self.media_of_line(i))
+    }
+
+    /// Index into `lines` of the first usable MSRP section (see `msrp_media`).
+    pub fn msrp_line(&self) -> Option<usize> {
+        self.lines.iter().position(|l| {
+            self.media_of_line_at(l)
+                .is_some_and(|m| m.proto == MsrpProto::Tcp && m.port != 0)
+        })
+    }
+
+    /// The MSRP section of `lines[i]`, if it is one.
+    pub fn media_of_line(&self, i: usize) -> Option<&MsrpMedia<'a>> {
+        self.lines.get(i).and_then(|l| self.media_of_line_at(l))
+    }
+
+    fn media_of_line_at(&self, l: &MediaLine<'_>) -> Option<&MsrpMedia<'a>> {
+        l.msrp.and_then(|i| self.media.get(i))
     }
 }
 
@@ -302,31 +414,45 @@ fn parse_connection(v: &str) -> Result<Connection<'_>, SdpError> {
     }
 }
 
-/// `message PORT PROTO FMT…` → an MSRP section; other media or protocols → `None`.
-fn parse_media_line(v: &str) -> Result<Option<MsrpMedia<'_>>, SdpError> {
-    let mut f = v.split(' ');
-    let (Some(kind), Some(port), Some(proto)) = (f.next(), f.next(), f.next()) else {
+/// `MEDIA PORT PROTO FMT…` → the line, plus an MSRP section for `message` with an MSRP
+/// transport (other media or protocols → `None`). `direction` = the session-level one.
+fn parse_media_line(
+    v: &str,
+    direction: Direction,
+) -> Result<(MediaLine<'_>, Option<MsrpMedia<'_>>), SdpError> {
+    let mut f = v.splitn(4, ' ');
+    let (Some(kind), Some(port), Some(proto), Some(fmt)) = (f.next(), f.next(), f.next(), f.next())
+    else {
         return Err(SdpError::BadMedia);
     };
+    let fmt = fmt.trim();
+    let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_graphic());
+    if !valid(kind) || !valid(proto) || fmt.is_empty() || fmt.bytes().any(|b| b.is_ascii_control())
+    {
+        return Err(SdpError::BadMedia);
+    }
+    let line = MediaLine {
+        media: kind,
+        proto,
+        fmt,
+        msrp: None,
+    };
     if kind != "message" {
-        return Ok(None);
+        return Ok((line, None));
     }
     let proto = if proto.eq_ignore_ascii_case("TCP/MSRP") {
         MsrpProto::Tcp
     } else if proto.eq_ignore_ascii_case("TCP/TLS/MSRP") {
         MsrpProto::Tls
     } else {
-        return Ok(None);
+        return Ok((line, None));
     };
     let port = port.split('/').next().unwrap_or_default();
     if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
         return Err(SdpError::BadMedia);
     }
     let port: u16 = port.parse().map_err(|_| SdpError::BadMedia)?;
-    if f.next().is_none() {
-        return Err(SdpError::BadMedia);
-    }
-    Ok(Some(MsrpMedia {
+    let media = MsrpMedia {
         port,
         proto,
         connection: None,
@@ -336,7 +462,9 @@ fn parse_media_line(v: &str) -> Result<Option<MsrpMedia<'_>>, SdpError> {
         setup: None,
         max_size: None,
         chatroom: None,
-    }))
+        direction,
+    };
+    Ok((line, Some(media)))
 }
 
 fn apply_attribute<'a>(m: &mut MsrpMedia<'a>, v: &'a str) -> Result<(), SdpError> {
@@ -365,6 +493,9 @@ fn apply_attribute<'a>(m: &mut MsrpMedia<'a>, v: &'a str) -> Result<(), SdpError
             );
         }
         ("chatroom", val) => m.chatroom = Some(Chatroom::parse(val.unwrap_or_default())),
+        (name, None) if Direction::parse(name).is_some() => {
+            m.direction = Direction::parse(name).unwrap_or_default();
+        }
         _ => {}
     }
     Ok(())
@@ -406,6 +537,13 @@ pub struct Answer<'a> {
     pub max_size: Option<u64>,
     /// `None` = no `a=chatroom`; neither token = bare `a=chatroom`.
     pub chatroom: Option<Chatroom>,
+    /// Written as a media-level attribute unless `sendrecv` (the default).
+    pub direction: Direction,
+    /// The offer's m-lines (RFC 3264 §6): every one but `offered[accepted]` is answered
+    /// refused in place; empty = the MSRP section alone.
+    pub offered: &'a [MediaLine<'a>],
+    /// Index into `offered` of the MSRP line this answer accepts.
+    pub accepted: usize,
 }
 
 impl Answer<'_> {
@@ -415,15 +553,33 @@ impl Answer<'_> {
         let at = AddrType::of(self.address).as_str();
         let _ = write!(
             out,
-            "v=0\r\no={} {} {} IN {at} {addr}\r\ns=-\r\nc=IN {at} {addr}\r\nt=0 0\r\n\
-             m=message {} {} *\r\na=accept-types:{}\r\n",
+            "v=0\r\no={} {} {} IN {at} {addr}\r\ns=-\r\nc=IN {at} {addr}\r\nt=0 0\r\n",
             self.origin_username,
             self.sess_id,
             self.sess_version,
+            addr = self.address,
+        );
+        if self.offered.is_empty() {
+            self.emit_msrp(&mut out);
+        }
+        for (i, line) in self.offered.iter().enumerate() {
+            if i == self.accepted {
+                self.emit_msrp(&mut out);
+            } else {
+                let _ = write!(out, "m={} 0 {} {}\r\n", line.media, line.proto, line.fmt);
+            }
+        }
+        out
+    }
+
+    /// The accepted MSRP section.
+    fn emit_msrp(&self, out: &mut Vec<u8>) {
+        let _ = write!(
+            out,
+            "m=message {} {} *\r\na=accept-types:{}\r\n",
             self.port,
             self.proto.as_str(),
             self.accept_types,
-            addr = self.address,
         );
         if let Some(awt) = self.accept_wrapped_types {
             let _ = write!(out, "a=accept-wrapped-types:{awt}\r\n");
@@ -451,7 +607,9 @@ impl Answer<'_> {
             }
             out.extend_from_slice(b"\r\n");
         }
-        out
+        if self.direction != Direction::SendRecv {
+            let _ = write!(out, "a={}\r\n", self.direction.as_str());
+        }
     }
 }
 

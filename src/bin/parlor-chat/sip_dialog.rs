@@ -112,6 +112,9 @@ impl Dialog {
                 nickname: true,
                 private_messages: true,
             }),
+            direction: sdp::Direction::SendRecv,
+            offered: &[],
+            accepted: 0,
         }
         .emit();
         let user = self.me.split('@').next().unwrap_or(&self.me);

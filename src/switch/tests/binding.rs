@@ -36,6 +36,8 @@ fn ipv6_listen_address_is_bracketed() {
         peer_path: ALICE.peer,
         peer_max_size: None,
         switch_connects: false,
+        direction: Default::default(),
+        anonymous: false,
     };
     let j = sw
         .join(Instant::ZERO, &mut TestEntropy::new(1), &req)

@@ -23,6 +23,8 @@ fn joined_with(
         peer_path: who.peer,
         peer_max_size: max_size,
         switch_connects: false,
+        direction: Default::default(),
+        anonymous: false,
     };
     let j = h.sw.join(h.now, &mut h.ent, &req).unwrap();
     let c = h.conn();
@@ -150,6 +152,8 @@ fn r7701_8_f_reoffer_without_chatroom_makes_private_messages_428() {
         },
         accept_wrapped_types: "text/plain text/html",
         peer_max_size: Some(4096),
+        direction: Default::default(),
+        peer_path: None,
     };
     h.sw.update(h.now, b.id, &update);
     h.input(ca, &chat("priv0002", &a, ALICE, BOB.uri, "after"));
@@ -453,6 +457,8 @@ fn r7701_11_a_b_unaware_participant_gets_two_notices_on_bind() {
         peer_path: BOB.peer,
         peer_max_size: None,
         switch_connects: false,
+        direction: Default::default(),
+        anonymous: false,
     };
     let b = h.sw.join(h.now, &mut h.ent, &req).unwrap();
     let cb = h.conn();

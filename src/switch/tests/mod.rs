@@ -181,6 +181,8 @@ impl Harness {
             peer_path: who.peer,
             peer_max_size: None,
             switch_connects: false,
+            direction: Default::default(),
+            anonymous: false,
         };
         self.sw.join(self.now, &mut self.ent, &req)
     }

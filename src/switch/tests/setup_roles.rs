@@ -15,6 +15,8 @@ fn dial_join(h: &mut Harness, who: Who, peer: &str, caps: ChatCaps) -> Result<Jo
         peer_path: peer,
         peer_max_size: None,
         switch_connects: true,
+        direction: Default::default(),
+        anonymous: false,
     };
     h.sw.join(h.now, &mut h.ent, &req)
 }

@@ -92,6 +92,9 @@ fn example3_answer() -> Answer<'static> {
             nickname: true,
             private_messages: true,
         }),
+        direction: Direction::SendRecv,
+        offered: &[],
+        accepted: 0,
     }
 }
 
@@ -251,4 +254,119 @@ fn msrp_authority() {
     );
     assert_eq!(msrp_uri_authority("msrp://host/s;tcp"), None);
     assert_eq!(msrp_uri_authority("garbage"), None);
+}
+
+#[test]
+fn lists_every_m_line_in_order_and_answers_refused_ones_with_port_0() {
+    let body = offer_with_media(&[
+        "m=audio 49170 RTP/AVP 0 8",
+        "a=rtpmap:0 PCMU/8000",
+        "m=message 9 TCP/TLS/MSRP *",
+        "m=message 5000 TCP/MSRP *",
+        "a=accept-types:message/cpim",
+        "a=path:msrp://10.0.0.1:5000/s;tcp",
+        "m=video 0 RTP/AVP 31",
+    ]);
+    let sd = SessionDescription::parse(&body, 4096).unwrap();
+    let kinds: Vec<(&str, &str, &str, Option<usize>)> = sd
+        .lines
+        .iter()
+        .map(|l| (l.media, l.proto, l.fmt, l.msrp))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("audio", "RTP/AVP", "0 8", None),
+            ("message", "TCP/TLS/MSRP", "*", Some(0)),
+            ("message", "TCP/MSRP", "*", Some(1)),
+            ("video", "RTP/AVP", "31", None),
+        ]
+    );
+    assert_eq!(sd.msrp_line(), Some(2));
+    let answer = Answer {
+        offered: &sd.lines,
+        accepted: 2,
+        ..example3_answer()
+    }
+    .emit();
+    let text = String::from_utf8(answer).unwrap();
+    let m: Vec<&str> = text.lines().filter(|l| l.starts_with("m=")).collect();
+    assert_eq!(
+        m,
+        [
+            "m=audio 0 RTP/AVP 0 8",
+            "m=message 0 TCP/TLS/MSRP *",
+            "m=message 2855 TCP/MSRP *",
+            "m=video 0 RTP/AVP 31",
+        ]
+    );
+    // The MSRP attributes sit in the accepted section, before the refused video line.
+    let video = text.find("m=video").unwrap();
+    assert!(text.find("a=path:").unwrap() < video);
+    assert!(
+        !text.contains("rtpmap"),
+        "refused sections carry no attributes"
+    );
+}
+
+#[test]
+fn m_line_without_format_is_malformed() {
+    let body = offer_with_media(&["m=audio 49170 RTP/AVP"]);
+    assert_eq!(
+        SessionDescription::parse(&body, 4096),
+        Err(SdpError::BadMedia)
+    );
+}
+
+#[test]
+fn direction_media_level_overrides_session_level() {
+    let body = wire(&[
+        "v=0",
+        "o=- 1 1 IN IP4 10.0.0.1",
+        "s=-",
+        "t=0 0",
+        "a=recvonly",
+        "m=message 5000 TCP/MSRP *",
+        "a=path:msrp://10.0.0.1:5000/a;tcp",
+        "m=message 5001 TCP/MSRP *",
+        "a=sendonly",
+        "a=path:msrp://10.0.0.1:5001/b;tcp",
+    ]);
+    let sd = SessionDescription::parse(&body, 4096).unwrap();
+    assert_eq!(sd.media[0].direction, Direction::RecvOnly);
+    assert_eq!(sd.media[1].direction, Direction::SendOnly);
+    let example1 = example1_sdp();
+    let plain = SessionDescription::parse(&example1, 4096).unwrap();
+    assert_eq!(plain.media[0].direction, Direction::SendRecv);
+}
+
+#[test]
+fn direction_answers_mirror_the_offer() {
+    for (offered, answered) in [
+        (Direction::SendRecv, None),
+        (Direction::SendOnly, Some("a=recvonly")),
+        (Direction::RecvOnly, Some("a=sendonly")),
+        (Direction::Inactive, Some("a=inactive")),
+    ] {
+        let text = String::from_utf8(
+            Answer {
+                direction: offered.answered(),
+                ..example3_answer()
+            }
+            .emit(),
+        )
+        .unwrap();
+        let dirs: Vec<&str> = text
+            .lines()
+            .filter(|l| ["a=sendrecv", "a=sendonly", "a=recvonly", "a=inactive"].contains(l))
+            .collect();
+        assert_eq!(
+            dirs,
+            answered.into_iter().collect::<Vec<_>>(),
+            "{offered:?}"
+        );
+    }
+    assert!(Direction::SendOnly.sends() && !Direction::SendOnly.receives());
+    assert!(!Direction::RecvOnly.sends() && Direction::RecvOnly.receives());
+    assert!(!Direction::Inactive.sends() && !Direction::Inactive.receives());
 }
