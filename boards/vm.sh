@@ -145,7 +145,7 @@ boot_guest() {
     [ -n "$BOOT_EMULATOR" ] || die "board $BOARD has no qemu-system boot recipe (boot_* keys empty)"
     command -v "$BOOT_EMULATOR" >/dev/null || die "$BOOT_EMULATOR not found: install qemu-system-arm"
     command -v cpio >/dev/null || die "cpio not found: install cpio"
-    local kpkg kdeb bdeb kdir bdir kernel moddir
+    local kpkg kdeb bdeb kdir bdir kernel moddir f
     kpkg=$(apt-cache depends "$BOOT_KERNEL_PACKAGE:$BOOT_DEB_ARCH" 2>/dev/null |
         awk '$1 == "Depends:" && $2 ~ /^linux-image-/ {print $2; exit}')
     kpkg=${kpkg%%:*}
@@ -154,8 +154,9 @@ boot_guest() {
     bdeb=$(fetch_deb "busybox-static:$BOOT_DEB_ARCH")
     kdir=$(unpack_deb "$kdeb")
     bdir=$(unpack_deb "$bdeb")
-    kernel=$(ls "$kdir"/boot/vmlinuz-* | head -n1)
-    moddir=$(ls -d "$kdir"/lib/modules/*/ "$kdir"/usr/lib/modules/*/ 2>/dev/null | head -n1)
+    kernel="" moddir=""
+    for f in "$kdir"/boot/vmlinuz-*; do [ -f "$f" ] && kernel=$f; done
+    for f in "$kdir"/lib/modules/*/ "$kdir"/usr/lib/modules/*/; do [ -d "$f" ] && moddir=$f; done
     [ -n "$kernel" ] && [ -n "$moddir" ] || die "$kdeb has no kernel or modules"
 
     VM_DIR=$(mktemp -d "${TMPDIR:-/tmp}/parlor-vm.XXXXXX")

@@ -51,3 +51,38 @@ fn footprint_with_thirty_participants() {
         PARTICIPANTS * (PARTICIPANTS - 1)
     );
 }
+
+/// `parlor limits --profile NAME` prints the profile's figures as the library computes
+/// them, `worst_case_bytes` among them (boards/footprint sets it beside measured RSS).
+#[test]
+fn limits_command_prints_the_profile_figures() {
+    use parlor::config::profiles::{builtin_limits, BUILTIN_PROFILES};
+    for (name, _) in BUILTIN_PROFILES {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_parlor"))
+            .args(["limits", "--profile", name])
+            .output()
+            .expect("run parlor limits");
+        assert!(out.status.success(), "{name}: {out:?}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        let value = |key: &str| -> usize {
+            text.lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name}: no `{key}=N` in {text:?}"))
+        };
+        let limits = builtin_limits(name).expect("builtin profile");
+        assert_eq!(
+            value("worst_case_bytes"),
+            limits.worst_case_bytes(),
+            "{name}"
+        );
+        assert_eq!(value("max_participants"), limits.max_participants, "{name}");
+        assert_eq!(value("ring_bytes"), limits.ring_bytes, "{name}");
+        assert_eq!(value("memory_cap"), limits.memory_cap, "{name}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_parlor"))
+        .args(["limits", "--profile", "no-such-profile"])
+        .output()
+        .expect("run parlor limits");
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -6,6 +6,7 @@
 
 pub mod msrp;
 pub mod participant;
+pub mod remote;
 pub mod sip;
 
 use std::io::{BufRead, BufReader};
