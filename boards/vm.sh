@@ -122,15 +122,18 @@ EOF
     chmod 0755 "$file"
 }
 
-# write_probe FILE: answers one command per connection: `rss` prints parlor's VmRSS and
-# VmHWM lines (kB), `stop` sends it SIGTERM.
+# write_probe FILE: answers one command per connection: `rss` prints parlor's resident
+# size (as a VmRSS line, from smaps_rollup) and VmHWM (kB), `stop` sends it SIGTERM.
 write_probe() {
     cat > "$1" <<'EOF'
 #!/bin/busybox sh
 read -r command
 pid=$(cat /tmp/parlor.pid)
 case $command in
-    rss) grep -E '^(VmRSS|VmHWM):' "/proc/$pid/status" ;;
+    # Rss from smaps_rollup walks the page tables; status's VmRSS comes from counters a
+    # 6.1 kernel syncs only every 64 page faults, so it can lag by megabytes.
+    rss) awk '/^Rss:/ {print "VmRSS: " $2 " kB"}' "/proc/$pid/smaps_rollup"
+         grep '^VmHWM:' "/proc/$pid/status" ;;
     stop) kill -TERM "$pid" && echo stopping ;;
     *) echo "unknown command" ;;
 esac
