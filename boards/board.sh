@@ -56,18 +56,28 @@ load_board() {
     if [ -z "${RUSTC:-}" ] && [ -x /usr/bin/rustc ] && [ "$TARGET" != "$(host_triple)" ]; then
         export RUSTC=/usr/bin/rustc
     fi
-    local var
-    var=CARGO_TARGET_$(printf '%s' "$TARGET" | tr 'a-z.-' 'A-Z__')
-    export "${var}_LINKER=$LINKER"
-    export "${var}_RUSTFLAGS=$BOARD_RUSTFLAGS"
+    BOARD_ENV_PREFIX=CARGO_TARGET_$(printf '%s' "$TARGET" | tr 'a-z.-' 'A-Z__')
+    export "${BOARD_ENV_PREFIX}_LINKER=$LINKER"
+    export "${BOARD_ENV_PREFIX}_RUSTFLAGS=$BOARD_RUSTFLAGS"
     if [ -n "$RUNNER" ]; then
-        export "${var}_RUNNER=$RUNNER"
+        export "${BOARD_ENV_PREFIX}_RUNNER=$RUNNER"
     fi
     CARGO_ARGS=(--target "$TARGET")
     if [ -n "$BUILD_STD" ]; then
         export RUSTC_BOOTSTRAP=1
         CARGO_ARGS+=("-Zbuild-std=$BUILD_STD")
     fi
+}
+
+# host_cargo ARGS...: cargo for the host (the test clients that drive a board from
+# outside), without anything load_board set up for the board's target.
+host_cargo() {
+    (
+        cd "$REPO"
+        unset RUSTC RUSTC_BOOTSTRAP
+        unset "${BOARD_ENV_PREFIX}_LINKER" "${BOARD_ENV_PREFIX}_RUSTFLAGS" "${BOARD_ENV_PREFIX}_RUNNER"
+        cargo "$@"
+    )
 }
 
 host_triple() {
