@@ -149,22 +149,30 @@ fn footprint_at_profile_maximum() {
     };
     let most = limits.max_participants.min(limits.max_room_participants);
     let count = env_number("PARLOR_FOOTPRINT_PARTICIPANTS", most);
-    let rounds = env_number("PARLOR_FOOTPRINT_ROUNDS", 3);
-    let body_bytes = env_number("PARLOR_FOOTPRINT_BYTES", 200);
+    let body_bytes = env_number("PARLOR_FOOTPRINT_BYTES", 1000);
     assert!(count >= 3, "need at least three participants");
+    // Enough rounds that the silent participant is sent several rings' worth plus what the
+    // sockets on the way can buffer (1 MiB), so its ring really overflows.
+    let per_round = (count - 1) * (body_bytes + 400);
+    let wanted = 2 * limits.ring_bytes + (1 << 20);
+    let rounds = env_number("PARLOR_FOOTPRINT_ROUNDS", wanted.div_ceil(per_round).max(3));
     let step = scaled(STEP);
 
     let (idle, _) = rss_from(&rss_command);
     // SIP over UDP mostly; every eighth over TCP (TCP SIP connections are a smaller table).
-    let mut people: Vec<Participant> = (0..count)
-        .map(|i| {
+    // The first participant pays for code and tables touched for the first time; the
+    // others show what one more participant costs.
+    let first = remote.join(Transport::Tcp, "user0");
+    let (first_joined, _) = rss_from(&rss_command);
+    let mut people: Vec<Participant> = std::iter::once(first)
+        .chain((1..count).map(|i| {
             let transport = if i % 8 == 0 {
                 Transport::Tcp
             } else {
                 Transport::Udp
             };
             remote.join(transport, &format!("user{i}"))
-        })
+        }))
         .collect();
     let (joined, _) = rss_from(&rss_command);
     // VmHWM comes from counters the kernel may sync late; sampled RSS bounds the peak too.
@@ -198,7 +206,7 @@ fn footprint_at_profile_maximum() {
     let peak = hwm.max(sampled_peak).max(flowing);
     println!(
         "footprint profile={profile} participants={count} rounds={rounds} body_bytes={body_bytes} \
-         deliveries={deliveries} idle_rss={idle} joined_rss={joined} flowing_rss={flowing} \
+         deliveries={deliveries} idle_rss={idle} first_joined_rss={first_joined} joined_rss={joined} flowing_rss={flowing} \
          peak_rss={peak}"
     );
 }
