@@ -49,6 +49,7 @@ load_board() {
     BOOT_CONSOLE=$(board_value "$file" boot_console)
     BOOT_DEB_ARCH=$(board_value "$file" boot_deb_arch)
     BOOT_KERNEL_PACKAGE=$(board_value "$file" boot_kernel_package)
+    BOOT_BUS=$(board_value "$file" boot_bus)
     [ -n "$TARGET" ] || die "$file: no target"
 
     # A rustup toolchain only has the host's std; Debian's rustc-web has the arm64 std and

@@ -21,8 +21,6 @@ VM_CACHE=${PARLOR_BOARDS_CACHE:-$REPO/target/boards-cache}
 VM_DIR=""
 VM_PID=""
 
-# The virtio drivers the guest needs; Debian's cloud kernel builds them as modules.
-VM_MODULES=(virtio_mmio virtio_net virtio_rng)
 
 # port_in_use PORT: whether a TCP or UDP socket on the host already has that port.
 port_in_use() {
@@ -167,7 +165,16 @@ boot_guest() {
     mkdir -p "$root"/{app,bin,dev,lib/modules,proc,sys,tmp}
     cp "$bdir/bin/busybox" "$root/bin/busybox"
     cp "$binary" "$root/app/parlor"
-    for m in "${VM_MODULES[@]}"; do copy_module "$m" "$moddir" "$root/lib/modules"; done
+    # The virtio drivers the guest needs (Debian builds them as modules) and the devices.
+    local m net_device rng_device
+    case $BOOT_BUS in
+        mmio) net_device=virtio-net-device rng_device=virtio-rng-device ;;
+        pci) net_device=virtio-net-pci,romfile= rng_device=virtio-rng-pci ;;  # no option ROM: nothing boots from the NIC
+        *) die "boards/$BOARD.toml: boot_bus must be mmio or pci" ;;
+    esac
+    for m in "virtio_$BOOT_BUS" virtio_net virtio_rng; do
+        copy_module "$m" "$moddir" "$root/lib/modules"
+    done
     write_init "$root/init" "$@"
     write_probe "$root/bin/probe"
     (cd "$root" && find . -print0 | cpio --null -o -H newc --quiet -R 0:0) > "$VM_DIR/initrd.cpio"
@@ -191,8 +198,8 @@ boot_guest() {
         -kernel "$kernel" -initrd "$VM_DIR/initrd.cpio" \
         -append "console=$BOOT_CONSOLE quiet loglevel=3 panic=-1" \
         -serial "file:$GUEST_LOG" \
-        -netdev "user,id=n0,$forwards" -device virtio-net-device,netdev=n0 \
-        -device virtio-rng-device 2> "$VM_DIR/emulator.err" &
+        -netdev "user,id=n0,$forwards" -device "$net_device,netdev=n0" \
+        -device "$rng_device" 2> "$VM_DIR/emulator.err" &
     VM_PID=$!
     trap 'kill_guest' EXIT
     local started=$SECONDS

@@ -97,7 +97,7 @@ fn every_board_file_parses_and_names_its_target() {
 
 /// Board keys beyond the required ones (boards/README.md): std crates to build from source,
 /// and the qemu-system boot recipe (all empty when the board is not booted).
-const BOARD_OPTIONAL: [&str; 7] = [
+const BOARD_OPTIONAL: [&str; 8] = [
     "build_std",
     "boot_emulator",
     "boot_machine",
@@ -105,6 +105,7 @@ const BOARD_OPTIONAL: [&str; 7] = [
     "boot_console",
     "boot_deb_arch",
     "boot_kernel_package",
+    "boot_bus",
 ];
 
 /// The top-level string `key` of a board file, or "" when absent.
