@@ -54,8 +54,12 @@ load_board() {
 
     # A rustup toolchain only has the host's std; Debian's rustc-web has the arm64 std and
     # the library sources for -Zbuild-std. Prefer it for foreign targets when present.
+    # rustdoc must match rustc: cargo also runs the doctests for the target.
     if [ -z "${RUSTC:-}" ] && [ -x /usr/bin/rustc ] && [ "$TARGET" != "$(host_triple)" ]; then
         export RUSTC=/usr/bin/rustc
+        if [ -z "${RUSTDOC:-}" ] && [ -x /usr/bin/rustdoc ]; then
+            export RUSTDOC=/usr/bin/rustdoc
+        fi
     fi
     BOARD_ENV_PREFIX=CARGO_TARGET_$(printf '%s' "$TARGET" | tr 'a-z.-' 'A-Z__')
     export "${BOARD_ENV_PREFIX}_LINKER=$LINKER"
@@ -75,7 +79,7 @@ load_board() {
 host_cargo() {
     (
         cd "$REPO"
-        unset RUSTC RUSTC_BOOTSTRAP
+        unset RUSTC RUSTDOC RUSTC_BOOTSTRAP
         unset "${BOARD_ENV_PREFIX}_LINKER" "${BOARD_ENV_PREFIX}_RUSTFLAGS" "${BOARD_ENV_PREFIX}_RUNNER"
         cargo "$@"
     )
