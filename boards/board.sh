@@ -91,7 +91,7 @@ host_triple() {
 
 # The release binary boards/build leaves for BIN (parlor or parlor-chat).
 release_binary() {
-    printf '%s/target/%s/release/%s\n' "$REPO" "$TARGET" "$1"
+    printf '%s/%s/release/%s\n' "${CARGO_TARGET_DIR:-$REPO/target}" "$TARGET" "$1"
 }
 
 # release_build [cargo flags...]: the board's release binaries (stripped by the release
