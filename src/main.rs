@@ -1,11 +1,13 @@
 //! `parlor` command line: `parlor serve [FLAGS]` runs the RFC 7701 chat server (flags:
-//! see `parlor --help` and the README); `--help`, `--version`.
+//! see `parlor --help` and the README); `parlor limits [FLAGS]` prints the memory figures
+//! those flags give (boards/footprint); `--help`, `--version`.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 const USAGE: &str = "\
 usage: parlor serve [FLAGS]     run the chat server (SIP focus + MSRP switch)
+       parlor limits [FLAGS]    print the memory figures of that configuration
        parlor --help | -h       print this help
        parlor --version | -V    print the version
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
     let command = args.remove(0);
     match command.to_str() {
         Some("serve") => serve(args),
+        Some("limits") => limits(args),
         Some("--help" | "-h" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -64,4 +67,27 @@ fn serve(args: Vec<OsString>) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `parlor limits`: the configuration `serve` would use, as `key=value` lines of the memory
+/// figures (Limits::worst_case_bytes() among them), so a board's measured RSS can be set
+/// beside them; the target's own binary prints them (usize differs between boards).
+fn limits(args: Vec<OsString>) -> ExitCode {
+    let config = match parlor::config::Config::from_args(args) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("parlor: {}", e.message);
+            return ExitCode::from(2);
+        }
+    };
+    let l = &config.limits;
+    println!("memory_cap={}", l.memory_cap);
+    println!("max_participants={}", l.max_participants);
+    println!("max_room_participants={}", l.max_room_participants);
+    println!("ring_bytes={}", l.ring_bytes);
+    println!("participant_bytes={}", l.participant_bytes());
+    println!("msrp_connection_bytes={}", l.msrp_connection_bytes());
+    println!("worst_case_bytes={}", l.worst_case_bytes());
+    println!("bounded_bytes={}", l.bounded_bytes());
+    ExitCode::SUCCESS
 }

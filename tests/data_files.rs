@@ -62,11 +62,116 @@ fn every_board_file_parses_and_names_its_target() {
         }
         for entry in &doc.entries {
             assert!(
-                required.contains(&entry.key.as_str()),
+                required.contains(&entry.key.as_str())
+                    || BOARD_OPTIONAL.contains(&entry.key.as_str()),
                 "{}:{}: unknown board key `{}`",
                 path.display(),
                 entry.line,
                 entry.key
+            );
+            assert!(
+                entry.table.is_empty(),
+                "{}:{}: board files have no tables",
+                path.display(),
+                entry.line
+            );
+            // boards/board.sh reads values with sed: plain strings only, no escapes.
+            let Value::String(value) = &entry.value else {
+                panic!(
+                    "{}:{}: `{}` must be a string",
+                    path.display(),
+                    entry.line,
+                    entry.key
+                );
+            };
+            assert!(
+                !value.contains(['\\', '"']),
+                "{}:{}: `{}` must not need escapes",
+                path.display(),
+                entry.line,
+                entry.key
+            );
+        }
+    }
+}
+
+/// Board keys beyond the required ones (boards/README.md): std crates to build from source,
+/// and the qemu-system boot recipe (all empty when the board is not booted).
+const BOARD_OPTIONAL: [&str; 8] = [
+    "build_std",
+    "boot_emulator",
+    "boot_machine",
+    "boot_cpu",
+    "boot_console",
+    "boot_deb_arch",
+    "boot_kernel_package",
+    "boot_bus",
+];
+
+/// The top-level string `key` of a board file, or "" when absent.
+fn board_string(path: &Path, key: &str) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    let doc = toml_subset::parse(&text).unwrap_or_else(|e| panic!("{}:{e}", path.display()));
+    doc.entries
+        .iter()
+        .find(|e| e.table.is_empty() && e.key == key)
+        .and_then(|e| match &e.value {
+            Value::String(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn boot_recipe_is_all_or_nothing() {
+    for path in toml_files("boards") {
+        let set: Vec<bool> = BOARD_OPTIONAL[1..]
+            .iter()
+            .map(|k| !board_string(&path, k).is_empty())
+            .collect();
+        assert!(
+            set.iter().all(|s| *s) || set.iter().all(|s| !*s),
+            "{}: give every boot_* key or none",
+            path.display()
+        );
+    }
+    let aarch64 = root().join("boards/aarch64-linux.toml");
+    assert_eq!(
+        board_string(&aarch64, "boot_emulator"),
+        "qemu-system-aarch64"
+    );
+}
+
+/// `.cargo/config.toml` repeats each cross board's linker, rustflags and runner so that a
+/// plain `cargo test --target TRIPLE` behaves like `boards/test BOARD`: they must agree.
+#[test]
+fn cargo_config_matches_every_cross_board() {
+    let config = std::fs::read_to_string(root().join(".cargo/config.toml")).unwrap();
+    for path in toml_files("boards") {
+        let runner = board_string(&path, "runner");
+        if runner.is_empty() {
+            continue; // the host: nothing forced in .cargo/config.toml
+        }
+        let target = board_string(&path, "target");
+        let header = format!("[target.{target}]");
+        let start = config
+            .find(&header)
+            .unwrap_or_else(|| panic!(".cargo/config.toml lacks {header}"));
+        let section = &config[start + header.len()..];
+        let section = &section[..section.find("\n[").unwrap_or(section.len())];
+        let flags: Vec<String> = board_string(&path, "rustflags")
+            .split_whitespace()
+            .map(|w| format!("\"{w}\""))
+            .collect();
+        for want in [
+            format!("linker = \"{}\"", board_string(&path, "linker")),
+            format!("rustflags = [{}]", flags.join(", ")),
+            format!("runner = \"{runner}\""),
+        ] {
+            assert!(
+                section.lines().any(|l| l.trim() == want),
+                "{header} in .cargo/config.toml: want `{want}` (from {})",
+                path.display()
             );
         }
     }

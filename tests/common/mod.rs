@@ -7,12 +7,13 @@
 pub mod msrp;
 pub mod nickname;
 pub mod participant;
+pub mod remote;
 pub mod sip;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Duration;
 
@@ -179,7 +180,8 @@ pub fn wait_bounded(child: &mut Child, limit: Duration) -> std::process::ExitSta
 
 /// A fresh alphanumeric identifier of `len` characters, unique within this test process.
 pub fn ident(len: usize) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // usize, not u64: 32-bit MIPS has no 64-bit atomics and the suite runs there too.
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -187,9 +189,7 @@ pub fn ident(len: usize) -> String {
         .unwrap_or(0);
     let mut state = nanos
         ^ (u64::from(std::process::id()) << 32)
-        ^ COUNTER
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        ^ (COUNTER.fetch_add(1, Ordering::Relaxed) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (0..len)
         .map(|_| {
             state = xorshift(state);
