@@ -93,9 +93,14 @@ fn slow_reader_does_not_hold_up_others_or_grow_memory() {
         started.elapsed()
     );
     assert_eq!(got, MESSAGES, "B missed messages");
-    assert!(
-        peak < baseline + MEMORY_CAP + ALLOWANCE,
-        "RSS peak {peak} exceeds idle {baseline} + cap {MEMORY_CAP} + allowance {ALLOWANCE}"
-    );
+    // Under qemu-user (boards/test sets PARLOR_TEST_EMULATED) the RSS read is the
+    // emulator's, whose translation cache grows with every new code path; parlor's own
+    // memory on the board is measured in a real guest by `boards/footprint`.
+    if std::env::var_os("PARLOR_TEST_EMULATED").is_none() {
+        assert!(
+            peak < baseline + MEMORY_CAP + ALLOWANCE,
+            "RSS peak {peak} exceeds idle {baseline} + cap {MEMORY_CAP} + allowance {ALLOWANCE}"
+        );
+    }
     drop(c);
 }
