@@ -8,7 +8,7 @@ use crate::rand::Entropy;
 use crate::time::Instant;
 use crate::wire::sip::{
     emit_response, is_keepalive, parse, parse_head, HeaderName, Headers, Message, Method,
-    ParseFailure, RequestLine, Response, SipError, SipUri, StartLine, StatusLine, ViaReceived,
+    ParseFailure, RequestLine, Response, SipError, SipUri, StartLine, StatusLine, Via, ViaReceived,
 };
 
 use super::subscription::EVENT_PACKAGE;
@@ -79,9 +79,30 @@ impl Focus {
             && h.cseq().is_ok()
     }
 
+    /// True if an error response can still be addressed: it has a Via to echo (RFC 3261
+    /// §8.2.6.2; it goes back to the source address anyway). From/To/Call-ID/CSeq are copied
+    /// when present, so requests missing them still learn why (RFC 4475 §3.3.1, §3.1.2.16).
+    pub(super) fn replyable(h: &Headers<'_>) -> bool {
+        h.vias().next().is_some()
+    }
+
+    /// RFC 4475 §3.3.8 and §3.1.2.1: a single-valued header field given twice, or a Via
+    /// element that does not parse, makes the request malformed (400).
+    fn malformed_header_set(h: &Headers<'_>) -> bool {
+        let single = [
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::MaxForwards,
+        ];
+        single.iter().any(|&n| h.get_all(n).nth(1).is_some())
+            || h.vias().any(|v| Via::parse(v).is_err())
+    }
+
     fn on_malformed(&mut self, entropy: &mut dyn Entropy, src: Source, f: ParseFailure<'_>) {
         match (f.method, &f.headers) {
-            (Some(m), Some(h)) if m != Method::Ack && Self::answerable(h) => {
+            (Some(m), Some(h)) if m != Method::Ack && Self::replyable(h) => {
                 log::debug!("malformed {} request: {:?}", m.as_str(), f.error);
                 let (code, reason) = f.error.status();
                 let tag = self.new_tag(entropy);
@@ -106,7 +127,7 @@ impl Focus {
         let Some(rl) = msg.request() else {
             return;
         };
-        if rl.method == Method::Ack || !Self::answerable(&msg.headers) {
+        if rl.method == Method::Ack || !Self::replyable(&msg.headers) {
             return;
         }
         let (code, reason) = error.status();
@@ -252,8 +273,8 @@ impl Focus {
     ) {
         let h = &msg.headers;
         let cseq_ok = h.cseq().is_ok_and(|c| c.method == rl.method);
-        if !Self::answerable(h) || !cseq_ok {
-            if rl.method != Method::Ack && h.top_via().is_ok() && Self::answerable(h) {
+        if !Self::answerable(h) || !cseq_ok || Self::malformed_header_set(h) {
+            if rl.method != Method::Ack && Self::replyable(h) {
                 let tag = self.new_tag(entropy);
                 self.respond(src, h, 400, "Bad Request", Some(&tag), &[], b"");
             } else {
