@@ -8,7 +8,8 @@ use crate::rand::Entropy;
 use crate::time::Instant;
 use crate::wire::sip::{
     emit_response, is_keepalive, parse, parse_head, HeaderName, Headers, Message, Method,
-    ParseFailure, RequestLine, Response, SipError, SipUri, StartLine, StatusLine, Via, ViaReceived,
+    ParseFailure, RequestLine, Response, SipError, SipLimits, SipUri, StartLine, StatusLine, Via,
+    ViaReceived,
 };
 
 use super::subscription::EVENT_PACKAGE;
@@ -65,6 +66,9 @@ impl Focus {
             },
             Err(failure) if failure.error == SipError::TooLarge => {
                 self.reject_unframed(entropy, src, bytes, SipError::TooLarge)
+            }
+            Err(failure) if failure.error == SipError::TooManyHeaders => {
+                self.reject_too_many_headers(entropy, src, bytes)
             }
             Err(failure) => self.on_malformed(entropy, src, failure),
         }
@@ -133,6 +137,29 @@ impl Focus {
         let (code, reason) = error.status();
         let tag = self.new_tag(entropy);
         self.respond(src, &msg.headers, code, reason, Some(&tag), &[], b"");
+    }
+
+    /// Answers 400 to a request with more than `max_headers` header fields: its header block
+    /// is read once more with a bounded larger table (4 × `max_headers`) only to address the
+    /// response; a block beyond even that is dropped (logged once).
+    fn reject_too_many_headers(&mut self, entropy: &mut dyn Entropy, src: Source, bytes: &[u8]) {
+        let wider = SipLimits {
+            max_headers: self.sip_limits.max_headers.saturating_mul(4),
+            ..self.sip_limits
+        };
+        let headers = match parse(bytes, &wider) {
+            Ok(msg) => msg.request().map(|rl| (rl.method, msg.headers)),
+            Err(f) => f.method.zip(f.headers),
+        };
+        match headers {
+            Some((m, h)) if m != Method::Ack && Self::replyable(&h) => {
+                log::debug!("{} request with too many header fields", m.as_str());
+                let (code, reason) = SipError::TooManyHeaders.status();
+                let tag = self.new_tag(entropy);
+                self.respond(src, &h, code, reason, Some(&tag), &[], b"");
+            }
+            _ => self.log_dropped("TooManyHeaders"),
+        }
     }
 
     /// Sends a response built from `req` to `src` and returns its bytes.
