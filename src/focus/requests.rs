@@ -331,7 +331,15 @@ impl Focus {
         if self.txs.full(&self.config.limits) {
             let retry = lifetime(&self.config.limits).as_secs().max(1).to_string();
             let tag = self.new_tag(entropy);
-            log::warn!("transaction table full: 503 to {}", rl.method.as_str());
+            if self.txs.full_warned {
+                log::debug!("transaction table full: 503 to {}", rl.method.as_str());
+            } else {
+                self.txs.full_warned = true;
+                log::warn!(
+                    "transaction table full: 503 to {} (further ones logged at debug)",
+                    rl.method.as_str()
+                );
+            }
             self.respond(
                 src,
                 h,
@@ -343,6 +351,7 @@ impl Focus {
             );
             return;
         }
+        self.txs.full_warned = false;
         if rl.method == Method::Cancel {
             self.on_cancel(now, conf, entropy, src, key, h);
             return;
