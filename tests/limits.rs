@@ -571,3 +571,101 @@ fn r4975_5_4_c_ended_session_cannot_be_bound_again() {
     conn.write(&req);
     assert_eq!(msrp_status(&mut conn, &tid), Some(481));
 }
+
+/// `parlor serve` with `--log warn`, the `[limits]` lines given and stderr captured.
+fn server_capturing_log(lines: &[&str]) -> (std::process::Child, SocketAddr, SocketAddr) {
+    use std::process::{Command, Stdio};
+    let cfg = limits_config(lines);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parlor"))
+        .args([
+            "serve",
+            "--sip-listen",
+            "127.0.0.1:0",
+            "--msrp-listen",
+            "127.0.0.1:0",
+            "--log",
+            "warn",
+            "--config",
+            cfg.to_str().expect("utf-8 temp path"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn parlor");
+    let lines = common::line_channel(child.stdout.take().expect("stdout"));
+    let line = lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("listening line");
+    let (sip, msrp) = common::parse_listening_line(&line).expect("listening line");
+    (child, sip, msrp)
+}
+
+// "Logged once": a flood of the same error (framing errors, connection-limit refusals,
+// per-source refusals, unanswerable messages) writes one warn line per kind, not one per
+// occurrence.
+#[test]
+fn a_flood_of_the_same_error_logs_one_warn() {
+    let (mut child, sip, msrp) = server_capturing_log(&[
+        "max_sip_connections = 1",
+        "max_connections_per_source = 3",
+        "max_sip_message_bytes = 2048",
+        "max_sdp_bytes = 1024",
+    ]);
+    let stderr = common::line_channel(child.stderr.take().expect("stderr"));
+    let big = format!(
+        "OPTIONS {ROOM} SIP/2.0\r\nContent-Length: 5000\r\n\r\n{}",
+        "b".repeat(100)
+    );
+    for _ in 0..5 {
+        let mut s = connect(sip);
+        let _ = s.write_all(big.as_bytes());
+        assert!(closed_within(&mut s, STEP), "framing error not closed");
+    }
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    for _ in 0..5 {
+        udp.send_to(b"garbage without a start line\r\n\r\n", sip)
+            .expect("send");
+    }
+    let held = connect(sip);
+    std::thread::sleep(QUIET);
+    for _ in 0..5 {
+        let mut s = connect(sip);
+        assert!(closed_within(&mut s, STEP), "over max_sip_connections kept");
+    }
+    let m1 = connect(msrp);
+    let m2 = connect(msrp);
+    std::thread::sleep(QUIET);
+    for _ in 0..5 {
+        let mut s = connect(msrp);
+        assert!(
+            closed_within(&mut s, STEP),
+            "over the per-source limit kept"
+        );
+    }
+    std::thread::sleep(QUIET);
+    let _ = child.kill();
+    let _ = child.wait();
+    drop((held, m1, m2));
+    // The process is gone: read until the pipe's EOF ends the reader (bounded).
+    let mut log = Vec::new();
+    for _ in 0..10_000 {
+        match stderr.recv_timeout(STEP) {
+            Ok(line) => log.push(line),
+            Err(_) => break,
+        }
+    }
+    let warns = |needle: &str| {
+        log.iter()
+            .filter(|l| l.contains("WARN") && l.contains(needle))
+            .count()
+    };
+    assert_eq!(warns("TooLarge"), 1, "framing errors: {log:#?}");
+    assert_eq!(warns("unanswerable"), 1, "dropped messages: {log:#?}");
+    assert_eq!(warns("max_sip_connections"), 1, "SIP refusals: {log:#?}");
+    assert_eq!(
+        warns("max_connections_per_source"),
+        1,
+        "per-source: {log:#?}"
+    );
+}
