@@ -669,3 +669,45 @@ fn a_flood_of_the_same_error_logs_one_warn() {
         "per-source: {log:#?}"
     );
 }
+
+// max_uri_bytes: a joiner whose URI (From) or MSRP path is longer than the limit is refused
+// (488: the switch cannot keep it) and nothing is kept for it; a Request-URI longer than
+// the limit gets 414 Request-URI Too Long (RFC 3261 §21.4.12).
+#[test]
+fn uri_over_max_is_refused() {
+    let server = server(&["max_uri_bytes = 64"]);
+    let long_user = "u".repeat(80);
+    let mut sip = SipClient::udp(server.sip);
+    let path = format!("msrp://127.0.0.1:9/{};tcp", ident(16));
+    let sdp = sdp_offer("x", &path, "active", None);
+    let from = format!("sip:{long_user}@example.com");
+    let req = invite(&sip, &from, &format!("{}@h", ident(12)), &ident(8), &sdp);
+    sip.send(req.as_bytes());
+    let from_status = final_status(&mut sip, STEP);
+
+    let mut sip = SipClient::udp(server.sip);
+    let long_path = format!("msrp://127.0.0.1:9/{};tcp", "s".repeat(80));
+    let sdp = sdp_offer("y", &long_path, "active", None);
+    let req = invite(
+        &sip,
+        "sip:y@example.com",
+        &format!("{}@h", ident(12)),
+        &ident(8),
+        &sdp,
+    );
+    sip.send(req.as_bytes());
+    let path_status = final_status(&mut sip, STEP);
+
+    let mut sip = SipClient::udp(server.sip);
+    let req = String::from_utf8(options_with(&sip, &[], b""))
+        .expect("utf-8")
+        .replacen(ROOM, &format!("sip:{long_user}@localhost"), 1);
+    sip.send(req.as_bytes());
+    let ruri_status = final_status(&mut sip, STEP);
+    assert_eq!(
+        (from_status, path_status, ruri_status),
+        (Some(488), Some(488), Some(414))
+    );
+    let mut p = Participant::join_and_bind(server.sip, Transport::Udp, "short");
+    assert!(still_chats(&mut p));
+}
