@@ -154,6 +154,14 @@ limits! {
     /// On SIGTERM, how long the shell waits for BYE / final NOTIFY transactions before it
     /// exits anyway.
     shutdown_grace_ms: u64 = 2_000,
+    /// SIP TCP plus MSRP connections one source IP address may hold open at once; one more
+    /// is closed at accept (connections the switch dials out are not counted). Keeps one
+    /// host from taking every slot of `max_sip_connections` / `max_msrp_connections`.
+    max_connections_per_source: usize = 8,
+    /// A started MSRP start line + header block must be complete within this time, else the
+    /// connection is closed (slowloris: a bound connection must not hold a half-sent header
+    /// block, `max_msrp_header_bytes` of memory, forever).
+    msrp_header_timeout_ms: u64 = 10_000,
 }
 
 /// What was wrong with a limits value.
@@ -203,6 +211,11 @@ impl Limits {
             ("msrp_bind_timeout_ms", self.msrp_bind_timeout_ms),
             ("sip_idle_timeout_ms", self.sip_idle_timeout_ms),
             ("join_bind_timeout_ms", self.join_bind_timeout_ms),
+            (
+                "max_connections_per_source",
+                self.max_connections_per_source as u64,
+            ),
+            ("msrp_header_timeout_ms", self.msrp_header_timeout_ms),
             ("subscription_expires_s", self.subscription_expires_s),
             ("max_nickname_bytes", self.max_nickname_bytes as u64),
             (

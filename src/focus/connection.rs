@@ -1,6 +1,9 @@
 //! SIP over TCP for the focus (RFC 3261 §18.3 stream framing, §18.4 connection reuse):
 //! the connection slab bounded by `max_sip_connections`, one framer per connection, 413/400
-//! for a message that cannot be framed, and the idle timeout.
+//! for a message that cannot be framed, and the idle timeout: it runs from the last
+//! complete request, so bytes trickled in never extend it (slowloris), and a message left
+//! half-sent that long closes even a connection that carries a dialog. Refusals and
+//! framing errors are logged at warn once, then at debug.
 
 use ::core::net::SocketAddr;
 
@@ -20,6 +23,9 @@ pub(super) struct TcpConn {
     pub framer: StreamFramer,
     /// Closed at this instant unless a request completes or a dialog uses it.
     pub idle_deadline: Instant,
+    /// When the bytes of a not yet complete message started arriving (`None` = between
+    /// messages); a dialog does not keep a connection whose message stays half-sent.
+    pub partial_since: Option<Instant>,
     /// `Close` was emitted; the slot waits for `tcp_closed`.
     pub closing: bool,
 }
@@ -28,6 +34,10 @@ pub(super) struct TcpConn {
 #[derive(Debug, Default)]
 pub(super) struct Connections {
     pub slab: Slab<TcpConn>,
+    /// A refusal at `max_sip_connections` was logged at warn since a connection last closed.
+    pub limit_warned: bool,
+    /// Connections closed for a framing error (the first is logged at warn).
+    pub framing_errors: u64,
 }
 
 impl Connections {
@@ -48,13 +58,22 @@ impl Focus {
 
     pub(super) fn open_connection(&mut self, now: Instant, peer: SocketAddr) -> Option<SipConnId> {
         if self.conns.slab.len() >= self.config.limits.max_sip_connections {
-            log::warn!("SIP TCP connection from {peer} refused: max_sip_connections reached");
+            if self.conns.limit_warned {
+                log::debug!("SIP TCP connection from {peer} refused: max_sip_connections");
+            } else {
+                self.conns.limit_warned = true;
+                log::warn!(
+                    "SIP TCP connection from {peer} refused: max_sip_connections reached \
+                     (further refusals logged at debug)"
+                );
+            }
             return None;
         }
         let id = self.conns.slab.insert(TcpConn {
             peer,
             framer: StreamFramer::new(self.config.limits.max_sip_message_bytes),
             idle_deadline: now + self.idle_timeout(),
+            partial_since: None,
             closing: false,
         });
         Some(SipConnId(id))
@@ -89,7 +108,15 @@ impl Focus {
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    log::warn!("SIP TCP connection {conn:?}: {e:?}, closing");
+                    self.conns.framing_errors += 1;
+                    if self.conns.framing_errors == 1 {
+                        log::warn!(
+                            "SIP TCP connection {conn:?}: {e:?}, closing \
+                             (further framing errors logged at debug)"
+                        );
+                    } else {
+                        log::debug!("SIP TCP connection {conn:?}: {e:?}, closing");
+                    }
                     if let Some(head) = framer.pending_head() {
                         self.reject_unframed(entropy, src, head, e);
                     }
@@ -99,6 +126,11 @@ impl Focus {
             }
         }
         if let Some(c) = self.conns.slab.get_mut(conn.0) {
+            c.partial_since = match (framer.buffered(), c.partial_since) {
+                (0, _) => None,
+                (_, Some(since)) => Some(since),
+                (_, None) => Some(now),
+            };
             c.framer = framer;
         }
     }
@@ -125,13 +157,15 @@ impl Focus {
             log::debug!("tcp_closed for unknown SIP connection {conn:?}");
             return;
         }
+        self.conns.limit_warned = false;
         let t = SipTransport::Tcp(conn);
         self.txs.forget_transport(t);
         self.dialogs.forget_transport(t);
         self.subs.forget_transport(t);
     }
 
-    /// Closes connections idle past `sip_idle_timeout_ms` that carry no dialog.
+    /// Closes connections idle past `sip_idle_timeout_ms` that carry no dialog, and those
+    /// whose message has stayed half-sent that long even when they carry one.
     pub(super) fn close_idle_connections(&mut self, now: Instant) {
         let idle = self.idle_timeout();
         let mut expired = Vec::new();
@@ -140,8 +174,10 @@ impl Focus {
                 continue;
             }
             let t = SipTransport::Tcp(SipConnId(id));
-            if self.dialogs.uses(t) || self.subs.uses(t) {
-                c.idle_deadline = now + idle;
+            let stalled = c.partial_since.is_some_and(|since| since + idle <= now);
+            if !stalled && (self.dialogs.uses(t) || self.subs.uses(t)) {
+                // Kept for its dialog, but a half-sent message still ends at its own time.
+                c.idle_deadline = c.partial_since.map_or(now + idle, |p| (p + idle).max(now));
             } else {
                 expired.push(SipConnId(id));
             }

@@ -308,7 +308,15 @@ impl Focus {
             bytes: bytes.clone(),
         });
         if self.txs.full(&self.config.limits) {
-            log::warn!("transaction table full: {purpose:?} sent once without retransmission");
+            if self.txs.full_warned {
+                log::debug!("transaction table full: {purpose:?} sent once, untracked");
+            } else {
+                self.txs.full_warned = true;
+                log::warn!(
+                    "transaction table full: {purpose:?} sent once without retransmission \
+                     (further ones logged at debug)"
+                );
+            }
             return false;
         }
         let retransmit = match to {

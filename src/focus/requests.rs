@@ -8,7 +8,8 @@ use crate::rand::Entropy;
 use crate::time::Instant;
 use crate::wire::sip::{
     emit_response, is_keepalive, parse, parse_head, HeaderName, Headers, Message, Method,
-    ParseFailure, RequestLine, Response, SipError, SipUri, StartLine, StatusLine, ViaReceived,
+    ParseFailure, RequestLine, Response, SipError, SipLimits, SipUri, StartLine, StatusLine, Via,
+    ViaReceived,
 };
 
 use super::subscription::EVENT_PACKAGE;
@@ -66,6 +67,9 @@ impl Focus {
             Err(failure) if failure.error == SipError::TooLarge => {
                 self.reject_unframed(entropy, src, bytes, SipError::TooLarge)
             }
+            Err(failure) if failure.error == SipError::TooManyHeaders => {
+                self.reject_too_many_headers(entropy, src, bytes)
+            }
             Err(failure) => self.on_malformed(entropy, src, failure),
         }
     }
@@ -79,9 +83,30 @@ impl Focus {
             && h.cseq().is_ok()
     }
 
+    /// True if an error response can still be addressed: it has a Via to echo (RFC 3261
+    /// §8.2.6.2; it goes back to the source address anyway). From/To/Call-ID/CSeq are copied
+    /// when present, so requests missing them still learn why (RFC 4475 §3.3.1, §3.1.2.16).
+    pub(super) fn replyable(h: &Headers<'_>) -> bool {
+        h.vias().next().is_some()
+    }
+
+    /// RFC 4475 §3.3.8 and §3.1.2.1: a single-valued header field given twice, or a Via
+    /// element that does not parse, makes the request malformed (400).
+    fn malformed_header_set(h: &Headers<'_>) -> bool {
+        let single = [
+            HeaderName::From,
+            HeaderName::To,
+            HeaderName::CallId,
+            HeaderName::CSeq,
+            HeaderName::MaxForwards,
+        ];
+        single.iter().any(|&n| h.get_all(n).nth(1).is_some())
+            || h.vias().any(|v| Via::parse(v).is_err())
+    }
+
     fn on_malformed(&mut self, entropy: &mut dyn Entropy, src: Source, f: ParseFailure<'_>) {
         match (f.method, &f.headers) {
-            (Some(m), Some(h)) if m != Method::Ack && Self::answerable(h) => {
+            (Some(m), Some(h)) if m != Method::Ack && Self::replyable(h) => {
                 log::debug!("malformed {} request: {:?}", m.as_str(), f.error);
                 let (code, reason) = f.error.status();
                 let tag = self.new_tag(entropy);
@@ -106,12 +131,35 @@ impl Focus {
         let Some(rl) = msg.request() else {
             return;
         };
-        if rl.method == Method::Ack || !Self::answerable(&msg.headers) {
+        if rl.method == Method::Ack || !Self::replyable(&msg.headers) {
             return;
         }
         let (code, reason) = error.status();
         let tag = self.new_tag(entropy);
         self.respond(src, &msg.headers, code, reason, Some(&tag), &[], b"");
+    }
+
+    /// Answers 400 to a request with more than `max_headers` header fields: its header block
+    /// is read once more with a bounded larger table (4 × `max_headers`) only to address the
+    /// response; a block beyond even that is dropped (logged once).
+    fn reject_too_many_headers(&mut self, entropy: &mut dyn Entropy, src: Source, bytes: &[u8]) {
+        let wider = SipLimits {
+            max_headers: self.sip_limits.max_headers.saturating_mul(4),
+            ..self.sip_limits
+        };
+        let headers = match parse(bytes, &wider) {
+            Ok(msg) => msg.request().map(|rl| (rl.method, msg.headers)),
+            Err(f) => f.method.zip(f.headers),
+        };
+        match headers {
+            Some((m, h)) if m != Method::Ack && Self::replyable(&h) => {
+                log::debug!("{} request with too many header fields", m.as_str());
+                let (code, reason) = SipError::TooManyHeaders.status();
+                let tag = self.new_tag(entropy);
+                self.respond(src, &h, code, reason, Some(&tag), &[], b"");
+            }
+            _ => self.log_dropped("TooManyHeaders"),
+        }
     }
 
     /// Sends a response built from `req` to `src` and returns its bytes.
@@ -252,8 +300,8 @@ impl Focus {
     ) {
         let h = &msg.headers;
         let cseq_ok = h.cseq().is_ok_and(|c| c.method == rl.method);
-        if !Self::answerable(h) || !cseq_ok {
-            if rl.method != Method::Ack && h.top_via().is_ok() && Self::answerable(h) {
+        if !Self::answerable(h) || !cseq_ok || Self::malformed_header_set(h) {
+            if rl.method != Method::Ack && Self::replyable(h) {
                 let tag = self.new_tag(entropy);
                 self.respond(src, h, 400, "Bad Request", Some(&tag), &[], b"");
             } else {
@@ -283,7 +331,15 @@ impl Focus {
         if self.txs.full(&self.config.limits) {
             let retry = lifetime(&self.config.limits).as_secs().max(1).to_string();
             let tag = self.new_tag(entropy);
-            log::warn!("transaction table full: 503 to {}", rl.method.as_str());
+            if self.txs.full_warned {
+                log::debug!("transaction table full: 503 to {}", rl.method.as_str());
+            } else {
+                self.txs.full_warned = true;
+                log::warn!(
+                    "transaction table full: 503 to {} (further ones logged at debug)",
+                    rl.method.as_str()
+                );
+            }
             self.respond(
                 src,
                 h,
@@ -295,6 +351,7 @@ impl Focus {
             );
             return;
         }
+        self.txs.full_warned = false;
         if rl.method == Method::Cancel {
             self.on_cancel(now, conf, entropy, src, key, h);
             return;

@@ -96,6 +96,8 @@ impl Subscription {
 pub(super) struct Subscriptions {
     pub slab: Slab<Subscription>,
     next_serial: u64,
+    /// A refusal at `max_subscriptions` was logged at warn since there was last room.
+    limit_warned: bool,
 }
 
 impl Subscriptions {
@@ -370,13 +372,20 @@ impl Focus {
         expires: &str,
     ) {
         if self.subs.slab.len() >= self.config.limits.max_subscriptions {
-            log::warn!(
-                "SUBSCRIBE to {} refused: max_subscriptions reached",
-                sub.room
-            );
+            if self.subs.limit_warned {
+                log::debug!("SUBSCRIBE to {} refused: max_subscriptions", sub.room);
+            } else {
+                self.subs.limit_warned = true;
+                log::warn!(
+                    "SUBSCRIBE to {} refused: max_subscriptions reached \
+                     (further refusals logged at debug)",
+                    sub.room
+                );
+            }
             let r = Reply::bare(503, "Service Unavailable");
             return self.finish(now, entropy, src, pending, h, r);
         }
+        self.subs.limit_warned = false;
         self.subs.next_serial += 1;
         sub.serial = self.subs.next_serial;
         let fetch_only = sub.expires_at <= now;

@@ -152,6 +152,8 @@ pub(super) struct ClientTx {
 pub(super) struct Transactions {
     pub servers: Slab<ServerTx>,
     pub clients: Slab<ClientTx>,
+    /// "Table full" was logged at warn since the table last had room (later: debug).
+    pub full_warned: bool,
 }
 
 /// What a due timer asks the focus to do.

@@ -11,6 +11,7 @@ use std::rc::Rc;
 use async_io::Async;
 use smol::channel::{self, Receiver, Sender};
 
+use super::per_source::{self, SourceSlot};
 use super::run::{Executor, Shell};
 use crate::switch::MsrpConnId;
 
@@ -27,8 +28,10 @@ pub(super) struct MsrpHandle {
     closing: Rc<Cell<bool>>,
 }
 
-/// Accepts MSRP connections forever.
+/// Accepts MSRP connections forever. A refusal by the switch (connection limit, memory
+/// cap) is logged at warn once until a connection is admitted again, then at debug.
 pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<TcpListener>) {
+    let mut refusal_warned = false;
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -38,11 +41,24 @@ pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<
                 continue;
             }
         };
-        let Some(id) = shell.with_engine(|engine, now| engine.msrp_opened(now, peer)) else {
-            log::debug!("MSRP connection from {peer} refused: limit or memory cap");
+        let Some(slot) = per_source::admit(&shell.sources, peer.ip(), "MSRP") else {
             continue;
         };
-        let pumps = register(&shell, id);
+        let Some(id) = shell.with_engine(|engine, now| engine.msrp_opened(now, peer)) else {
+            if refusal_warned {
+                log::debug!("MSRP connection from {peer} refused: limit or memory cap");
+            } else {
+                refusal_warned = true;
+                log::warn!(
+                    "MSRP connection from {peer} refused: max_msrp_connections or memory cap \
+                     (further refusals logged at debug)"
+                );
+            }
+            continue;
+        };
+        refusal_warned = false;
+        let mut pumps = register(&shell, id);
+        pumps.slot = Some(slot);
         start_pumps(shell.clone(), &ex, id, stream, pumps);
     }
 }
@@ -54,6 +70,8 @@ pub(super) struct Pumps {
     pub(super) wake: Receiver<()>,
     /// Set by `close` (and when the connection is gone).
     pub(super) closing: Rc<Cell<bool>>,
+    /// The source's connection slot of an accepted connection (none for dialed ones).
+    pub(super) slot: Option<SourceSlot>,
 }
 
 /// Records connection `id` so the engine's wakes and close requests reach it, even before
@@ -76,6 +94,7 @@ pub(super) fn register(shell: &Shell, id: MsrpConnId) -> Pumps {
         token,
         wake: rx,
         closing,
+        slot: None,
     }
 }
 
@@ -100,14 +119,27 @@ pub(super) fn start_pumps(
         log::debug!("MSRP {id:?}: TCP_NODELAY: {e}");
     }
     let stream = Rc::new(stream);
-    ex.spawn(read_loop(shell.clone(), id, pumps.token, stream.clone()))
-        .detach();
+    ex.spawn(read_loop(
+        shell.clone(),
+        id,
+        pumps.token,
+        stream.clone(),
+        pumps.slot,
+    ))
+    .detach();
     ex.spawn(write_loop(shell, id, stream, pumps.wake, pumps.closing))
         .detach();
 }
 
-/// Feeds everything the peer sends to the engine; reports the close once.
-async fn read_loop(shell: Rc<Shell>, id: MsrpConnId, token: u64, stream: Rc<Async<TcpStream>>) {
+/// Feeds everything the peer sends to the engine; reports the close once. Holds the
+/// source's connection slot (if accepted) until then.
+async fn read_loop(
+    shell: Rc<Shell>,
+    id: MsrpConnId,
+    token: u64,
+    stream: Rc<Async<TcpStream>>,
+    slot: Option<SourceSlot>,
+) {
     shell
         .pump(&stream, &id, |engine, now, bytes| {
             engine.msrp_input(now, id, bytes)
@@ -125,6 +157,7 @@ async fn read_loop(shell: Rc<Shell>, id: MsrpConnId, token: u64, stream: Rc<Asyn
         handle.wake.close();
         shell.with_engine(|engine, now| engine.msrp_closed(now, id));
     }
+    drop(slot);
 }
 
 /// Writes pending output whenever woken; after a close request, flushes and shuts down.

@@ -17,6 +17,7 @@ use smol::LocalExecutor;
 use super::entropy::Urandom;
 use super::msrp_conn::{self, MsrpHandle};
 use super::msrp_dial;
+use super::per_source::{SourceTable, Sources};
 use super::signals::Shutdown;
 use super::sip_tcp::{self, SipHandle};
 use super::timer::{self, TimerWake};
@@ -46,6 +47,8 @@ pub(super) struct Shell {
     pub(super) udp: Async<UdpSocket>,
     pub(super) sip_conns: RefCell<HashMap<SipConnId, SipHandle>>,
     pub(super) msrp_conns: RefCell<HashMap<MsrpConnId, MsrpHandle>>,
+    /// Accepted SIP TCP + MSRP connections per source address (`max_connections_per_source`).
+    pub(super) sources: Sources,
     pub(super) timer: TimerWake,
     next_token: Cell<u64>,
     /// Set once SIGTERM/SIGINT started the engine's shutdown: every dispatch checks
@@ -192,6 +195,7 @@ pub(super) fn serve(config: Config) -> io::Result<()> {
         udp,
         sip_conns: RefCell::new(HashMap::new()),
         msrp_conns: RefCell::new(HashMap::new()),
+        sources: SourceTable::shared(config.limits.max_connections_per_source),
         timer: TimerWake::new(),
         next_token: Cell::new(0),
         draining: Cell::new(false),

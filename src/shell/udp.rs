@@ -4,6 +4,7 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_io::Async;
 
@@ -29,11 +30,20 @@ pub(super) async fn receive_loop(shell: Rc<Shell>) {
     }
 }
 
+/// Datagrams that could not be sent whole; the first is logged at warn, the rest at debug
+/// (a full socket buffer under load would otherwise log every message).
+static SEND_FAILURES: AtomicU64 = AtomicU64::new(0);
+
 /// Sends one SIP message as one datagram, without waiting.
 pub(super) fn send(udp: &Async<UdpSocket>, to: SocketAddr, bytes: &[u8]) {
-    match udp.get_ref().send_to(bytes, to) {
-        Ok(n) if n == bytes.len() => {}
-        Ok(n) => log::warn!("SIP UDP to {to}: sent {n} of {} bytes", bytes.len()),
-        Err(e) => log::warn!("SIP UDP to {to}: {e}; message dropped"),
+    let why = match udp.get_ref().send_to(bytes, to) {
+        Ok(n) if n == bytes.len() => return,
+        Ok(n) => format!("sent {n} of {} bytes", bytes.len()),
+        Err(e) => format!("{e}; message dropped"),
+    };
+    if SEND_FAILURES.fetch_add(1, Ordering::Relaxed) == 0 {
+        log::warn!("SIP UDP to {to}: {why} (further send failures logged at debug)");
+    } else {
+        log::debug!("SIP UDP to {to}: {why}");
     }
 }

@@ -45,6 +45,9 @@ pub(super) struct Conn {
     pub(super) rr: usize,
     /// Open-to-first-bind timer.
     pub(super) bind_deadline: Option<Instant>,
+    /// A started start line + header block must be complete by then
+    /// (`msrp_header_timeout_ms`; `None` between header blocks).
+    pub(super) header_deadline: Option<Instant>,
     /// `Close` was asked for: input is ignored.
     pub(super) closing: bool,
     /// A `Wake` is outstanding (cleared when the output drains).
@@ -78,6 +81,7 @@ impl Switch {
             progress: false,
             rr: 0,
             bind_deadline: Some(now + Duration::from_millis(l.msrp_bind_timeout_ms)),
+            header_deadline: None,
             closing: false,
             wake_sent: false,
             tx: Inbound::default(),
@@ -87,6 +91,22 @@ impl Switch {
         Some(MsrpConnId(self.conns.insert(conn)))
     }
 
+    /// After input on `ci`: starts the header timer when a header block has begun and is not
+    /// yet complete, keeps it while the block stays incomplete (trickled bytes never extend
+    /// it), clears it once the block is complete.
+    pub(super) fn track_header_deadline(&mut self, now: Instant, ci: MsrpConnId) {
+        let timeout = Duration::from_millis(self.limits.msrp_header_timeout_ms);
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        let in_head = !c.framer.is_idle() && c.framer.head().is_none();
+        c.header_deadline = match (in_head, c.header_deadline) {
+            (false, _) => None,
+            (true, Some(d)) => Some(d),
+            (true, None) => Some(now + timeout),
+        };
+    }
+
     /// Asks the shell to close `ci` after its pending output (once).
     pub(super) fn close_conn(&mut self, ci: MsrpConnId, why: &str) {
         if let Some(c) = self.conns.get_mut(ci.0) {
@@ -94,6 +114,7 @@ impl Switch {
                 log::debug!("closing msrp connection {}: {why}", ci.0);
                 c.closing = true;
                 c.bind_deadline = None;
+                c.header_deadline = None;
                 self.events.push_back(SwitchEvent::Close(ci));
             }
         }

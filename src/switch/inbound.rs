@@ -182,6 +182,7 @@ impl Switch {
         if let Some(c) = self.conns.get_mut(ci.0) {
             c.framer = framer;
         }
+        self.track_header_deadline(now, ci);
         self.write_owed(entropy);
         self.write_notices(entropy);
     }

@@ -230,7 +230,8 @@ impl Switch {
             .conns
             .iter()
             .filter(|(_, c)| !c.closing)
-            .filter_map(|(_, c)| c.bind_deadline);
+            .flat_map(|(_, c)| [c.bind_deadline, c.header_deadline])
+            .flatten();
         let parts = self.parts.iter().filter_map(|(_, p)| p.bind_deadline);
         let owed = self.retry_owed.then_some(self.last_now);
         conns
@@ -277,6 +278,17 @@ impl Switch {
             .map(|(i, _)| MsrpConnId(i))
         {
             self.close_conn(ci, "no session bound in time");
+        }
+        while let Some(ci) = self
+            .conns
+            .iter()
+            .find(|(_, c)| !c.closing && c.header_deadline.is_some_and(|d| d <= now))
+            .map(|(i, _)| MsrpConnId(i))
+        {
+            self.close_conn(
+                ci,
+                "header block not complete in time (msrp_header_timeout_ms)",
+            );
         }
         while let Some(id) = self.expired_unbound(now) {
             log::debug!("participant {}: MSRP session not bound in time", id.0);

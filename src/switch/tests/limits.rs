@@ -270,3 +270,45 @@ fn control_ring_overflow_closes_the_connection() {
     h.sw.conn_closed(h.now, c);
     assert_eq!(h.events(), vec![SwitchEvent::ParticipantLost(a.id)]);
 }
+
+#[test]
+fn half_sent_header_block_closes_a_bound_connection_at_the_header_timeout() {
+    let l = Limits {
+        msrp_header_timeout_ms: 1_000,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    let (j, c) = h.joined(ALICE);
+    h.events();
+    let head = format!("MSRP t1 SEND\r\nTo-Path: {}\r\n", j.path);
+    // Trickled a byte at a time, 100 ms apart: the timer started with the first byte.
+    for b in head.as_bytes().iter().take(9) {
+        h.input(c, &[*b]);
+        h.advance(100);
+    }
+    assert!(!h.events().contains(&SwitchEvent::Close(c)));
+    h.advance(150);
+    assert!(
+        h.events().contains(&SwitchEvent::Close(c)),
+        "not closed in time"
+    );
+
+    // A complete request in time clears the timer: no close later.
+    let (j2, c2) = h.joined(BOB);
+    h.events();
+    h.input(c2, b"MSRP t2 SE");
+    h.advance(500);
+    let rest = format!("ND\r\nTo-Path: {}\r\n", j2.path);
+    h.input(c2, rest.as_bytes());
+    let end = format!(
+        "From-Path: {}\r\nMessage-ID: m\r\nByte-Range: 1-0/0\r\n-------t2$\r\n",
+        BOB.peer
+    );
+    h.input(c2, end.as_bytes());
+    assert_eq!(h.msgs(c2).last().map(|m| m.code()), Some(200));
+    h.advance(5_000);
+    assert!(
+        !h.events().contains(&SwitchEvent::Close(c2)),
+        "closed after completing"
+    );
+}
