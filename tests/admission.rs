@@ -398,3 +398,69 @@ fn r7701_5_2_a_parlor_chat_with_password_file_joins() {
     let status = wait_bounded(&mut child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(1), "{status:?}");
 }
+
+/// Runs `parlor hash-password ARGS` with `stdin`; (exit code, stdout).
+fn hash_password(args: &[&str], stdin: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parlor"))
+        .arg("hash-password")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn parlor hash-password");
+    let mut input = child.stdin.take().expect("stdin");
+    input.write_all(stdin.as_bytes()).expect("write stdin");
+    drop(input);
+    let lines = line_channel(child.stdout.take().expect("stdout"));
+    let status = wait_bounded(&mut child, Duration::from_secs(10));
+    // The reader thread ends at EOF; bounded in count and time.
+    let mut out = String::new();
+    for _ in 0..100 {
+        match lines.recv_timeout(STEP) {
+            Ok(line) => out.push_str(&line),
+            Err(_) => break,
+        }
+    }
+    (status.code(), out)
+}
+
+// R7701-5.2-a: `parlor hash-password` output, pasted into the config, makes a user who
+// can join; the password is read from stdin only and never printed.
+#[test]
+fn r7701_5_2_a_hash_password_output_configures_a_user() {
+    let (code, table) = hash_password(&[], &format!("{ALICE}\n{REALM}\n{ALICE_PASSWORD}\n"));
+    assert_eq!(code, Some(0), "{table}");
+    assert!(
+        table.starts_with("[user.\"alice@example.com\"]\n"),
+        "{table}"
+    );
+    assert!(!table.contains(ALICE_PASSWORD));
+    let want_md5 = ha1(Algorithm::Md5, "alice", REALM, ALICE_PASSWORD);
+    assert!(
+        table.contains(&format!("ha1_md5 = \"{want_md5}\"")),
+        "{table}"
+    );
+    let (code, same) = hash_password(&[ALICE, REALM], &format!("{ALICE_PASSWORD}\n"));
+    assert_eq!((code, same.as_str()), (Some(0), table.as_str()));
+    let (code, _) = hash_password(&[ALICE, REALM], "");
+    assert_eq!(code, Some(2), "no password on stdin");
+    let (code, _) = hash_password(&["not-an-address", REALM], "pw\n");
+    assert_eq!(code, Some(2));
+
+    let config = config_file(&format!("[room.lobby]\n{table}"));
+    let server = Server::start(&["--config", &config]);
+    let nonce = fresh_nonce(&server, Algorithm::Md5);
+    let auth = authorization(
+        Algorithm::Md5,
+        "alice",
+        ALICE_PASSWORD,
+        &nonce,
+        "00000001",
+        "INVITE",
+        ROOM,
+    );
+    let ok = invite(&server, Transport::Udp, ROOM, ALICE, &[&auth]);
+    assert_eq!(ok.status(), Some(200), "{}", ok.start);
+}
