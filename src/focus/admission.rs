@@ -102,8 +102,9 @@ impl AllowList {
     }
 }
 
-/// One digest user (`[user."alice@example.com"]` in the config).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One digest user (`[user."alice@example.com"]` in the config). Its Debug output hides
+/// the hashes: an HA1 is as good as the password for digest.
+#[derive(Clone, PartialEq, Eq)]
 pub struct UserCredentials {
     /// The identity the user is admitted as; the request's From must name it.
     pub aor: Aor,
@@ -113,6 +114,18 @@ pub struct UserCredentials {
     pub ha1_sha256: Option<String>,
     /// Lower-case hex MD5(username:realm:password) (RFC 2617 §3.2.2.2).
     pub ha1_md5: Option<String>,
+}
+
+impl core::fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let hidden = |h: &Option<String>| h.as_ref().map(|_| "<hidden>");
+        f.debug_struct("UserCredentials")
+            .field("aor", &self.aor)
+            .field("username", &self.username)
+            .field("ha1_sha256", &hidden(&self.ha1_sha256))
+            .field("ha1_md5", &hidden(&self.ha1_md5))
+            .finish()
+    }
 }
 
 /// The focus's admission policy.
@@ -313,6 +326,21 @@ mod tests {
         adm.default_allow = None;
         assert!(adm.admits("adhoc", Some(&alice)));
         assert!(!adm.authenticates());
+    }
+
+    #[test]
+    fn debug_output_hides_the_hashes() {
+        let user = UserCredentials {
+            aor: Aor::parse("a@b").unwrap(),
+            username: "a".into(),
+            ha1_sha256: Some("5e".repeat(32)),
+            ha1_md5: None,
+        };
+        let shown = format!("{user:?}");
+        assert!(
+            shown.contains("<hidden>") && !shown.contains("5e5e"),
+            "{shown}"
+        );
     }
 
     #[test]
