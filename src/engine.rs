@@ -48,6 +48,7 @@ impl Engine {
             domain: config.domain.clone(),
             sip_local,
             limits: config.limits.clone(),
+            admission: config.admission.clone(),
         });
         let switch = Switch::new(SwitchConfig {
             msrp_local,

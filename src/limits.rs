@@ -21,6 +21,8 @@ pub const CONNECTION_OVERHEAD: usize = 1024;
 pub const MESSAGE_ID_OVERHEAD: usize = 160;
 /// Fixed bookkeeping bytes per conference-event subscription beyond its strings and NOTIFY.
 pub const SUBSCRIPTION_OVERHEAD: usize = 512;
+/// Bytes per entry of the digest-nonce replay table (timestamp, salt, highest nc, slack).
+pub const NONCE_ENTRY_BYTES: usize = 32;
 /// Bytes per recipient in a fast-forward Message-ID table entry (a test in the switch
 /// checks the real entry is no larger).
 pub const MESSAGE_ID_RECIPIENT_BYTES: usize = 24;
@@ -162,6 +164,14 @@ limits! {
     /// connection is closed (slowloris: a bound connection must not hold a half-sent header
     /// block, `max_msrp_header_bytes` of memory, forever).
     msrp_header_timeout_ms: u64 = 10_000,
+    /// SIP digest nonces (RFC 3261 §22.4, RFC 7616 §3.3) are accepted for this long after
+    /// they were issued; later → 401 with `stale=true`. Nonces are stateless (timestamp +
+    /// HMAC), so this costs no memory by itself.
+    nonce_lifetime_s: u64 = 300,
+    /// Digest nonces whose highest nonce-count is remembered to refuse replays (RFC 7616
+    /// §3.4); when full, the oldest is forgotten and nonces as old are answered `stale`.
+    /// Memory: × NONCE_ENTRY_BYTES.
+    max_auth_nonces: usize = 64,
 }
 
 /// What was wrong with a limits value.
@@ -217,6 +227,8 @@ impl Limits {
             ),
             ("msrp_header_timeout_ms", self.msrp_header_timeout_ms),
             ("subscription_expires_s", self.subscription_expires_s),
+            ("nonce_lifetime_s", self.nonce_lifetime_s),
+            ("max_auth_nonces", self.max_auth_nonces as u64),
             ("max_nickname_bytes", self.max_nickname_bytes as u64),
             (
                 "forward_response_timeout_ms",
@@ -308,7 +320,15 @@ impl Limits {
             * (MESSAGE_ID_OVERHEAD + MESSAGE_ID_RECIPIENT_BYTES * self.max_room_participants);
         let rooms = self.max_rooms * (256 + self.max_uri_bytes);
         let subscriptions = self.max_subscriptions * self.subscription_bytes();
-        participants + msrp_conns + sip_conns + transactions + message_ids + rooms + subscriptions
+        let nonces = self.max_auth_nonces * NONCE_ENTRY_BYTES;
+        participants
+            + msrp_conns
+            + sip_conns
+            + transactions
+            + message_ids
+            + rooms
+            + subscriptions
+            + nonces
     }
 
     /// The bytes actually promised at run time: `worst_case_bytes()` bounded by the cap for

@@ -1,6 +1,7 @@
 //! `parlor` command line: `parlor serve [FLAGS]` runs the RFC 7701 chat server (flags:
 //! see `parlor --help` and the README); `parlor limits [FLAGS]` prints the memory figures
-//! those flags give (boards/footprint); `--help`, `--version`.
+//! those flags give (boards/footprint); `parlor hash-password` prints a digest user's
+//! config table (RFC 3261 §22 HA1 for SHA-256 and MD5); `--help`, `--version`.
 
 use std::ffi::OsString;
 use std::process::ExitCode;
@@ -8,6 +9,10 @@ use std::process::ExitCode;
 const USAGE: &str = "\
 usage: parlor serve [FLAGS]     run the chat server (SIP focus + MSRP switch)
        parlor limits [FLAGS]    print the memory figures of that configuration
+       parlor hash-password [USER [REALM]]
+                                print a [user.\"USER\"] config table with the digest
+                                hashes; reads USER, REALM if not given, then the
+                                password from stdin (one line each)
        parlor --help | -h       print this help
        parlor --version | -V    print the version
 
@@ -35,6 +40,7 @@ fn main() -> ExitCode {
     match command.to_str() {
         Some("serve") => serve(args),
         Some("limits") => limits(args),
+        Some("hash-password") => hash_password(args),
         Some("--help" | "-h" | "help") => {
             println!("{USAGE}");
             ExitCode::SUCCESS
@@ -89,5 +95,64 @@ fn limits(args: Vec<OsString>) -> ExitCode {
     println!("msrp_connection_bytes={}", l.msrp_connection_bytes());
     println!("worst_case_bytes={}", l.worst_case_bytes());
     println!("bounded_bytes={}", l.bounded_bytes());
+    ExitCode::SUCCESS
+}
+
+/// `parlor hash-password [USER [REALM]]`: what is not on the command line is read from
+/// stdin, one line each, the password always (never argv: no shell history, no `ps`).
+/// Prints the `[user."…"]` table with both HA1 hashes. Exit 2 on bad input.
+fn hash_password(args: Vec<OsString>) -> ExitCode {
+    use parlor::focus::admission::Aor;
+    use std::io::{BufRead, IsTerminal, Write};
+
+    let mut given = args.into_iter().map(|a| a.to_string_lossy().into_owned());
+    let stdin = std::io::stdin();
+    let prompt = stdin.is_terminal();
+    let mut lines = stdin.lock();
+    let mut next = |what: &str, from_args: Option<String>| -> Option<String> {
+        if let Some(v) = from_args {
+            return Some(v);
+        }
+        if prompt {
+            eprint!("{what}: ");
+            let _ = std::io::stderr().flush();
+        }
+        let mut line = String::new();
+        match lines.read_line(&mut line) {
+            Ok(n) if n > 0 => Some(line.trim_end_matches(['\r', '\n']).to_string()),
+            _ => None,
+        }
+    };
+    let user = next("user (e.g. sip:alice@example.com)", given.next());
+    let realm = next(
+        "realm (the server's auth_realm, default its domain)",
+        given.next(),
+    );
+    if prompt {
+        eprintln!("(the password is echoed; pipe it in to avoid that)");
+    }
+    let password = next("password", None);
+    if given.next().is_some() {
+        eprintln!("parlor: hash-password takes at most USER and REALM\n{USAGE}");
+        return ExitCode::from(2);
+    }
+    let (Some(user), Some(realm), Some(password)) = (user, realm, password) else {
+        eprintln!("parlor: hash-password needs a user, a realm and a password on stdin");
+        return ExitCode::from(2);
+    };
+    let Some(aor) = Aor::parse(user.trim()) else {
+        eprintln!("parlor: {user:?} is not sip:USER@HOST or USER@HOST");
+        return ExitCode::from(2);
+    };
+    let realm = realm.trim();
+    if realm.is_empty() || password.is_empty() {
+        eprintln!("parlor: the realm and the password must not be empty");
+        return ExitCode::from(2);
+    }
+    let username = aor.user.clone();
+    print!(
+        "{}",
+        parlor::focus::auth::config_lines(&aor, &username, realm, &password)
+    );
     ExitCode::SUCCESS
 }

@@ -29,6 +29,20 @@ pub(super) struct RoomTable {
     pub nicknames: Option<bool>,
     pub private_messages: Option<bool>,
     pub max_participants: Option<Located<usize>>,
+    /// `allow = [...]`: the room's allow list (RFC 7701 §5.2 policy), checked in the merge.
+    pub allow: Option<Located<Vec<String>>>,
+}
+
+/// One `[user."AOR"]` table: digest credentials as HA1 hashes (RFC 3261 §22.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct UserTable {
+    /// The table name: `alice@example.com` (or `sip:alice@example.com`).
+    pub aor: String,
+    pub line: usize,
+    pub username: Option<String>,
+    pub realm: Option<Located<String>>,
+    pub ha1_sha256: Option<String>,
+    pub ha1_md5: Option<String>,
 }
 
 /// Everything a config file set; `None` = not set.
@@ -49,6 +63,12 @@ pub(super) struct FileSettings {
     pub limits: Vec<LimitSetting>,
     /// `[room.NAME]` tables in file order.
     pub rooms: Vec<RoomTable>,
+    /// Top-level `allow = [...]`: default allow list (ad-hoc rooms, rooms without one).
+    pub allow: Option<Located<Vec<String>>>,
+    /// `auth_realm = "..."` (default: the domain).
+    pub auth_realm: Option<Located<String>>,
+    /// `[user."AOR"]` tables in file order.
+    pub users: Vec<UserTable>,
 }
 
 impl FileSettings {
@@ -69,11 +89,22 @@ impl FileSettings {
                         nicknames: None,
                         private_messages: None,
                         max_participants: None,
+                        allow: None,
+                    });
+                }
+                [table, aor] if table == "user" => {
+                    settings.users.push(UserTable {
+                        aor: aor.clone(),
+                        line: header.line,
+                        username: None,
+                        realm: None,
+                        ha1_sha256: None,
+                        ha1_md5: None,
                     });
                 }
                 other => {
                     return Err(at(format!(
-                        "unknown table [{}]; expected [limits] or [room.NAME]",
+                        "unknown table [{}]; expected [limits] or [room.NAME] or [user.\"AOR\"]",
                         other.join(".")
                     )))
                 }
@@ -86,6 +117,13 @@ impl FileSettings {
                 [_limits] => settings
                     .limits
                     .push(LimitSetting::from_entry(entry).map_err(at)?),
+                [table, aor] if table == "user" => {
+                    let user = settings.users.iter_mut().find(|u| &u.aor == aor);
+                    match user {
+                        Some(user) => set_user_key(user, entry).map_err(at)?,
+                        None => return Err(at(format!("no table for user `{aor}`"))),
+                    }
+                }
                 [_room, name] => {
                     let room = settings.rooms.iter_mut().find(|r| &r.name == name);
                     match room {
@@ -150,6 +188,17 @@ impl FileSettings {
                 self.memory_cap = Some(Located { value, line });
             }
             "log" => self.log = Some(parse_log_level(want_string(entry)?)?),
+            "allow" => self.allow = Some(want_strings(entry)?),
+            "auth_realm" => {
+                let value = want_string(entry)?;
+                if value.is_empty() || value.chars().any(char::is_control) {
+                    return Err("`auth_realm` must be a non-empty one-line string".to_string());
+                }
+                self.auth_realm = Some(Located {
+                    value: value.to_string(),
+                    line,
+                });
+            }
             "reserved_nicknames" => match &entry.value {
                 Value::Strings(words) => {
                     self.reserved_nicknames = Some(Located {
@@ -171,8 +220,7 @@ impl FileSettings {
                 return Err(format!(
                     "unknown key `{key}` (expected domain, sip_listen, msrp_listen, allow_adhoc, \
                      nicknames, private_messages, reserved_nicknames, profile, memory_cap, log, \
-                     or a [limits] or \
-                     [room.NAME] table)"
+                     allow, auth_realm, or a [limits], [room.NAME] or [user.\"AOR\"] table)"
                 ))
             }
         }
@@ -196,6 +244,7 @@ fn set_room_key(room: &mut RoomTable, entry: &Entry) -> Result<(), String> {
     match entry.key.as_str() {
         "nicknames" => room.nicknames = Some(want_bool(entry)?),
         "private_messages" => room.private_messages = Some(want_bool(entry)?),
+        "allow" => room.allow = Some(want_strings(entry)?),
         "max_participants" => {
             let value = match entry.value {
                 Value::Integer(v) if v >= 1 => usize::try_from(v)
@@ -217,11 +266,68 @@ fn set_room_key(room: &mut RoomTable, entry: &Entry) -> Result<(), String> {
         }
         other => {
             return Err(format!(
-            "unknown room key `{other}` (expected nicknames, private_messages, max_participants)"
+            "unknown room key `{other}` (expected nicknames, private_messages, max_participants, allow)"
         ))
         }
     }
     Ok(())
+}
+
+/// Keys of a `[user."AOR"]` table: `username`, `realm`, `ha1_sha256`, `ha1_md5`.
+fn set_user_key(user: &mut UserTable, entry: &Entry) -> Result<(), String> {
+    let hash = |len: usize| -> Result<String, String> {
+        let v = want_string(entry)?;
+        if v.len() != len || !v.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!(
+                "`{}` must be {len} hex digits (print it with `parlor hash-password`)",
+                entry.key
+            ));
+        }
+        Ok(v.to_ascii_lowercase())
+    };
+    match entry.key.as_str() {
+        "username" => {
+            let v = want_string(entry)?;
+            if v.is_empty() || v.chars().any(char::is_control) {
+                return Err("`username` must be a non-empty one-line string".to_string());
+            }
+            user.username = Some(v.to_string());
+        }
+        "realm" => {
+            user.realm = Some(Located {
+                value: want_string(entry)?.to_string(),
+                line: entry.line,
+            })
+        }
+        "ha1_sha256" => user.ha1_sha256 = Some(hash(64)?),
+        "ha1_md5" => user.ha1_md5 = Some(hash(32)?),
+        "password" => {
+            return Err(
+                "plain passwords are not accepted: put `parlor hash-password` output here"
+                    .to_string(),
+            )
+        }
+        other => {
+            return Err(format!(
+                "unknown user key `{other}` (expected username, realm, ha1_sha256, ha1_md5)"
+            ))
+        }
+    }
+    Ok(())
+}
+
+fn want_strings(entry: &Entry) -> Result<Located<Vec<String>>, String> {
+    match &entry.value {
+        Value::Strings(items) => Ok(Located {
+            value: items.clone(),
+            line: entry.line,
+        }),
+        other => Err(format!(
+            "`{}` must be an array of strings like [\"sip:alice@example.com\", \"@example.org\"], not {}",
+            entry.key,
+            other.kind()
+        )),
+    }
 }
 
 fn want_string(entry: &Entry) -> Result<&str, String> {

@@ -41,6 +41,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::conference::RoomPolicy;
+use crate::focus::admission::{Admission, AllowEntry, AllowList, Aor, UserCredentials};
 use crate::limits::{Limits, LimitsError};
 use config_file::FileSettings;
 use flags::Flags;
@@ -95,6 +96,9 @@ pub struct Config {
     /// Nicknames nobody may take (`reserved_nicknames`; default
     /// [`DEFAULT_RESERVED_NICKNAMES`]).
     pub reserved_nicknames: Vec<String>,
+    /// Allow lists and digest users (`allow`, `auth_realm`, `[user."AOR"]`); default: every
+    /// room open, no authentication.
+    pub admission: Admission,
 }
 
 /// Why a configuration was refused: printed as one line, exit code 2.
@@ -424,6 +428,8 @@ fn merge(
             .collect(),
     };
 
+    let admission = admission_of(&file, file_source, &domain, &rooms)?;
+
     Ok(Config {
         sip_listen,
         msrp_listen,
@@ -435,6 +441,76 @@ fn merge(
         limits,
         log_level: flags.log.or(file.log).unwrap_or(log::LevelFilter::Info),
         reserved_nicknames,
+        admission,
+    })
+}
+
+/// Allow lists and users from the file: each provisioned room's list (its own, else the
+/// top-level one), the default for ad-hoc rooms, the realm (default: the domain), and the
+/// users, whose `realm` (if written) must be that realm.
+fn admission_of(
+    file: &FileSettings,
+    file_source: &str,
+    domain: &str,
+    rooms: &[(String, RoomPolicy, Option<Origin>)],
+) -> Result<Admission, ConfigError> {
+    let list_of = |located: &config_file::Located<Vec<String>>| {
+        located
+            .value
+            .iter()
+            .map(|text| AllowEntry::parse(text))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|entries| AllowList { entries })
+            .map_err(|m| ConfigError::in_file(file_source, located.line, format!("allow: {m}")))
+    };
+    let default_allow = file.allow.as_ref().map(list_of).transpose()?;
+    let mut room_lists = Vec::new();
+    for (name, _, _) in rooms {
+        let own = file.rooms.iter().find(|t| &t.name == name);
+        let list = match own.and_then(|t| t.allow.as_ref()) {
+            Some(located) => Some(list_of(located)?),
+            None => default_allow.clone(),
+        };
+        room_lists.push((name.clone(), list));
+    }
+    let realm = file
+        .auth_realm
+        .as_ref()
+        .map_or_else(|| domain.to_string(), |r| r.value.clone());
+    let mut users = Vec::new();
+    for table in &file.users {
+        let at = |m: String| ConfigError::in_file(file_source, table.line, m);
+        let aor = Aor::parse(&table.aor)
+            .ok_or_else(|| at(format!("user `{}` is not USER@HOST", table.aor)))?;
+        if let Some(r) = table.realm.as_ref().filter(|r| r.value != realm) {
+            return Err(ConfigError::in_file(
+                file_source,
+                r.line,
+                format!(
+                    "user `{}`: realm {:?} is not the server's realm {realm:?} (auth_realm, \
+                     default the domain); its hashes would never match",
+                    table.aor, r.value
+                ),
+            ));
+        }
+        if table.ha1_sha256.is_none() && table.ha1_md5.is_none() {
+            return Err(at(format!(
+                "user `{}` needs ha1_sha256 and/or ha1_md5 (from `parlor hash-password`)",
+                table.aor
+            )));
+        }
+        users.push(UserCredentials {
+            username: table.username.clone().unwrap_or_else(|| aor.user.clone()),
+            aor,
+            ha1_sha256: table.ha1_sha256.clone(),
+            ha1_md5: table.ha1_md5.clone(),
+        });
+    }
+    Ok(Admission {
+        realm,
+        users,
+        default_allow,
+        rooms: room_lists,
     })
 }
 

@@ -473,3 +473,128 @@ fn reserved_nicknames_errors() {
     let long = format!("reserved_nicknames = [\"{}\"]\n", "a".repeat(1024));
     assert!(file_error(&long).contains("max_nickname_bytes"));
 }
+
+// R7701-5.2-a: admission policy from the file: allow lists (own, inherited, ad-hoc
+// default), realm, users with their HA1s.
+#[test]
+fn admission_from_the_example_file_and_inheritance() {
+    use crate::focus::admission::Aor;
+    let text = include_str!("../../tests/data/example.toml");
+    let c = ok(
+        &["--config", "etc/parlor.toml"],
+        &[("etc/parlor.toml", text)],
+    );
+    let a = &c.admission;
+    assert_eq!(a.realm, "chat.example.net");
+    assert_eq!(a.users.len(), 1);
+    let alice = Aor::parse("sip:alice@example.com").unwrap();
+    assert_eq!(a.users[0].aor, alice);
+    assert_eq!(a.users[0].username, "alice");
+    assert_eq!(
+        a.users[0].ha1_md5.as_deref(),
+        Some("f55b4c5e884cf7c88f5ecfcd120c6935")
+    );
+    assert!(a.admits("lobby", Some(&Aor::parse("bob@example.org").unwrap())));
+    assert!(a.admits("team.ops", Some(&alice)));
+    assert!(a.admits(
+        "team.ops",
+        Some(&Aor::parse("eve@OPS.example.net").unwrap())
+    ));
+    assert!(!a.admits("team.ops", Some(&Aor::parse("bob@example.org").unwrap())));
+
+    let text =
+        "allow = [\"@example.org\"]\n[room.a]\n[room.b]\nallow = []\n[room.c]\nallow = [\"x@y\"]\n";
+    let c = ok(
+        &["--config", "c.toml", "--domain", "d.example"],
+        &[("c.toml", text)],
+    );
+    let bob = Aor::parse("sip:bob@example.org").unwrap();
+    assert!(
+        c.admission.admits("a", Some(&bob)),
+        "inherits the top-level list"
+    );
+    assert!(
+        !c.admission.admits("b", Some(&bob)),
+        "empty list admits nobody"
+    );
+    assert!(!c.admission.admits("c", Some(&bob)));
+    assert!(c.admission.admits("adhoc", Some(&bob)));
+    assert!(!c
+        .admission
+        .admits("adhoc", Some(&Aor::parse("x@y").unwrap())));
+    assert_eq!(
+        c.admission.realm, "d.example",
+        "realm defaults to the domain"
+    );
+    assert!(!c.admission.authenticates());
+    let open = ok(&[], &[]);
+    assert_eq!(
+        open.admission,
+        crate::focus::admission::Admission {
+            realm: "localhost".into(),
+            rooms: vec![("lobby".into(), None)],
+            ..Default::default()
+        }
+    );
+}
+
+#[test]
+fn admission_errors_carry_file_and_line() {
+    let sha = "a".repeat(64);
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "allow = \"@x\"\n".into(),
+            "c.toml:1: `allow` must be an array of strings",
+        ),
+        (
+            "[room.a]\nallow = [\"nobody\"]\n".into(),
+            "c.toml:2: allow: \"nobody\" is neither",
+        ),
+        (
+            "allow = [\"@\"]\n".into(),
+            "c.toml:1: allow: \"@\" is not @DOMAIN",
+        ),
+        (
+            "[user.\"a@b\"]\npassword = \"x\"\n".into(),
+            "c.toml:2: plain passwords are not accepted",
+        ),
+        (
+            "[user.\"a@b\"]\nha1_md5 = \"123\"\n".into(),
+            "c.toml:2: `ha1_md5` must be 32 hex digits",
+        ),
+        (
+            "[user.\"a@b\"]\nusername = \"a\"\n".into(),
+            "c.toml:1: user `a@b` needs ha1_sha256",
+        ),
+        (
+            "[user.nohost]\nha1_md5 = \"00000000000000000000000000000000\"\n".into(),
+            "c.toml:1: user `nohost` is not USER@HOST",
+        ),
+        (
+            format!("[user.\"a@b\"]\nrealm = \"other\"\nha1_sha256 = \"{sha}\"\n"),
+            "c.toml:2: user `a@b`: realm \"other\" is not the server's realm \"localhost\"",
+        ),
+        (
+            "[user.\"a@b\"]\nbogus = 1\n".into(),
+            "c.toml:2: unknown user key `bogus`",
+        ),
+        (
+            "auth_realm = \"\"\n".into(),
+            "c.toml:1: `auth_realm` must be a non-empty",
+        ),
+    ];
+    for (text, expected) in cases {
+        let e = file_error(&text);
+        assert!(
+            e.starts_with(expected),
+            "{text:?}\n got: {e}\nwant: {expected}"
+        );
+    }
+    let text = format!("[user.\"a@b\"]\nha1_sha256 = \"{}\"\n", "AB".repeat(32));
+    let c = ok(&["--config", "c.toml"], &[("c.toml", &text)]);
+    assert_eq!(
+        c.admission.users[0].ha1_sha256.as_deref(),
+        Some("ab".repeat(32).as_str())
+    );
+    assert!(c.admission.authenticates());
+}

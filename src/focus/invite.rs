@@ -13,6 +13,7 @@ use crate::time::Instant;
 use crate::wire::sdp::MsrpMedia;
 use crate::wire::sip::{HeaderName, Headers, Message, RequestLine, SipUri};
 
+use super::admission::Aor;
 use super::dialog::{AckWait, Declared, Dialog, Member};
 use super::offer_answer::{
     answer_for, caps_of, check_answer, check_connect_target, check_offer, offer_for,
@@ -99,6 +100,7 @@ impl Focus {
         pending: Pending,
         rl: RequestLine<'_>,
         msg: &Message<'_>,
+        user: Option<&Aor>,
     ) {
         let h = &msg.headers;
         let room = SipUri::parse(rl.uri).ok().and_then(|u| self.room_of(&u));
@@ -106,6 +108,10 @@ impl Focus {
             self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
             return;
         };
+        // RFC 7701 §5.2: admission is local policy (R7701-5.2-a).
+        if !self.allowed_in(room, user, h) {
+            return self.finish(now, entropy, src, pending, h, Reply::bare(403, "Forbidden"));
+        }
         // IMPL-25: no body = no offer; the focus offers in the 200, the answer comes in
         // the ACK (RFC 3264 §5 as used by RFC 3261 §13.2.1).
         let offer = if msg.body.is_empty() {
@@ -403,7 +409,7 @@ impl Focus {
 }
 
 /// Host of the anonymous URIs the focus hands out (RFC 3323 §4.1.1.3 `anonymous.invalid`).
-const ANONYMOUS_HOST: &str = "anonymous.invalid";
+pub(super) const ANONYMOUS_HOST: &str = "anonymous.invalid";
 /// Random characters in an anonymous URI: 14 alphanumerics carry > 83 bits.
 const ANONYMOUS_CHARS: usize = 14;
 

@@ -4,6 +4,8 @@
 //! runs UDP transactions (RFC 3261 §17) with timers from `poll_timeout`. Sans-IO: bytes in,
 //! [`FocusOutput`]s out, `now` passed in.
 
+pub mod admission;
+pub mod auth;
 mod connection;
 mod dialog;
 mod invite;
@@ -55,6 +57,8 @@ pub struct FocusConfig {
     pub sip_local: SocketAddr,
     /// Capacities and timers.
     pub limits: Limits,
+    /// Allow lists and digest users (RFC 7701 §5.2 policy; RFC 3261 §22).
+    pub admission: admission::Admission,
 }
 
 /// What the focus asks the shell to do.
@@ -94,6 +98,8 @@ pub struct Focus {
     joins: u64,
     /// `shutdown` ran: new INVITEs and SUBSCRIBEs get 503.
     shutting_down: bool,
+    /// Digest nonce secret and replay table, made on the first challenge.
+    auth: Option<auth::Authenticator>,
 }
 
 impl Focus {
@@ -110,6 +116,7 @@ impl Focus {
             dropped: 0,
             joins: 0,
             shutting_down: false,
+            auth: None,
         }
     }
 

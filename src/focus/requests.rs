@@ -389,6 +389,18 @@ impl Focus {
             let r = Reply::bare(503, "Service Unavailable");
             return self.finish(now, entropy, src, pending, h, r);
         }
+        // RFC 3261 §22: requests that open a dialog prove who they are (R7701-5.2-a).
+        let creates_dialog = matches!(
+            (rl.method, &to_tag),
+            (Method::Invite, None) | (Method::Subscribe, None)
+        );
+        let user = match creates_dialog {
+            true => match self.authenticate(now, entropy, rl, h) {
+                Ok(user) => user,
+                Err(gate) => return self.refuse_admission(now, entropy, src, pending, h, gate),
+            },
+            false => None,
+        };
         match (rl.method, to_tag) {
             (Method::Options, _) => {
                 let r = Reply {
@@ -405,14 +417,27 @@ impl Focus {
                 };
                 self.finish(now, entropy, src, pending, h, r);
             }
-            (Method::Invite, None) => self.admit(now, conf, entropy, src, pending, rl, msg),
+            (Method::Invite, None) => {
+                self.admit(now, conf, entropy, src, pending, rl, msg, user.as_ref())
+            }
             (Method::Invite, Some(tag)) => {
                 self.reinvite(now, conf, entropy, src, pending, &tag, msg)
             }
             (Method::Bye, tag) => self.bye(now, conf, entropy, src, pending, tag.as_deref(), h),
             (Method::Subscribe, tag) => {
                 let uri = rl.uri;
-                self.subscribe(now, conf, entropy, src, pending, uri, tag.as_deref(), msg)
+                let user = user.as_ref();
+                self.subscribe(
+                    now,
+                    conf,
+                    entropy,
+                    src,
+                    pending,
+                    uri,
+                    tag.as_deref(),
+                    msg,
+                    user,
+                )
             }
             (
                 Method::Notify

@@ -19,6 +19,7 @@ use crate::rand::Entropy;
 use crate::time::{Duration, Instant};
 use crate::wire::sip::{split_commas, HeaderName, Message};
 
+use super::admission::Aor;
 use super::requests::{Pending, Reply};
 use super::roster_xml::CONTENT_TYPE;
 use super::{transport_token, DialogId, Focus, SipTransport, Source};
@@ -214,6 +215,7 @@ impl Focus {
         uri: &str,
         to_tag: Option<&str>,
         msg: &Message<'_>,
+        user: Option<&Aor>,
     ) {
         let h = &msg.headers;
         let event = h.get(HeaderName::Event).map(event_of);
@@ -303,6 +305,10 @@ impl Focus {
         let Some(room) = room else {
             return self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
         };
+        // The roster is the room's business: the allow list governs it too (R7701-5.2-a).
+        if !self.allowed_in(&room, user, h) {
+            return self.finish(now, entropy, src, pending, h, Reply::bare(403, "Forbidden"));
+        }
         // What the subscription keeps of the request must fit the memory it is counted for
         // (`Limits::subscription_bytes`: 3 × max_uri_bytes of dialog strings).
         let kept = [

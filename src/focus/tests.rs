@@ -141,6 +141,7 @@ fn harness_with(limits: Limits) -> Harness {
             domain: "chat.example.com".into(),
             sip_local: addr("192.0.2.10:5060"),
             limits,
+            admission: Default::default(),
         }),
         conf: FakeConf::new(),
         entropy: TestEntropy::new(1),

@@ -5,6 +5,7 @@
 //! Parsing never panics; every refusal is a [`SipError`] and [`SipError::status`] is the one
 //! table mapping it to a SIP status code.
 
+mod digest;
 mod emit;
 mod framing;
 mod header;
@@ -17,6 +18,7 @@ mod tests;
 #[cfg(test)]
 mod torture_tests;
 
+pub use digest::{quote, DigestParams};
 pub use emit::{emit_request, emit_response, OutgoingRequest, Response, ViaReceived};
 pub use framing::{is_keepalive, StreamFramer};
 pub use header::{split_commas, HeaderName, Headers, SipHeader};

@@ -3,6 +3,8 @@
 //! bodiless SEND (RFC 4975 §5.4), prints `<sender> text` per received message, and sends
 //! each stdin line as Message/CPIM (RFC 3862). Commands: `/msg URI text`, `/nick NAME`,
 //! `/who` (an in-dialog roster fetch, RFC 6665 §4.4.3 + RFC 4575), `/quit` (also EOF).
+//! A room that demands digest authentication (401, RFC 3261 §22.2) is answered with the
+//! password from `--password-file`.
 
 mod msrp_session;
 mod roster;
@@ -21,17 +23,23 @@ use smol::LocalExecutor;
 use msrp_session::{cpim, Inbound, Session};
 use parlor::rand::fill_ident;
 use parlor::shell::Urandom;
-use sip_dialog::{Dialog, SipMessage};
+use sip_dialog::{Challenge, Credentials, Dialog, SipMessage};
 use transport::{Event, Links, SipLink};
 
 const USAGE: &str = "\
 usage: parlor-chat ROOM-URI --as SIP-URI [--nick NAME] [--tcp] [--server IP:PORT]
+                   [--password-file FILE] [--auth-user NAME]
   ROOM-URI          e.g. sip:lobby@localhost
   --as SIP-URI      who you are, e.g. sip:alice@example.com (CPIM From)
   --nick NAME       ask for this nickname after joining
   --tcp             SIP over TCP instead of UDP
   --server IP:PORT  the SIP server [127.0.0.1:5060]
+  --password-file FILE  digest password (first line) for a server that asks (401)
+  --auth-user NAME  digest username [the user part of --as]
 commands: /msg URI text, /nick NAME, /who, /quit (or end of input)";
+
+/// INVITEs with credentials after 401s: one, plus one per `stale=true` answer.
+const MAX_AUTH_TRIES: u32 = 3;
 
 /// RFC 3261 T1 and the give-up time 64×T1 for our UDP retransmissions.
 const T1: Duration = Duration::from_millis(500);
@@ -46,6 +54,8 @@ struct Args {
     nick: Option<String>,
     tcp: bool,
     server: SocketAddr,
+    password_file: Option<std::path::PathBuf>,
+    auth_user: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -61,6 +71,12 @@ fn parse_args() -> Result<Args, String> {
         .opt_value_from_str("--nick")
         .map_err(|e| e.to_string())?;
     let tcp = pargs.contains("--tcp");
+    let password_file: Option<std::path::PathBuf> = pargs
+        .opt_value_from_str("--password-file")
+        .map_err(|e| format!("--password-file: {e}"))?;
+    let auth_user: Option<String> = pargs
+        .opt_value_from_str("--auth-user")
+        .map_err(|e| format!("--auth-user: {e}"))?;
     let server: SocketAddr = pargs
         .opt_value_from_str("--server")
         .map_err(|e| format!("--server: {e}"))?
@@ -83,6 +99,8 @@ fn parse_args() -> Result<Args, String> {
         nick,
         tcp,
         server,
+        password_file,
+        auth_user,
     })
 }
 
@@ -123,6 +141,10 @@ enum Pending {
 }
 
 async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
+    let credentials = match &args.password_file {
+        Some(path) => Some(read_credentials(path, &args)?),
+        None => None,
+    };
     let mut ids = Ids(Urandom::open()?);
     let (sip, local) = SipLink::connect(args.server, args.tcp).await?;
     let links = Links::start(ex, sip.clone());
@@ -139,23 +161,52 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
         remote_target: args.room.clone(),
         cseq: 1,
         invite_branch: format!("z9hG4bK{}", ids.id(14)),
+        invite_cseq: 1,
+        authorization: None,
     };
     let local_path = format!("msrp://{}:9/{};tcp", local.ip(), ids.id(16));
     let mut early_lines = Vec::new();
 
-    // INVITE → final response.
-    let invite = dialog.invite(&local_path);
-    let ok = loop_invite(&sip, &invite, &events, &mut early_lines).await?;
-    let ok = match ok {
-        Ok(ok) => ok,
-        Err((code, reason, resp)) => {
-            // Non-2xx: the transaction's ACK (RFC 3261 §17.1.1.3), then give up.
-            dialog.to_tag = resp.to_tag.clone();
-            let _ = sip.send(&dialog.ack(&dialog.invite_branch)).await;
-            println!("server: {code} {reason}");
-            return Ok(ExitCode::from(1));
+    // INVITE → final response; a 401 is answered with credentials (RFC 3261 §22.2).
+    let mut auth_tries = 0;
+    let ok = loop {
+        let invite = dialog.invite(&local_path);
+        let cseq = dialog.invite_cseq;
+        let answer = loop_invite(&sip, &invite, cseq, &events, &mut early_lines).await?;
+        let (code, reason, resp) = match answer {
+            Ok(ok) => break ok,
+            Err(refusal) => refusal,
+        };
+        // Non-2xx: the transaction's ACK (RFC 3261 §17.1.1.3).
+        dialog.to_tag = resp.to_tag.clone();
+        let _ = sip.send(&dialog.ack(&dialog.invite_branch)).await;
+        let challenge = if code == 401 {
+            Challenge::choose(&resp.challenges())
+        } else {
+            None
+        };
+        match (challenge, &credentials) {
+            (Some(ch), Some(who))
+                if (auth_tries == 0 || ch.stale) && auth_tries < MAX_AUTH_TRIES =>
+            {
+                auth_tries += 1;
+                dialog.invite_cseq += 1;
+                dialog.invite_branch = format!("z9hG4bK{}", ids.id(14));
+                dialog.to_tag = None;
+                let cnonce = ids.id(16);
+                dialog.authorization = Some(ch.authorization(who, "INVITE", &dialog.room, &cnonce));
+            }
+            (Some(_), None) => {
+                println!("server: {code} {reason} (the room wants a password: --password-file)");
+                return Ok(ExitCode::from(1));
+            }
+            _ => {
+                println!("server: {code} {reason}");
+                return Ok(ExitCode::from(1));
+            }
         }
     };
+    dialog.cseq = dialog.invite_cseq;
     dialog.to_tag = ok.to_tag.clone();
     if let Some(contact) = &ok.contact {
         dialog.remote_target = contact.clone();
@@ -271,6 +322,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
 async fn loop_invite(
     sip: &SipLink,
     invite: &[u8],
+    cseq: u32,
     events: &Receiver<Event>,
     early_lines: &mut Vec<String>,
 ) -> io::Result<Result<SipMessage, (u16, String, SipMessage)>> {
@@ -299,7 +351,9 @@ async fn loop_invite(
             continue;
         };
         match event {
-            Event::Sip(msg) if msg.cseq_method.as_deref() == Some("INVITE") => {
+            Event::Sip(msg)
+                if msg.cseq_method.as_deref() == Some("INVITE") && msg.cseq_seq == Some(cseq) =>
+            {
                 match msg.status.clone() {
                     Some((code, _)) if code < 200 => retransmit = false,
                     Some((code, _)) if code < 300 => return Ok(Ok(msg)),
@@ -318,6 +372,24 @@ async fn loop_invite(
             _ => {}
         }
     }
+}
+
+/// The digest username and the first line of the password file.
+fn read_credentials(path: &std::path::Path, args: &Args) -> io::Result<Credentials> {
+    let text = std::fs::read_to_string(path)?;
+    let password = text.lines().next().unwrap_or_default().to_string();
+    if password.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{}: the first line (the password) is empty", path.display()),
+        ));
+    }
+    let from_uri = args.me.strip_prefix("sip:").unwrap_or(&args.me);
+    let username = args
+        .auth_user
+        .clone()
+        .unwrap_or_else(|| from_uri.split('@').next().unwrap_or_default().to_string());
+    Ok(Credentials { username, password })
 }
 
 /// Prints the roster a NOTIFY carries, or the refusal of a `/who` fetch.

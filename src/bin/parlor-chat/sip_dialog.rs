@@ -1,9 +1,12 @@
 //! The chat client's SIP side (RFC 3261 §13 INVITE/ACK, §15 BYE, §8.2.6 responses; RFC 4975
 //! §8 + RFC 7701 §8 SDP offer), built on the crate's own codecs: `wire::sip` parses and
 //! emits every message, `wire::sdp` writes the offer and reads the answer's `a=path`.
+//! A 401 is answered with digest credentials (RFC 3261 §22.2, RFC 7616 qop=auth, RFC 8760
+//! SHA-256 preferred over MD5).
 
 use std::net::SocketAddr;
 
+use parlor::focus::auth::{self, Algorithm, ResponseInput};
 use parlor::limits::Limits;
 use parlor::wire::sdp::{self, Chatroom, MsrpProto, SessionDescription, Setup};
 use parlor::wire::sip::{self, CSeq, HeaderName, NameAddr, OutgoingRequest, SipLimits};
@@ -17,6 +20,8 @@ pub struct SipMessage {
     /// Method of a request.
     pub method: Option<String>,
     pub cseq_method: Option<String>,
+    /// The CSeq number.
+    pub cseq_seq: Option<u32>,
     pub to_tag: Option<String>,
     /// The Contact URI.
     pub contact: Option<String>,
@@ -41,6 +46,10 @@ impl SipMessage {
                 .get(HeaderName::CSeq)
                 .and_then(|v| CSeq::parse(v).ok())
                 .map(|c| c.method.as_str().to_string()),
+            cseq_seq: h
+                .get(HeaderName::CSeq)
+                .and_then(|v| CSeq::parse(v).ok())
+                .map(|c| c.seq),
             to_tag: h.to().ok().and_then(|t| t.tag().map(str::to_string)),
             contact: h
                 .get(HeaderName::Contact)
@@ -54,6 +63,18 @@ impl SipMessage {
     pub fn answer_path(&self) -> Option<String> {
         let sdp = SessionDescription::parse(&self.body, Limits::default().max_sdp_bytes).ok()?;
         sdp.msrp_media()?.path.map(str::to_string)
+    }
+
+    /// The WWW-Authenticate values of a 401, in order.
+    pub fn challenges(&self) -> Vec<String> {
+        match sip::parse(&self.raw, &sip_limits()) {
+            Ok(msg) => msg
+                .headers
+                .get_all(HeaderName::Other("WWW-Authenticate"))
+                .map(str::to_string)
+                .collect(),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// A response to this request (RFC 3261 §8.2.6: Via, From, To, Call-ID, CSeq copied).
@@ -88,6 +109,91 @@ pub struct Dialog {
     pub remote_target: String,
     pub cseq: u32,
     pub invite_branch: String,
+    /// CSeq of the (latest) INVITE: 1, then one more per authenticated retry.
+    pub invite_cseq: u32,
+    /// The Authorization value the INVITE carries after a 401.
+    pub authorization: Option<String>,
+}
+
+/// What answering a digest challenge needs.
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
+
+/// One challenge chosen from a 401: SHA-256 if offered, else MD5 (RFC 8760 §2.4); whether
+/// it says `stale=true`.
+pub struct Challenge {
+    pub algorithm: Algorithm,
+    pub realm: String,
+    pub nonce: String,
+    pub opaque: Option<String>,
+    pub stale: bool,
+}
+
+impl Challenge {
+    /// The preferred usable challenge among WWW-Authenticate values.
+    pub fn choose(values: &[String]) -> Option<Challenge> {
+        let parsed: Vec<Challenge> = values
+            .iter()
+            .filter_map(|v| {
+                let p = sip::DigestParams::parse(v)?;
+                let algorithm = match p.get("algorithm") {
+                    None => Algorithm::Md5,
+                    Some(t) => Algorithm::from_token(t)?,
+                };
+                let qop_auth = p
+                    .get("qop")
+                    .is_some_and(|q| q.split(',').any(|t| t.trim() == "auth"));
+                qop_auth.then(|| Challenge {
+                    algorithm,
+                    realm: p.get("realm").unwrap_or_default().to_string(),
+                    nonce: p.get("nonce").unwrap_or_default().to_string(),
+                    opaque: p.get("opaque").map(str::to_string),
+                    stale: p
+                        .get("stale")
+                        .is_some_and(|s| s.eq_ignore_ascii_case("true")),
+                })
+            })
+            .collect();
+        let pick = |alg| parsed.iter().position(|c: &Challenge| c.algorithm == alg);
+        let i = pick(Algorithm::Sha256).or_else(|| pick(Algorithm::Md5))?;
+        parsed.into_iter().nth(i)
+    }
+
+    /// The Authorization value for `method` to `uri` (nonce-count 1: every retry uses the
+    /// fresh nonce of its 401).
+    pub fn authorization(
+        &self,
+        who: &Credentials,
+        method: &str,
+        uri: &str,
+        cnonce: &str,
+    ) -> String {
+        let ha1 = auth::ha1(self.algorithm, &who.username, &self.realm, &who.password);
+        let nc = "00000001";
+        let input = ResponseInput {
+            nonce: &self.nonce,
+            nc,
+            cnonce,
+            method,
+            uri,
+        };
+        let response = auth::response(self.algorithm, &ha1, &input);
+        let mut v = format!(
+            "Digest username={}, realm={}, nonce={}, uri={}, algorithm={}, qop=auth, nc={nc}, cnonce={}, response=\"{response}\"",
+            sip::quote(&who.username),
+            sip::quote(&self.realm),
+            sip::quote(&self.nonce),
+            sip::quote(uri),
+            self.algorithm.token(),
+            sip::quote(cnonce),
+        );
+        if let Some(opaque) = &self.opaque {
+            v.push_str(&format!(", opaque={}", sip::quote(opaque)));
+        }
+        v
+    }
 }
 
 impl Dialog {
@@ -123,14 +229,17 @@ impl Dialog {
             self.local,
             self.transport.to_ascii_lowercase()
         );
-        let headers = [
+        let mut headers = vec![
             ("Contact", contact.as_str()),
             ("Content-Type", "application/sdp"),
         ];
+        if let Some(authorization) = &self.authorization {
+            headers.push(("Authorization", authorization.as_str()));
+        }
         self.request(
             "INVITE",
             &self.room,
-            1,
+            self.invite_cseq,
             &self.invite_branch,
             false,
             &headers,
@@ -141,7 +250,15 @@ impl Dialog {
     /// The ACK for the final response (a 2xx gets a new branch, RFC 3261 §13.2.2.4; a
     /// non-2xx reuses the INVITE's, §17.1.1.3).
     pub fn ack(&self, branch: &str) -> Vec<u8> {
-        self.request("ACK", &self.remote_target, 1, branch, true, &[], b"")
+        self.request(
+            "ACK",
+            &self.remote_target,
+            self.invite_cseq,
+            branch,
+            true,
+            &[],
+            b"",
+        )
     }
 
     /// BYE in the dialog.

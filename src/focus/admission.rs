@@ -1,0 +1,352 @@
+//! Who may enter which room (RFC 7701 §5.2 leaves admission to local policy; RFC 3261
+//! §22 digest credentials): per-room allow lists of URIs and domains, the digest user
+//! table (HA1 hashes only, never passwords) and the realm. Built by `config`, held by the
+//! focus; the switch stays policy-free. A room without an allow list is open; without
+//! users there is no authentication (and an allow list then trusts the From header).
+
+use crate::rand::Entropy;
+use crate::time::Instant;
+use crate::wire::sip::{HeaderName, Headers, RequestLine, SipUri};
+
+use super::auth::{AuthFailure, Authenticator};
+use super::invite::ANONYMOUS_HOST;
+use super::requests::{Pending, Reply};
+use super::{Focus, Source};
+
+/// The identity part of a SIP URI that admission compares: user (case-sensitive, RFC 3261
+/// §19.1.4) and host (lower-cased). Scheme, port and parameters do not matter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Aor {
+    /// The user part.
+    pub user: String,
+    /// The host, lower-case.
+    pub host: String,
+}
+
+impl Aor {
+    /// `sip:user@host…`, `sips:…` or bare `user@host`; `None` without a user part.
+    pub fn parse(uri: &str) -> Option<Aor> {
+        let with_scheme;
+        let uri = if uri.starts_with("sip:") || uri.starts_with("sips:") {
+            uri
+        } else {
+            with_scheme = format!("sip:{uri}");
+            &with_scheme
+        };
+        let parsed = SipUri::parse(uri).ok()?;
+        let user = parsed.user.filter(|u| !u.is_empty())?;
+        Some(Aor {
+            user: user.to_owned(),
+            host: parsed
+                .host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_ascii_lowercase(),
+        })
+    }
+}
+
+impl core::fmt::Display for Aor {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "sip:{}@{}", self.user, self.host)
+    }
+}
+
+/// One allow-list entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowEntry {
+    /// Exactly this user (`"sip:alice@example.com"` or `"alice@example.com"`).
+    User(Aor),
+    /// Anyone at this domain (`"@example.org"`), compared case-insensitively.
+    Domain(String),
+}
+
+impl AllowEntry {
+    /// Parses one configured entry; `Err` says why it is not one.
+    pub fn parse(text: &str) -> Result<AllowEntry, String> {
+        if let Some(domain) = text.strip_prefix('@') {
+            let ok = !domain.is_empty()
+                && domain
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b));
+            return if ok {
+                Ok(AllowEntry::Domain(domain.to_ascii_lowercase()))
+            } else {
+                Err(format!("{text:?} is not @DOMAIN"))
+            };
+        }
+        Aor::parse(text)
+            .map(AllowEntry::User)
+            .ok_or_else(|| format!("{text:?} is neither sip:USER@HOST, USER@HOST nor @DOMAIN"))
+    }
+
+    fn admits(&self, who: &Aor) -> bool {
+        match self {
+            AllowEntry::User(aor) => aor == who,
+            AllowEntry::Domain(domain) => *domain == who.host,
+        }
+    }
+}
+
+/// A room's allow list: nobody else may join or subscribe (403). Empty = nobody.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowList {
+    /// The entries, any of which admits.
+    pub entries: Vec<AllowEntry>,
+}
+
+impl AllowList {
+    /// True if an entry admits `who`.
+    pub fn admits(&self, who: &Aor) -> bool {
+        self.entries.iter().any(|e| e.admits(who))
+    }
+}
+
+/// One digest user (`[user."alice@example.com"]` in the config). Its Debug output hides
+/// the hashes: an HA1 is as good as the password for digest.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UserCredentials {
+    /// The identity the user is admitted as; the request's From must name it.
+    pub aor: Aor,
+    /// The digest `username` (default: the AOR's user part).
+    pub username: String,
+    /// Lower-case hex SHA-256(username:realm:password) (RFC 8760, RFC 7616 §3.4.2).
+    pub ha1_sha256: Option<String>,
+    /// Lower-case hex MD5(username:realm:password) (RFC 2617 §3.2.2.2).
+    pub ha1_md5: Option<String>,
+}
+
+impl core::fmt::Debug for UserCredentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let hidden = |h: &Option<String>| h.as_ref().map(|_| "<hidden>");
+        f.debug_struct("UserCredentials")
+            .field("aor", &self.aor)
+            .field("username", &self.username)
+            .field("ha1_sha256", &hidden(&self.ha1_sha256))
+            .field("ha1_md5", &hidden(&self.ha1_md5))
+            .finish()
+    }
+}
+
+/// The focus's admission policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Admission {
+    /// The digest realm of every challenge.
+    pub realm: String,
+    /// Digest users; empty = no authentication.
+    pub users: Vec<UserCredentials>,
+    /// Allow list of ad-hoc rooms and rooms without their own (`None` = open).
+    pub default_allow: Option<AllowList>,
+    /// Each provisioned room's allow list (`None` = open).
+    pub rooms: Vec<(String, Option<AllowList>)>,
+}
+
+impl Admission {
+    /// True if requests that open dialogs must carry digest credentials.
+    pub fn authenticates(&self) -> bool {
+        !self.users.is_empty()
+    }
+
+    /// The allow list that governs `room`, if any.
+    pub fn allow_list(&self, room: &str) -> Option<&AllowList> {
+        match self.rooms.iter().find(|(name, _)| name == room) {
+            Some((_, list)) => list.as_ref(),
+            None => self.default_allow.as_ref(),
+        }
+    }
+
+    /// True if `who` (authenticated, or the From URI when nobody authenticates) may enter
+    /// `room`. `None` = a URI without a user part: only an open room admits it.
+    pub fn admits(&self, room: &str, who: Option<&Aor>) -> bool {
+        match (self.allow_list(room), who) {
+            (None, _) => true,
+            (Some(list), Some(who)) => list.admits(who),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// Why a dialog-creating request is not let through.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Gate {
+    /// 401 with both digest challenges (`stale=true` if only the nonce was too old).
+    Challenge { stale: bool },
+    /// 403: authenticated as someone other than the From, or not on the allow list.
+    Forbidden,
+}
+
+impl Focus {
+    /// Digest check of an INVITE or SUBSCRIBE that opens a dialog (RFC 3261 §22.4):
+    /// `Ok(None)` when no users are configured (rooms open to everyone), `Ok(Some(user))`
+    /// when its Authorization proves `user` and its From names that user (or is an
+    /// anonymous URI, RFC 3323: the privacy the user asked for).
+    pub(super) fn authenticate(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        rl: RequestLine<'_>,
+        h: &Headers<'_>,
+    ) -> Result<Option<Aor>, Gate> {
+        if !self.config.admission.authenticates() {
+            return Ok(None);
+        }
+        let limits = &self.config.limits;
+        let auth = self
+            .auth
+            .get_or_insert_with(|| Authenticator::new(entropy, limits));
+        let mut values = h.get_all(HeaderName::Other("Authorization"));
+        let method = rl.method.as_str();
+        match auth.check(
+            now,
+            limits,
+            &self.config.admission,
+            method,
+            rl.uri,
+            &mut values,
+        ) {
+            Ok(user) => {
+                let from = h.from().ok().and_then(|f| Aor::parse(f.uri));
+                let anonymous = from.as_ref().is_some_and(|f| f.host == ANONYMOUS_HOST);
+                if from.as_ref() == Some(&user) || anonymous {
+                    Ok(Some(user))
+                } else {
+                    log::info!("{method} authenticated as {user} but From is another URI: 403");
+                    Err(Gate::Forbidden)
+                }
+            }
+            Err(AuthFailure::Stale) => Err(Gate::Challenge { stale: true }),
+            Err(why) => {
+                log::debug!("{method} to {} not authenticated: {why:?}", rl.uri);
+                Err(Gate::Challenge { stale: false })
+            }
+        }
+    }
+
+    /// True if the allow list of `room` admits the requester: the authenticated user, or
+    /// (no authentication configured) the From URI.
+    pub(super) fn allowed_in(&self, room: &str, user: Option<&Aor>, h: &Headers<'_>) -> bool {
+        let from;
+        let who = match user {
+            Some(u) => Some(u),
+            None => {
+                from = h.from().ok().and_then(|f| Aor::parse(f.uri));
+                from.as_ref()
+            }
+        };
+        let ok = self.config.admission.admits(room, who);
+        if !ok {
+            let shown = who.map_or_else(|| "a URI without user".to_string(), Aor::to_string);
+            log::info!("{shown} is not on the allow list of room {room}: 403");
+        }
+        ok
+    }
+
+    /// Sends the 401 (two challenges: SHA-256, then MD5, RFC 8760 §2.4) or the 403.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn refuse_admission(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        src: Source,
+        pending: Pending,
+        h: &Headers<'_>,
+        gate: Gate,
+    ) {
+        let stale = match gate {
+            Gate::Forbidden => {
+                return self.finish(now, entropy, src, pending, h, Reply::bare(403, "Forbidden"))
+            }
+            Gate::Challenge { stale } => stale,
+        };
+        let limits = &self.config.limits;
+        let auth = self
+            .auth
+            .get_or_insert_with(|| Authenticator::new(entropy, limits));
+        let [sha, md5] = auth.challenges(now, entropy, &self.config.admission.realm, stale);
+        let headers = [
+            ("WWW-Authenticate", sha.as_str()),
+            ("WWW-Authenticate", md5.as_str()),
+        ];
+        let reply = Reply {
+            code: 401,
+            reason: "Unauthorized",
+            headers: &headers,
+            body: b"",
+        };
+        self.finish(now, entropy, src, pending, h, reply);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(entries: &[&str]) -> AllowList {
+        AllowList {
+            entries: entries
+                .iter()
+                .map(|e| AllowEntry::parse(e).unwrap())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn aor_ignores_scheme_port_params_and_host_case() {
+        let a = Aor::parse("sip:alice@Example.COM:5070;transport=tcp").unwrap();
+        assert_eq!(a, Aor::parse("alice@example.com").unwrap());
+        assert_eq!(a, Aor::parse("sips:alice@example.com").unwrap());
+        assert_ne!(a, Aor::parse("sip:Alice@example.com").unwrap());
+        assert_eq!(Aor::parse("sip:example.com"), None);
+        assert_eq!(a.to_string(), "sip:alice@example.com");
+    }
+
+    // R7701-5.2-a: admission by policy.
+    #[test]
+    fn allow_lists_by_user_and_domain() {
+        let mut adm = Admission {
+            default_allow: Some(list(&["@example.org"])),
+            rooms: vec![
+                ("open".into(), None),
+                ("staff".into(), Some(list(&["sip:alice@example.com"]))),
+                ("closed".into(), Some(AllowList::default())),
+            ],
+            ..Admission::default()
+        };
+        let alice = Aor::parse("sip:alice@example.com").unwrap();
+        let bob = Aor::parse("sip:bob@EXAMPLE.org").unwrap();
+        assert!(adm.admits("open", Some(&alice)));
+        assert!(adm.admits("open", None));
+        assert!(adm.admits("staff", Some(&alice)));
+        assert!(!adm.admits("staff", Some(&bob)));
+        assert!(!adm.admits("closed", Some(&alice)));
+        // Ad-hoc rooms take the default list.
+        assert!(adm.admits("adhoc", Some(&bob)));
+        assert!(!adm.admits("adhoc", Some(&alice)));
+        assert!(!adm.admits("adhoc", None));
+        adm.default_allow = None;
+        assert!(adm.admits("adhoc", Some(&alice)));
+        assert!(!adm.authenticates());
+    }
+
+    #[test]
+    fn debug_output_hides_the_hashes() {
+        let user = UserCredentials {
+            aor: Aor::parse("a@b").unwrap(),
+            username: "a".into(),
+            ha1_sha256: Some("5e".repeat(32)),
+            ha1_md5: None,
+        };
+        let shown = format!("{user:?}");
+        assert!(
+            shown.contains("<hidden>") && !shown.contains("5e5e"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn bad_entries_are_refused() {
+        for bad in ["@", "example.com", "@exa mple", "sip:@x", ""] {
+            assert!(AllowEntry::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+}

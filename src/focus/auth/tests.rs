@@ -1,0 +1,238 @@
+//! Digest tests: the RFC 7616 §3.9.1 worked example, and the authenticator's nonces
+//! (binding, expiry, replay, the bounded table) on a fake clock.
+
+use super::*;
+use crate::focus::admission::UserCredentials;
+use crate::rand::TestEntropy;
+
+const REALM: &str = "chat.example.com";
+const URI: &str = "sip:lobby@chat.example.com";
+
+#[test]
+fn rfc7616_worked_example() {
+    // RFC 7616 §3.9.1: Mufasa / "Circle of Life", GET /dir/index.html.
+    let input = ResponseInput {
+        nonce: "7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v",
+        nc: "00000001",
+        cnonce: "f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ",
+        method: "GET",
+        uri: "/dir/index.html",
+    };
+    let realm = "http-auth@example.org";
+    let sha = ha1(Algorithm::Sha256, "Mufasa", realm, "Circle of Life");
+    assert_eq!(
+        response(Algorithm::Sha256, &sha, &input),
+        "753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1"
+    );
+    let md5 = ha1(Algorithm::Md5, "Mufasa", realm, "Circle of Life");
+    assert_eq!(
+        response(Algorithm::Md5, &md5, &input),
+        "8ca523f5e9506fed4657c9700eebdbec"
+    );
+}
+
+#[test]
+fn config_lines_carry_both_hashes_not_the_password() {
+    let aor = Aor::parse("sip:alice@example.com").unwrap();
+    let text = config_lines(&aor, "alice", REALM, "s3cret pass");
+    assert!(text.starts_with("[user.\"alice@example.com\"]\n"), "{text}");
+    assert!(text.contains(&format!(
+        "ha1_sha256 = \"{}\"",
+        ha1(Algorithm::Sha256, "alice", REALM, "s3cret pass")
+    )));
+    assert!(text.contains(&format!(
+        "ha1_md5 = \"{}\"",
+        ha1(Algorithm::Md5, "alice", REALM, "s3cret pass")
+    )));
+    assert!(!text.contains("s3cret"));
+}
+
+fn admission() -> Admission {
+    Admission {
+        realm: REALM.into(),
+        users: vec![UserCredentials {
+            aor: Aor::parse("alice@example.com").unwrap(),
+            username: "alice".into(),
+            ha1_sha256: Some(ha1(Algorithm::Sha256, "alice", REALM, "pw")),
+            ha1_md5: Some(ha1(Algorithm::Md5, "alice", REALM, "pw")),
+        }],
+        ..Admission::default()
+    }
+}
+
+fn authorization(alg: Algorithm, password: &str, nonce: &str, nc: &str) -> String {
+    let input = ResponseInput {
+        nonce,
+        nc,
+        cnonce: "0a4f113b",
+        method: "INVITE",
+        uri: URI,
+    };
+    let h = ha1(alg, "alice", REALM, password);
+    format!(
+        "Digest username=\"alice\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"{URI}\", \
+         algorithm={}, qop=auth, nc={nc}, cnonce=\"0a4f113b\", response=\"{}\"",
+        alg.token(),
+        response(alg, &h, &input)
+    )
+}
+
+fn secs(s: u64) -> Instant {
+    Instant::from_micros(s * 1_000_000)
+}
+
+struct Fixture {
+    auth: Authenticator,
+    limits: Limits,
+    adm: Admission,
+    entropy: TestEntropy,
+}
+
+impl Fixture {
+    fn new(limits: Limits) -> Self {
+        let mut entropy = TestEntropy::new(9);
+        Fixture {
+            auth: Authenticator::new(&mut entropy, &limits),
+            limits,
+            adm: admission(),
+            entropy,
+        }
+    }
+
+    fn nonce(&mut self, at: Instant) -> String {
+        self.auth.nonce(at, &mut self.entropy)
+    }
+
+    fn check(&mut self, at: Instant, value: &str) -> Result<Aor, AuthFailure> {
+        self.auth.check(
+            at,
+            &self.limits,
+            &self.adm,
+            "INVITE",
+            URI,
+            &mut std::iter::once(value),
+        )
+    }
+}
+
+// R7701-5.2-a: digest credentials authenticate the user.
+#[test]
+fn both_algorithms_authenticate_and_wrong_password_does_not() {
+    let mut f = Fixture::new(Limits::default());
+    let n = f.nonce(secs(1));
+    let alice = Aor::parse("alice@example.com").unwrap();
+    let sha = authorization(Algorithm::Sha256, "pw", &n, "00000001");
+    assert_eq!(f.check(secs(2), &sha), Ok(alice.clone()));
+    let md5 = authorization(Algorithm::Md5, "pw", &n, "00000002");
+    assert_eq!(f.check(secs(2), &md5), Ok(alice));
+    let wrong = authorization(Algorithm::Sha256, "nope", &n, "00000003");
+    assert_eq!(f.check(secs(2), &wrong), Err(AuthFailure::WrongCredentials));
+    let no_qop = sha.replace("qop=auth, ", "");
+    assert_eq!(f.check(secs(2), &no_qop), Err(AuthFailure::Malformed));
+    let other_uri = sha.replace(URI, "sip:other@chat.example.com");
+    assert_eq!(f.check(secs(2), &other_uri), Err(AuthFailure::Malformed));
+    let other_realm = sha.replace(REALM, "elsewhere");
+    assert_eq!(f.check(secs(2), &other_realm), Err(AuthFailure::Missing));
+}
+
+#[test]
+fn nonces_are_bound_to_the_server_secret() {
+    let mut f = Fixture::new(Limits::default());
+    let mut other = Fixture::new(Limits::default());
+    other.auth.secret = [7; 32];
+    let foreign = other.nonce(secs(1));
+    let v = authorization(Algorithm::Sha256, "pw", &foreign, "00000001");
+    assert_eq!(f.check(secs(1), &v), Err(AuthFailure::ForeignNonce));
+    // A nonce whose time was edited no longer matches its MAC.
+    let mine = f.nonce(secs(1));
+    let edited = format!("{}{}", "00000000000003e9", &mine[16..]);
+    assert_ne!(edited, mine);
+    let v = authorization(Algorithm::Sha256, "pw", &edited, "00000001");
+    assert_eq!(f.check(secs(1), &v), Err(AuthFailure::ForeignNonce));
+    assert_ne!(f.nonce(secs(1)), mine, "two nonces of one instant differ");
+}
+
+#[test]
+fn nonces_expire() {
+    let limits = Limits {
+        nonce_lifetime_s: 10,
+        ..Limits::default()
+    };
+    let mut f = Fixture::new(limits);
+    let n = f.nonce(secs(100));
+    let v = authorization(Algorithm::Sha256, "pw", &n, "00000001");
+    assert_eq!(f.check(secs(111), &v), Err(AuthFailure::Stale));
+    assert!(f.check(secs(110), &v).is_ok());
+    // Stale is only said to someone who knows the password.
+    let wrong = authorization(Algorithm::Sha256, "x", &n, "00000002");
+    assert_eq!(
+        f.check(secs(111), &wrong),
+        Err(AuthFailure::WrongCredentials)
+    );
+    let challenges = f.auth.challenges(secs(111), &mut f.entropy, REALM, true);
+    assert!(challenges[0].contains("algorithm=SHA-256") && challenges[0].ends_with("stale=true"));
+    assert!(challenges[1].contains("algorithm=MD5") && challenges[1].contains("qop=\"auth\""));
+}
+
+#[test]
+fn nonce_count_must_grow() {
+    let mut f = Fixture::new(Limits::default());
+    let n = f.nonce(secs(1));
+    let first = authorization(Algorithm::Sha256, "pw", &n, "00000001");
+    assert!(f.check(secs(1), &first).is_ok());
+    assert_eq!(f.check(secs(1), &first), Err(AuthFailure::Replayed));
+    let second = authorization(Algorithm::Md5, "pw", &n, "00000002");
+    assert!(f.check(secs(1), &second).is_ok());
+    assert_eq!(f.check(secs(1), &first), Err(AuthFailure::Replayed));
+    assert_eq!(f.auth.remembered(), 1);
+}
+
+#[test]
+fn a_full_table_forgets_the_oldest_and_treats_it_as_stale() {
+    let limits = Limits {
+        max_auth_nonces: 2,
+        ..Limits::default()
+    };
+    let mut f = Fixture::new(limits);
+    let nonces: Vec<String> = (1..=3).map(|s| f.nonce(secs(s))).collect();
+    for n in &nonces {
+        let v = authorization(Algorithm::Sha256, "pw", n, "00000001");
+        assert!(f.check(secs(4), &v).is_ok());
+    }
+    assert_eq!(f.auth.remembered(), 2);
+    // The first nonce was forgotten: its replay is not accepted but called stale.
+    let replay = authorization(Algorithm::Sha256, "pw", &nonces[0], "00000002");
+    assert_eq!(f.check(secs(4), &replay), Err(AuthFailure::Stale));
+    // Later nonces keep working with growing counts.
+    let next = authorization(Algorithm::Sha256, "pw", &nonces[2], "00000002");
+    assert!(f.check(secs(4), &next).is_ok());
+}
+
+#[test]
+fn expired_entries_leave_the_table() {
+    let limits = Limits {
+        max_auth_nonces: 2,
+        nonce_lifetime_s: 5,
+        ..Limits::default()
+    };
+    let mut f = Fixture::new(limits);
+    for s in [1, 2] {
+        let n = f.nonce(secs(s));
+        let v = authorization(Algorithm::Sha256, "pw", &n, "00000001");
+        assert!(f.check(secs(s), &v).is_ok());
+    }
+    let n = f.nonce(secs(20));
+    let v = authorization(Algorithm::Sha256, "pw", &n, "00000001");
+    assert!(f.check(secs(20), &v).is_ok());
+    assert_eq!(f.auth.remembered(), 1);
+    assert_eq!(f.auth.forgotten_up_to_ms, None);
+}
+
+#[test]
+fn hex_round_trip() {
+    assert_eq!(hex(&[0x00, 0xab, 0x10]), "00ab10");
+    assert_eq!(unhex("zz"), None);
+    assert!(constant_time_eq(b"abc", b"abc"));
+    assert!(!constant_time_eq(b"abc", b"abd"));
+    assert!(!constant_time_eq(b"abc", b"ab"));
+}
