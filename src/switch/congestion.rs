@@ -48,7 +48,9 @@ impl Switch {
     fn congestion_threshold(&self) -> usize {
         let ring = self.limits.ring_bytes as u64;
         let percent = self.limits.congested_fill_percent.clamp(1, 100) as u64;
-        usize::try_from(ring * percent / 100).unwrap_or(usize::MAX).max(1)
+        usize::try_from(ring * percent / 100)
+            .unwrap_or(usize::MAX)
+            .max(1)
     }
 
     /// Re-evaluates every bound participant's congested state at `now` (after input was
