@@ -12,9 +12,12 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use common::conformance::ok_to;
-use common::msrp::cpim_payload;
-use common::roster::limits_config;
-use common::{Participant, Server, Transport, STEP};
+use common::lossy_udp::{self, DropRule, LossyRelay, Toward};
+use common::msrp::{cpim_payload, MsrpConn, SendRequest};
+use common::participant::{invite, sdp_offer, Answer};
+use common::roster::{limits_config, roster_of, Subscriber};
+use common::sip::{tag_of, uri_of, SipClient, SipMessage};
+use common::{ident, Participant, Server, Transport, STEP};
 
 /// What the stuck participant observed: when the BYE came, whether its TCP connection then
 /// reached EOF, and its dialog's Call-ID.
@@ -204,4 +207,365 @@ fn r7701_6_4_e_stuck_reader_disconnected_others_keep_their_latency() {
         peak < baseline + MEMORY_CAP + ALLOWANCE,
         "RSS peak {peak} exceeds idle {baseline} + cap {MEMORY_CAP} + allowance {ALLOWANCE}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// SIP over UDP with loss (RFC 3261 §17, §13.3.1.4): a relay drops one datagram; the
+// client's and the server's transaction timers recover, with one dialog and one join.
+// ---------------------------------------------------------------------------------------
+
+/// T1 / T2 of the loss tests: 64 × T1 = 3.2 s.
+const T1: Duration = Duration::from_millis(50);
+const T2: Duration = Duration::from_millis(200);
+/// A join whose MSRP session is not bound by then is BYE'd: a ghost second join made
+/// from a retransmitted INVITE would show up as a BYE within the listening window.
+const JOIN_BIND_TIMEOUT_MS: u64 = 1_000;
+/// Listening after the ACK: past timer H/B (64 × T1) and the join-bind timeout.
+const SETTLE: Duration = Duration::from_millis(64 * 50 + 800);
+
+fn loss_server() -> Server {
+    let t1 = format!("sip_t1_ms = {}", T1.as_millis());
+    let t2 = format!("sip_t2_ms = {}", T2.as_millis());
+    let bind = format!("join_bind_timeout_ms = {JOIN_BIND_TIMEOUT_MS}");
+    let conf = limits_config(&[&t1, &t2, &bind]);
+    Server::start(&["--config", conf.to_str().expect("utf-8 path")])
+}
+
+/// What a client heard while listening after its ACK.
+#[derive(Debug, Default)]
+struct Heard {
+    /// 200s to the INVITE (retransmissions), each re-ACKed.
+    oks: usize,
+    /// BYEs from the focus (answered 200).
+    byes: usize,
+}
+
+/// A UDP user agent client behind a lossy relay that runs its own RFC 3261 §17.1 timers.
+struct LossyUac {
+    sip: SipClient,
+    uri: String,
+    call_id: String,
+    from_tag: String,
+    to_tag: String,
+    target: String,
+    local_path: String,
+    answer: Answer,
+    msrp: Option<MsrpConn>,
+    cseq: u32,
+}
+
+impl LossyUac {
+    fn new(relay: &LossyRelay, name: &str) -> LossyUac {
+        LossyUac {
+            sip: relay.client(),
+            uri: format!("sip:{name}@example.com"),
+            call_id: format!("{}@127.0.0.1", ident(16)),
+            from_tag: ident(12),
+            to_tag: String::new(),
+            target: String::new(),
+            local_path: format!("msrp://127.0.0.1:9/{};tcp", ident(16)),
+            answer: Answer::default(),
+            msrp: None,
+            cseq: 1,
+        }
+    }
+
+    /// The INVITE client transaction (timer A doubling from T1 until any response, timer B
+    /// = 64 × T1); returns the first 200 and how often the INVITE was sent. Sends the ACK.
+    fn invite(&mut self) -> (SipMessage, usize) {
+        let name = self.uri.trim_start_matches("sip:").split('@').next();
+        let sdp = sdp_offer(
+            name.unwrap_or("x"),
+            &self.local_path,
+            "active",
+            Some("nickname private-messages"),
+        );
+        let req = invite(&self.sip, &self.uri, &self.call_id, &self.from_tag, &sdp);
+        let started = Instant::now();
+        let timer_b = started + 64 * T1;
+        let (mut sends, mut interval, mut next) = (0, T1, started);
+        let mut proceeding = false;
+        for _ in 0..1_000 {
+            let now = Instant::now();
+            assert!(now < timer_b, "timer B: no final response to the INVITE");
+            if !proceeding && now >= next {
+                self.sip.send(req.as_bytes());
+                sends += 1;
+                next = now + interval;
+                interval *= 2;
+            }
+            let until = if proceeding {
+                timer_b
+            } else {
+                next.min(timer_b)
+            };
+            let Some(m) = self
+                .sip
+                .recv(until.saturating_duration_since(Instant::now()))
+            else {
+                continue;
+            };
+            match m.status() {
+                Some(code) if m.cseq_method() == Some("INVITE") && code < 200 => {
+                    proceeding = true;
+                }
+                Some(200) if m.cseq_method() == Some("INVITE") => {
+                    self.to_tag = m.header("To").and_then(tag_of).expect("To-tag");
+                    self.target = m.header("Contact").map(uri_of).expect("Contact");
+                    self.answer = Answer::parse(&m.body_text());
+                    self.ack();
+                    return (m, sends);
+                }
+                Some(code) if m.cseq_method() == Some("INVITE") => {
+                    panic!("INVITE answered {code}")
+                }
+                _ => {}
+            }
+        }
+        panic!("INVITE transaction did not end");
+    }
+
+    fn in_dialog(&self, method: &str, cseq: u32) -> String {
+        common::crlf(&[
+            &format!("{method} {} SIP/2.0", self.target),
+            &format!(
+                "Via: SIP/2.0/UDP {};branch=z9hG4bK{};rport",
+                self.sip.local,
+                ident(12)
+            ),
+            "Max-Forwards: 70",
+            &format!("From: <{}>;tag={}", self.uri, self.from_tag),
+            &format!("To: <{}>;tag={}", common::ROOM, self.to_tag),
+            &format!("Call-ID: {}", self.call_id),
+            &format!("CSeq: {cseq} {method}"),
+            "Content-Length: 0",
+            "",
+        ])
+    }
+
+    /// ACK for the 2xx (RFC 3261 §13.2.2.4: a new transaction, sent for every 2xx copy).
+    fn ack(&mut self) {
+        let ack = self.in_dialog("ACK", 1);
+        self.sip.send(ack.as_bytes());
+    }
+
+    /// Binds the MSRP session (so the join-bind timer does not end the dialog).
+    fn bind(&mut self) {
+        let mut conn = MsrpConn::connect(self.answer.msrp_addr());
+        let tid = ident(12);
+        let req = SendRequest {
+            tid: &tid,
+            to_path: &self.answer.path,
+            from_path: &self.local_path,
+            message_id: &ident(12),
+            range: ("1", "0", "0"),
+            content_type: None,
+            body: b"",
+            flag: '$',
+        }
+        .bytes();
+        conn.write(&req);
+        let resp = conn.recv(STEP).expect("response to the binding SEND");
+        assert_eq!(resp.status, Some(200), "binding SEND answered {resp:?}");
+        self.msrp = Some(conn);
+    }
+
+    /// Listens for `window`: re-ACKs every 2xx retransmission, answers any BYE.
+    fn listen(&mut self, window: Duration) -> Heard {
+        let until = Instant::now() + window;
+        let mut heard = Heard::default();
+        for _ in 0..1_000 {
+            let Some(m) = self
+                .sip
+                .recv(until.saturating_duration_since(Instant::now()))
+            else {
+                break;
+            };
+            if m.status() == Some(200) && m.cseq_method() == Some("INVITE") {
+                heard.oks += 1;
+                self.ack();
+            } else if m.method() == Some("BYE") {
+                heard.byes += 1;
+                self.sip.send(ok_to(&m).as_bytes());
+            }
+        }
+        heard
+    }
+
+    /// The BYE client transaction (timer E from T1 doubling to T2, timer F = 64 × T1);
+    /// returns the final response and how often the BYE was sent.
+    fn bye(&mut self) -> (SipMessage, usize) {
+        self.cseq += 1;
+        let req = self.in_dialog("BYE", self.cseq);
+        let started = Instant::now();
+        let timer_f = started + 64 * T1;
+        let (mut sends, mut interval, mut next) = (0, T1, started);
+        for _ in 0..1_000 {
+            let now = Instant::now();
+            assert!(now < timer_f, "timer F: no final response to the BYE");
+            if now >= next {
+                self.sip.send(req.as_bytes());
+                sends += 1;
+                next = now + interval;
+                interval = (interval * 2).min(T2);
+            }
+            let Some(m) = self
+                .sip
+                .recv(next.saturating_duration_since(Instant::now()))
+            else {
+                continue;
+            };
+            if m.status().is_some_and(|c| c >= 200) && m.cseq_method() == Some("BYE") {
+                return (m, sends);
+            }
+        }
+        panic!("BYE transaction did not end");
+    }
+}
+
+/// How many endpoints the roster shows for `uri` (one per join).
+fn endpoints_of(server: &Server, uri: &str) -> usize {
+    let mut watcher = Subscriber::subscribe(server.sip);
+    let roster = roster_of(&watcher.expect_notify());
+    roster.user(uri).map_or(0, |u| u.endpoints.len())
+}
+
+/// Joins through a relay applying `rules`, binds, listens past every timer, and leaves:
+/// (INVITE sends, first 200, what was heard after the ACK, endpoints in the roster, BYE
+/// sends, BYE's final response, what the relay dropped).
+struct LossRun {
+    invites: usize,
+    heard: Heard,
+    endpoints: usize,
+    byes_sent: usize,
+    bye_final: SipMessage,
+    dropped: Vec<(Toward, String)>,
+}
+
+fn loss_run(name: &str, rules: &[DropRule]) -> LossRun {
+    let server = loss_server();
+    let relay = LossyRelay::start(server.sip, rules);
+    let mut uac = LossyUac::new(&relay, name);
+    let (ok, invites) = uac.invite();
+    assert!(ok.header("To").and_then(tag_of).is_some());
+    uac.bind();
+    let heard = uac.listen(SETTLE);
+    let endpoints = endpoints_of(&server, &uac.uri);
+    let (bye_final, byes_sent) = uac.bye();
+    println!(
+        "{name}: dropped {:?}; INVITE sent {invites}×; after the ACK {:?}; roster endpoints \
+         {endpoints}; BYE sent {byes_sent}×, answered {}",
+        relay.dropped(),
+        heard,
+        bye_final.start
+    );
+    LossRun {
+        invites,
+        heard,
+        endpoints,
+        byes_sent,
+        bye_final,
+        dropped: relay.dropped(),
+    }
+}
+
+/// Common to every loss case: one join, the dialog lived until the client's BYE, which got
+/// its 200.
+fn assert_one_dialog(run: &LossRun) {
+    assert_eq!(run.endpoints, 1, "joined {} times", run.endpoints);
+    assert_eq!(
+        run.heard.byes, 0,
+        "the focus ended the dialog (or a ghost join)"
+    );
+    assert_eq!(
+        run.bye_final.status(),
+        Some(200),
+        "BYE answered {}",
+        run.bye_final.start
+    );
+}
+
+// R3261-17.1.1-a (timer A) / R3261-17.2.1-a: the first INVITE is lost; the client's
+// retransmission joins once.
+#[test]
+fn r3261_17_2_1_a_first_invite_lost_client_retransmits_one_join() {
+    let run = loss_run(
+        "lostinvite",
+        &[DropRule {
+            toward: Toward::Server,
+            nth: 1,
+            matches: |m| lossy_udp::request(m, "INVITE"),
+        }],
+    );
+    assert_eq!(run.dropped.len(), 1, "{:?}", run.dropped);
+    assert!(run.invites >= 2, "INVITE sent {} times", run.invites);
+    assert_one_dialog(&run);
+}
+
+// R3261-17.2.1-a (RFC 3261 §13.3.1.4): the 100 and the first 200 are lost; the 200 is
+// retransmitted until the ACK (or the client's INVITE retransmission, whichever timer
+// fires first, gets it again: conformance_focus::r3261_17_2_1_a_invite_retransmission_
+// absorbed shows that path alone); either way one join.
+#[test]
+fn r3261_17_2_1_a_first_200_lost_retransmitted_until_ack_one_join() {
+    let run = loss_run(
+        "lostok",
+        &[
+            DropRule {
+                toward: Toward::Client,
+                nth: 1,
+                matches: |m| lossy_udp::response(m, 100, "INVITE"),
+            },
+            DropRule {
+                toward: Toward::Client,
+                nth: 1,
+                matches: |m| lossy_udp::response(m, 200, "INVITE"),
+            },
+        ],
+    );
+    assert!(
+        run.dropped
+            .iter()
+            .any(|(_, l)| l.starts_with("SIP/2.0 200")),
+        "{:?}",
+        run.dropped
+    );
+    assert_one_dialog(&run);
+}
+
+// R3261-17.2.1-a (RFC 3261 §13.3.1.4): the ACK is lost; the 200 is retransmitted, the
+// client ACKs it again, and the dialog stays (no BYE after 64 × T1).
+#[test]
+fn r3261_17_2_1_a_ack_lost_200_retransmitted_reacked_dialog_stays() {
+    let run = loss_run(
+        "lostack",
+        &[DropRule {
+            toward: Toward::Server,
+            nth: 1,
+            matches: |m| lossy_udp::request(m, "ACK"),
+        }],
+    );
+    assert_eq!(run.dropped.len(), 1, "{:?}", run.dropped);
+    assert!(
+        run.heard.oks >= 1,
+        "the 200 was not retransmitted after the lost ACK"
+    );
+    assert_one_dialog(&run);
+}
+
+// R3261-17.2.2-a / R3261-17.1-a (timer E): the 200 to the client's BYE is lost; the BYE
+// is retransmitted and answered 200 again (not 481).
+#[test]
+fn r3261_17_2_2_a_bye_200_lost_bye_retransmitted_answered_again() {
+    let run = loss_run(
+        "lostbyeok",
+        &[DropRule {
+            toward: Toward::Client,
+            nth: 1,
+            matches: |m| lossy_udp::response(m, 200, "BYE"),
+        }],
+    );
+    assert_eq!(run.dropped.len(), 1, "{:?}", run.dropped);
+    assert!(run.byes_sent >= 2, "BYE sent {} times", run.byes_sent);
+    assert_one_dialog(&run);
 }

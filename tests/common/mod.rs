@@ -228,3 +228,6 @@ pub mod conformance;
 
 // The passive side of RFC 6135 §4.2 (the switch connects to the test).
 pub mod passive;
+
+// A lossy UDP relay for the SIP loss-recovery tests (tests/faults.rs).
+pub mod lossy_udp;
