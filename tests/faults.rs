@@ -209,6 +209,80 @@ fn r7701_6_4_e_stuck_reader_disconnected_others_keep_their_latency() {
     );
 }
 
+/// Large messages A sends while B is not reading: well past the kernel's socket buffers
+/// towards B (about 4 MB on loopback) so B's ring fills and B becomes congested.
+const BURST: usize = 400;
+/// Congestion timeout of the brief-stall test: longer than the burst takes.
+const BRIEF_STALL_TIMEOUT_MS: u64 = 4_000;
+
+// R7701-6.4-c R7701-6.4-d: a participant that stops reading for less than the congestion
+// timeout is congested, gets the one notice, loses (large) copies meanwhile — and is not
+// disconnected: once it reads again every new message reaches it and no BYE comes.
+#[test]
+fn r7701_6_4_c_d_briefly_stalled_reader_gets_a_notice_and_stays() {
+    let started = Instant::now();
+    let timeout = format!("congested_timeout_ms = {BRIEF_STALL_TIMEOUT_MS}");
+    let conf = limits_config(&[&timeout]);
+    let server = Server::start(&["--config", conf.to_str().expect("utf-8 path")]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut b = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
+    for i in 0..BURST {
+        let (tid, _, _) = a.say(&content(i));
+        assert_eq!(a.response_to(&tid).status, Some(200), "message {i}");
+    }
+    let burst_took = started.elapsed();
+    assert!(
+        burst_took < Duration::from_millis(BRIEF_STALL_TIMEOUT_MS / 2),
+        "the burst took {burst_took:?}: too slow a machine for this test"
+    );
+    // B reads again: what was queued for it, including the notice.
+    let (mut large, mut notices) = (0, 0);
+    for _ in 0..BURST + 10 {
+        let Some(body) = b.next_message(Duration::from_millis(500)) else {
+            break;
+        };
+        let text = cpim_payload(&body);
+        if text.len() == CONTENT_BYTES {
+            large += 1;
+        } else if String::from_utf8_lossy(&text).contains("not reading its messages fast enough") {
+            notices += 1;
+        }
+    }
+    assert_eq!(notices, 1, "one congestion notice");
+    assert!(
+        large < BURST,
+        "no copy was dropped ({large} of {BURST} arrived)"
+    );
+    // Caught up: new messages, large and small, all arrive; no BYE.
+    for i in 0..10 {
+        let text = format!("after the stall {i}");
+        let payload = if i % 2 == 0 {
+            text.into_bytes()
+        } else {
+            content(i)
+        };
+        let (tid, _, _) = a.say(&payload);
+        assert_eq!(a.response_to(&tid).status, Some(200));
+        let got = b.next_message(STEP).expect("B gets messages again");
+        assert_eq!(cpim_payload(&got), payload, "message {i} after the stall");
+    }
+    let quiet_until = Instant::now() + Duration::from_millis(BRIEF_STALL_TIMEOUT_MS);
+    while let Some(m) = b
+        .sip
+        .recv(quiet_until.saturating_duration_since(Instant::now()))
+    {
+        assert_ne!(
+            m.method(),
+            Some("BYE"),
+            "a reader that caught up was disconnected"
+        );
+    }
+    println!(
+        "brief stall: burst of {BURST} took {burst_took:?}; B got {large} of them and \
+         {notices} notice; 10/10 after catching up; no BYE"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // SIP over UDP with loss (RFC 3261 §17, §13.3.1.4): a relay drops one datagram; the
 // client's and the server's transaction timers recover, with one dialog and one join.
