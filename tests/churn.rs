@@ -48,13 +48,6 @@ struct Refusals {
     byes: usize,
 }
 
-/// Open file descriptors of process `pid`.
-fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| d.count())
-        .expect("read /proc/PID/fd")
-}
-
 /// UDP and TCP alternate per slot and per round, so both kinds come and go all the time.
 fn transport(cycle: usize) -> Transport {
     if (cycle + cycle / CONCURRENT).is_multiple_of(2) {
@@ -138,16 +131,15 @@ fn churn_2000_join_talk_leave_cycles() {
     let conf = limits_config(&[&t1]);
     let server = Server::start(&["--config", conf.to_str().expect("utf-8 path")]);
     let mut refusals = Refusals::default();
-    let pid = server.pid();
     let idle_rss = server.rss_bytes();
-    let idle_fds = open_fds(pid);
+    let idle_fds = server.open_fds();
     let mut room: Vec<Option<Participant>> = (0..CONCURRENT).map(|_| None).collect();
     let started = Instant::now();
     for c in 0..CONCURRENT {
         cycle(&server, &mut room, c, &mut refusals);
     }
     std::thread::sleep(SETTLE);
-    let (start_rss, start_fds) = (server.rss_bytes(), open_fds(pid));
+    let (start_rss, start_fds) = (server.rss_bytes(), server.open_fds());
     let mut peak_rss = start_rss;
     // (cycle, RSS KiB, fds) every 250 cycles: a leak shows as a steady climb.
     let mut series: Vec<(usize, u64, usize)> = Vec::new();
@@ -163,11 +155,11 @@ fn churn_2000_join_talk_leave_cycles() {
             peak_rss = peak_rss.max(server.rss_bytes());
         }
         if c % 250 == 0 {
-            series.push((c, server.rss_bytes() / 1024, open_fds(pid)));
+            series.push((c, server.rss_bytes() / 1024, server.open_fds()));
         }
     }
     std::thread::sleep(SETTLE);
-    let (end_rss, end_fds) = (server.rss_bytes(), open_fds(pid));
+    let (end_rss, end_fds) = (server.rss_bytes(), server.open_fds());
     let wall = started.elapsed();
     for (i, p) in room.into_iter().enumerate() {
         if let Some(p) = p {
@@ -175,7 +167,7 @@ fn churn_2000_join_talk_leave_cycles() {
         }
     }
     std::thread::sleep(SETTLE);
-    let (empty_rss, empty_fds) = (server.rss_bytes(), open_fds(pid));
+    let (empty_rss, empty_fds) = (server.rss_bytes(), server.open_fds());
     println!("churn: {CYCLES} join/talk/leave cycles, {CONCURRENT} in the room, {wall:?}");
     println!("  idle:            RSS {idle_rss} B, {idle_fds} fds");
     println!("  start (4 in):    RSS {start_rss} B, {start_fds} fds");

@@ -74,7 +74,11 @@ fn r7701_6_4_e_stuck_reader_disconnected_others_keep_their_latency() {
 
     // C never reads MSRP; it only waits for the focus's BYE, answers it, then checks that
     // its MSRP connection ends (reading what the kernel had buffered, up to EOF).
+    let fds_before = server.open_fds();
     let (bye_tx, bye_rx) = mpsc::channel::<()>();
+    // C starts reading (to see its EOF) only once the main thread has seen the server drop
+    // C's connection on its own — a peer that never reads must still be closed.
+    let (go_tx, go_rx) = mpsc::channel::<()>();
     let stuck = std::thread::spawn(move || {
         let waited = Instant::now();
         let own_call_id = c.ok.header("Call-ID").map(str::to_string);
@@ -96,6 +100,7 @@ fn r7701_6_4_e_stuck_reader_disconnected_others_keep_their_latency() {
         let bye_after = waited.elapsed();
         c.sip.send(ok_to(&bye).as_bytes());
         let _ = bye_tx.send(());
+        let _ = go_rx.recv_timeout(Duration::from_secs(20));
         let closed = c.conn().closed_within(Duration::from_secs(20));
         StuckOutcome {
             bye_after,
@@ -128,11 +133,16 @@ fn r7701_6_4_e_stuck_reader_disconnected_others_keep_their_latency() {
     let mut sent_at: Vec<Instant> = Vec::new();
     let mut got_at: Vec<Instant> = Vec::new();
     let mut bye_at_message = None;
+    // The message index by which the server had closed C's MSRP socket (fd count down).
+    let mut fd_closed = None;
     let mut peak = baseline;
     for i in 0..MAX_MESSAGES {
         assert!(started.elapsed() < TIME_LIMIT, "took over {TIME_LIMIT:?}");
         if bye_at_message.is_none() && bye_rx.try_recv().is_ok() {
             bye_at_message = Some(i);
+        }
+        if bye_at_message.is_some() && fd_closed.is_none() && server.open_fds() < fds_before {
+            fd_closed = Some(i);
         }
         if bye_at_message.is_some_and(|m| i >= m + AFTER_BYE) {
             break;
@@ -161,6 +171,14 @@ fn r7701_6_4_e_stuck_reader_disconnected_others_keep_their_latency() {
         got_at.push(at);
     }
     drop(got_rx);
+    let fd_deadline = Instant::now() + STEP;
+    while fd_closed.is_none() && Instant::now() < fd_deadline {
+        if server.open_fds() < fds_before {
+            fd_closed = Some(sent);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = go_tx.send(());
     peak = peak.max(server.rss_bytes());
     let outcome = stuck.join().expect("stuck participant thread");
     let latencies: Vec<Duration> = sent_at
@@ -171,7 +189,8 @@ fn r7701_6_4_e_stuck_reader_disconnected_others_keep_their_latency() {
     let worst = latencies.iter().max().copied().unwrap_or_default();
     let mean = latencies.iter().sum::<Duration>() / latencies.len().max(1) as u32;
     println!(
-        "stuck reader: BYE after {:?} ({:?} messages), connection closed: {}; B got {}/{} \
+        "stuck reader: BYE after {:?} ({:?} messages), server closed its socket by message \
+         {fd_closed:?}, client saw EOF: {}; B got {}/{} \
          messages, latency mean {mean:?} worst {worst:?}; RSS idle {baseline} B peak {peak} B \
          (cap {MEMORY_CAP} B); {:?}",
         outcome.bye_after,
@@ -196,8 +215,12 @@ fn r7701_6_4_e_stuck_reader_disconnected_others_keep_their_latency() {
         outcome.bye_after
     );
     assert!(
+        fd_closed.is_some(),
+        "the server kept the never-reading participant's socket open ({fds_before} fds)"
+    );
+    assert!(
         outcome.closed,
-        "the stuck participant's MSRP connection was not closed"
+        "the stuck participant's MSRP connection did not reach EOF"
     );
     assert_eq!(got_at.len(), sent, "B missed messages");
     for (i, l) in latencies.iter().enumerate() {

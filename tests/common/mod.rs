@@ -231,3 +231,12 @@ pub mod passive;
 
 // A lossy UDP relay for the SIP loss-recovery tests (tests/faults.rs).
 pub mod lossy_udp;
+
+impl Server {
+    /// Open file descriptors of the server process (entries of /proc/PID/fd).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .expect("read /proc/PID/fd")
+    }
+}
