@@ -172,6 +172,16 @@ limits! {
     /// §3.4); when full, the oldest is forgotten and nonces as old are answered `stale`.
     /// Memory: × NONCE_ENTRY_BYTES.
     max_auth_nonces: usize = 64,
+    /// RFC 7701 §6.4 (A4): a participant whose outbound ring is filled to at least this
+    /// percentage of `ring_bytes`, or that just lost a copy for want of room, is congested
+    /// until its ring drains below it again. 1..=100. No memory.
+    congested_fill_percent: usize = 80,
+    /// RFC 7701 §6.4: while congested, copies of messages larger than this are dropped for
+    /// that participant (small text may still go). No memory.
+    congested_max_message_bytes: usize = 4_096,
+    /// RFC 7701 §6.4: a participant congested for this long without a break is
+    /// disconnected: its MSRP connection is closed and the focus sends BYE. No memory.
+    congested_timeout_ms: u64 = 60_000,
 }
 
 /// What was wrong with a limits value.
@@ -234,6 +244,8 @@ impl Limits {
                 "forward_response_timeout_ms",
                 self.forward_response_timeout_ms,
             ),
+            ("congested_fill_percent", self.congested_fill_percent as u64),
+            ("congested_timeout_ms", self.congested_timeout_ms),
         ];
         for (name, v) in nonzero {
             if *v == 0 {
@@ -260,6 +272,9 @@ impl Limits {
         }
         if self.max_nickname_bytes > 1023 {
             return Err(LimitsError::Invalid("max_nickname_bytes"));
+        }
+        if self.congested_fill_percent > 100 {
+            return Err(LimitsError::Invalid("congested_fill_percent"));
         }
         if self.max_notify_bytes < 1024 {
             return Err(LimitsError::Invalid("max_notify_bytes"));

@@ -161,6 +161,8 @@ async fn read_loop(
 }
 
 /// Writes pending output whenever woken; after a close request, flushes and shuts down.
+/// A close request also ends a write the peer has stopped reading (RFC 7701 §6.4: a
+/// congested peer is disconnected, not waited for).
 async fn write_loop(
     shell: Rc<Shell>,
     id: MsrpConnId,
@@ -169,9 +171,22 @@ async fn write_loop(
     closing: Rc<Cell<bool>>,
 ) {
     loop {
-        if let Err(e) = drain(&shell, id, &stream).await {
-            log::debug!("MSRP {id:?} write error: {e}");
-            break;
+        let close_asked = async {
+            // Wakes taken here are harmless: `drain` re-reads the engine until it is empty.
+            while !closing.get() && wake.recv().await.is_ok() {}
+            Ok(false)
+        };
+        let drained = async { drain(&shell, id, &stream).await.map(|()| true) };
+        match smol::future::or(drained, close_asked).await {
+            Ok(true) => {}
+            Ok(false) => {
+                log::debug!("MSRP {id:?}: closed with output unwritten");
+                break;
+            }
+            Err(e) => {
+                log::debug!("MSRP {id:?} write error: {e}");
+                break;
+            }
         }
         if closing.get() || wake.recv().await.is_err() {
             break;

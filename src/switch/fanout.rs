@@ -11,6 +11,7 @@ use crate::conference::ParticipantId;
 use crate::rand::{fill_ident, Entropy};
 use crate::wire::msrp::{emit_request, encoded_len, ByteRange, Flag, Request, MAX_IDENT_LEN};
 
+use super::congestion::message_size;
 use super::connection::{notify, Conn, Source};
 use super::fast_forward::{copy_tid, out_message_id, Delivery, MsgSlot, Phase, OUT_ID_BASE_LEN};
 use super::inbound::{Action, Pending};
@@ -66,6 +67,9 @@ pub(super) fn write_copy(
     };
     let mut mid = [0u8; MAX_IDENT_LEN];
     let mid = out_message_id(copy.base, rid, &mut mid);
+    // R7701-6.4-d: no copies of large messages while the recipient is congested.
+    let size = message_size(copy.range.total, copy.range.end);
+    let held_back = copy.counted && p.congestion.is_some_and(|c| c.holds_back(size));
     let Participant {
         ring,
         peer_path,
@@ -80,7 +84,7 @@ pub(super) fn write_copy(
     req.failure_report = Some(COPY_FAILURE_REPORT);
     req.content_type = Some("message/cpim");
     let len = encoded_len(|c| emit_request(c, &req, copy.body, copy.flag));
-    if ring.write(len, |s| emit_request(s, &req, copy.body, copy.flag)) {
+    if !held_back && ring.write(len, |s| emit_request(s, &req, copy.body, copy.flag)) {
         counters.delivered += u64::from(copy.counted);
         *dropping = false;
         if let Some(ci) = *conn {
@@ -91,7 +95,10 @@ pub(super) fn write_copy(
     counters.dropped += u64::from(copy.counted);
     if !*dropping {
         *dropping = true;
-        log::warn!("participant {}: outbound ring full, dropping copies", rid.0);
+        match held_back {
+            true => log::debug!("participant {}: congested, large copies dropped", rid.0),
+            false => log::warn!("participant {}: outbound ring full, dropping copies", rid.0),
+        }
     }
     false
 }

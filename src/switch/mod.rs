@@ -8,9 +8,11 @@
 //! (request handling), `recipients` (who gets a message: CPIM From/To, accept-wrapped-types,
 //! max-size), `fanout` (copies, 2048-octet outbound chunks), `fast_forward` (Message-ID
 //! table), `reports` (own REPORTs, recipients' error responses), `notices` (RFC 7701 §11),
-//! `wrapped_types`, `nickname_table` (NICKNAME), `room`, `ring`, `budget`.
+//! `wrapped_types`, `nickname_table` (NICKNAME), `congestion` (slow recipients, §6.4),
+//! `room`, `ring`, `budget`.
 
 mod budget;
+mod congestion;
 mod connection;
 mod dial;
 mod fanout;
@@ -105,6 +107,8 @@ pub struct SwitchStats {
     pub refused_joins: u64,
     /// Copies a recipient refused with an error response (R4975-10-a, IMPL-22).
     pub failed_copies: u64,
+    /// Participants disconnected after `congested_timeout_ms` congested (RFC 7701 §6.4).
+    pub congestion_disconnects: u64,
 }
 
 /// Running totals behind [`SwitchStats`].
@@ -114,6 +118,7 @@ struct Counters {
     delivered: u64,
     refused: u64,
     failed: u64,
+    congestion_disconnects: u64,
 }
 
 /// The switch state machine.
@@ -193,6 +198,7 @@ impl Switch {
     ) {
         self.last_now = now;
         self.input(now, entropy, conn, bytes);
+        self.track_congestion(now, entropy);
     }
 
     /// A connection asked for with `SwitchEvent::Connect` is established: its binding
@@ -200,6 +206,7 @@ impl Switch {
     pub fn conn_connected(&mut self, now: Instant, entropy: &mut dyn Entropy, conn: MsrpConnId) {
         self.last_now = now;
         self.dialed_up(entropy, conn);
+        self.track_congestion(now, entropy);
     }
 
     /// The connection is gone: every session bound to it ends (RFC 4975 §5.4).
@@ -216,9 +223,11 @@ impl Switch {
     /// `n` bytes of what `out` returned were written.
     pub fn consumed(&mut self, conn: MsrpConnId, n: usize) {
         self.advance_output(conn, n);
+        self.ease_congestion();
     }
 
-    /// Runs every timer due at `now` (chunk timer, bind timeouts).
+    /// Runs every timer due at `now` (chunk timer, bind timeouts, congestion, RFC 7701
+    /// §6.4).
     pub fn handle_timeout(&mut self, now: Instant, entropy: &mut dyn Entropy) {
         self.last_now = now;
         self.run_timers(now, entropy);
@@ -237,6 +246,7 @@ impl Switch {
         conns
             .chain(parts)
             .chain(self.messages.next_deadline())
+            .chain(self.next_congestion_deadline())
             .chain(owed)
             .min()
     }
@@ -256,6 +266,7 @@ impl Switch {
             delivered_copies: self.counters.delivered,
             refused_joins: self.counters.refused,
             failed_copies: self.counters.failed,
+            congestion_disconnects: self.counters.congestion_disconnects,
         }
     }
 
@@ -269,7 +280,7 @@ impl Switch {
         self.messages.in_use()
     }
 
-    /// Bind timeouts (connection, participant), chunk timers, owed aborts.
+    /// Bind timeouts (connection, participant), chunk timers, owed aborts, congestion.
     fn run_timers(&mut self, now: Instant, entropy: &mut dyn Entropy) {
         while let Some(ci) = self
             .conns
@@ -298,6 +309,8 @@ impl Switch {
             self.abort_message(entropy, slot);
         }
         self.write_owed(entropy);
+        self.track_congestion(now, entropy);
+        self.disconnect_congested(now);
     }
 }
 

@@ -118,7 +118,7 @@ impl Switch {
     }
 
     /// One notice as a complete single-chunk SEND into `id`'s ring.
-    fn write_notice(
+    pub(super) fn write_notice(
         &mut self,
         entropy: &mut dyn Entropy,
         id: ParticipantId,

@@ -7,6 +7,7 @@ use crate::rand::{fill_ident, Entropy};
 use crate::time::{Duration, Instant};
 use crate::wire::msrp::{last_uri, MsrpError, MsrpUri};
 
+use super::congestion::Congested;
 use super::connection::Source;
 use super::dial::{dial_addr, BIND_ID_LEN};
 use super::fast_forward::{MsgSlot, Phase};
@@ -66,6 +67,10 @@ pub(super) struct Participant {
     pub(super) owes_aborts: bool,
     /// Copies are being dropped for it (logged once per burst).
     pub(super) dropping: bool,
+    /// Its current congestion episode (RFC 7701 §6.4), if its ring is (nearly) full.
+    pub(super) congestion: Option<Congested>,
+    /// A congestion episode began: its one notice is due.
+    pub(super) congestion_notice_due: bool,
     /// Left, but its connection is mid-way through its ring: freed once drained.
     pub(super) departed: bool,
 }
@@ -197,6 +202,8 @@ impl Switch {
             nickname: None,
             owes_aborts: false,
             dropping: false,
+            congestion: None,
+            congestion_notice_due: false,
             departed: false,
         });
         if let Some(r) = self.rooms.get_mut(room) {

@@ -228,3 +228,15 @@ pub mod conformance;
 
 // The passive side of RFC 6135 §4.2 (the switch connects to the test).
 pub mod passive;
+
+// A lossy UDP relay for the SIP loss-recovery tests (tests/faults.rs).
+pub mod lossy_udp;
+
+impl Server {
+    /// Open file descriptors of the server process (entries of /proc/PID/fd).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.pid()))
+            .map(|d| d.count())
+            .expect("read /proc/PID/fd")
+    }
+}

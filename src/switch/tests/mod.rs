@@ -3,6 +3,7 @@
 
 mod binding;
 mod chunks;
+mod congestion;
 mod fanout;
 mod limits;
 mod messages;
