@@ -314,7 +314,9 @@ impl Focus {
             to,
             bytes: bytes.clone(),
         });
-        if self.txs.full(&self.config.limits) {
+        // A finished server transaction only absorbs retransmissions; a request of ours
+        // that must be retransmitted and answered matters more.
+        if self.txs.full(&self.config.limits) && !self.txs.evict_oldest_finished() {
             if self.txs.full_warned {
                 log::debug!("transaction table full: {purpose:?} sent once, untracked");
             } else {

@@ -229,6 +229,12 @@ impl Focus {
                 let Some(tx) = self.txs.servers.get_mut(id) else {
                     return;
                 };
+                // RFC 3261 §17.2.1 / RFC 6026: over TCP nothing is retransmitted, so a
+                // final response ends the transaction (timers I and L are zero there).
+                if matches!(tx_src.transport, SipTransport::Tcp(_)) {
+                    self.txs.servers.remove(id);
+                    return;
+                }
                 tx.response = bytes;
                 tx.request = Vec::new();
                 tx.expires = now + lifetime(&limits);
@@ -328,7 +334,9 @@ impl Focus {
             }
             return;
         }
-        if self.txs.full(&self.config.limits) {
+        // A finished transaction only absorbs retransmissions: under pressure the oldest
+        // one makes room, so a burst of OPTIONS cannot lock joins out for 64·T1.
+        if self.txs.full(&self.config.limits) && !self.txs.evict_oldest_finished() {
             let retry = lifetime(&self.config.limits).as_secs().max(1).to_string();
             let tag = self.new_tag(entropy);
             if self.txs.full_warned {

@@ -1104,33 +1104,47 @@ fn bye_without_answer_stops_at_timer_f() {
     assert_eq!(h.focus.poll_timeout(), None);
 }
 
+// max_sip_transactions: finished server transactions (they only absorb retransmissions)
+// make room for new requests, oldest first; the table answers 503 only when every entry
+// is still pending, here two BYEs nobody answers. Timer F frees it.
 #[test]
-fn full_transaction_table_answers_503() {
+fn full_transaction_table_evicts_finished_then_answers_503() {
     let mut h = harness_with(Limits {
         max_sip_transactions: 2,
         ..Limits::default()
     });
+    let opt = |b: &str| Req::new("OPTIONS", b).bytes();
+    let first = h.udp(ms(0), ALICE, &opt("z9hG4bKf1"));
+    assert_eq!(codes(&first), [200]);
+    let second = h.udp(ms(1), ALICE, &opt("z9hG4bKf2"));
+    assert_eq!(codes(&second), [200]);
+    assert_eq!(codes(&h.udp(ms(2), ALICE, &opt("z9hG4bKf3"))), [200]);
+    // f2 is still kept (its retransmission gets the very same bytes); f1 made room.
     assert_eq!(
-        codes(&h.udp(ms(0), ALICE, &Req::new("OPTIONS", "z9hG4bKf1").bytes())),
-        [200]
+        sends(&h.udp(ms(3), ALICE, &opt("z9hG4bKf2")))[0].1,
+        sends(&second)[0].1
     );
-    assert_eq!(
-        codes(&h.udp(ms(0), ALICE, &Req::new("OPTIONS", "z9hG4bKf2").bytes())),
-        [200]
-    );
-    let outs = h.udp(ms(0), ALICE, &Req::new("OPTIONS", "z9hG4bKf3").bytes());
+    // Two dialogs whose participants are lost: their BYEs push the INVITEs out.
+    for (n, call_id) in [(1, "dlg-one@192.0.2.101"), (2, "dlg-two@192.0.2.101")] {
+        let mut invite = Req::invite(&format!("z9hG4bKinv{n}"));
+        invite.call_id = call_id;
+        assert_eq!(codes(&h.udp(ms(10), ALICE, &invite.bytes())), [100, 200]);
+    }
+    for n in [1, 2] {
+        h.focus
+            .participant_lost(ms(20), &mut h.entropy, ParticipantId(n));
+        h.drain();
+    }
+    let outs = h.udp(ms(30), ALICE, &opt("z9hG4bKf4"));
     assert_eq!(codes(&outs), [503]);
     let b = sends(&outs)[0].1.clone();
     assert_eq!(
         msg(&b).headers.get(HeaderName::Other("Retry-After")),
         Some("32")
     );
-    // Timer J frees the table.
-    h.run_until(ms(32_000));
-    assert_eq!(
-        codes(&h.udp(ms(32_001), ALICE, &Req::new("OPTIONS", "z9hG4bKf4").bytes())),
-        [200]
-    );
+    // Timer F ends the unanswered BYEs and frees the table.
+    h.run_until(ms(33_000));
+    assert_eq!(codes(&h.udp(ms(33_001), ALICE, &opt("z9hG4bKf5"))), [200]);
 }
 
 #[test]

@@ -178,6 +178,24 @@ impl Transactions {
         self.len() >= limits.max_sip_transactions
     }
 
+    /// Drops the finished (Completed/Accepted) server transaction that expires first; it
+    /// only absorbs retransmissions. False when every transaction is still pending.
+    pub fn evict_oldest_finished(&mut self) -> bool {
+        let oldest = self
+            .servers
+            .iter()
+            .filter(|(_, t)| t.state != ServerState::Proceeding)
+            .min_by_key(|(_, t)| t.expires)
+            .map(|(id, _)| id);
+        match oldest {
+            Some(id) => {
+                self.servers.remove(id);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The server transaction with this key.
     pub fn find_server(&self, key: &TxKey) -> Option<usize> {
         self.servers
