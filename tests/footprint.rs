@@ -20,7 +20,8 @@ const PARTICIPANTS: usize = 30;
 fn footprint_with_thirty_participants() {
     let bin = env!("CARGO_BIN_EXE_parlor");
     let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
-    let server = Server::start(&[]);
+    // 30 participants from one address: lift the per-source connection limit.
+    let server = Server::start(&["--limit", "max_connections_per_source=100000"]);
     let idle = server.rss_bytes();
 
     let mut people: Vec<Participant> = (0..PARTICIPANTS)
@@ -134,7 +135,12 @@ fn footprint_at_profile_maximum() {
             (remote, command)
         }
         None => {
-            local = Server::start(&["--profile", &profile]);
+            local = Server::start(&[
+                "--profile",
+                &profile,
+                "--limit",
+                "max_connections_per_source=100000",
+            ]);
             let pid = local.pid();
             let command = format!(
                 "awk '/^Rss:/ {{print \"VmRSS: \" $2 \" kB\"}}' /proc/{pid}/smaps_rollup; \

@@ -1,7 +1,8 @@
 //! The words after `parlor serve` → [`Flags`], with pico-args. Only these spellings exist:
 //! `--config FILE`, `--domain NAME`, `--sip-listen IP:PORT`, `--msrp-listen IP:PORT`,
 //! `--room NAME` (repeatable), `--allow-adhoc`, `--no-nicknames`, `--no-private-messages`,
-//! `--profile NAME|PATH`, `--memory-cap BYTES`, `--log LEVEL`. Anything else is an error.
+//! `--profile NAME|PATH`, `--memory-cap BYTES`, `--limit NAME=VALUE` (repeatable, any
+//! Limits field), `--log LEVEL`. Anything else is an error.
 
 use core::net::SocketAddr;
 use std::ffi::{OsStr, OsString};
@@ -11,6 +12,7 @@ use super::value_syntax::{
     check_domain, check_room_name, parse_listen_addr, parse_log_level, parse_memory_cap,
 };
 use super::ConfigError;
+use crate::limits::Limits;
 
 /// What the command line said; `None`/`false` = not given.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,6 +27,8 @@ pub(super) struct Flags {
     pub no_private_messages: bool,
     pub profile: Option<String>,
     pub memory_cap: Option<usize>,
+    /// `--limit NAME=VALUE`: Limits fields set on the command line, in order.
+    pub limits: Vec<(&'static str, u64)>,
     pub log: Option<log::LevelFilter>,
 }
 
@@ -63,6 +67,12 @@ impl Flags {
             let cap = parse_memory_cap(&v).map_err(|m| ConfigError::flag("--memory-cap", m))?;
             flags.memory_cap = Some(cap);
         }
+        for raw in values(&mut args, "--limit")? {
+            let word = utf8("--limit", raw)?;
+            flags
+                .limits
+                .push(parse_limit(&word).map_err(|m| ConfigError::flag("--limit", m))?);
+        }
         if let Some(v) = single_utf8(&mut args, "--log")? {
             flags.log = Some(parse_log_level(&v).map_err(|m| ConfigError::flag("--log", m))?);
         }
@@ -87,6 +97,28 @@ impl Flags {
         }
         Ok(flags)
     }
+}
+
+/// `NAME=VALUE` with NAME a Limits field and VALUE an unsigned integer (`_` allowed).
+fn parse_limit(word: &str) -> Result<(&'static str, u64), String> {
+    let (name, value) = word
+        .split_once('=')
+        .ok_or_else(|| format!("`{word}` is not NAME=VALUE"))?;
+    let name = Limits::FIELD_NAMES
+        .iter()
+        .copied()
+        .find(|n| *n == name.trim())
+        .ok_or_else(|| {
+            format!(
+                "`{}` is not a limit (see memory-profiles/router.toml)",
+                name.trim()
+            )
+        })?;
+    let digits: String = value.trim().chars().filter(|c| *c != '_').collect();
+    let value = digits
+        .parse::<u64>()
+        .map_err(|_| format!("{name}: `{}` is not an unsigned integer", value.trim()))?;
+    Ok((name, value))
 }
 
 fn raw_os(value: &OsStr) -> Result<OsString, String> {
@@ -229,8 +261,26 @@ mod tests {
     }
 
     #[test]
+    fn limits_are_repeatable_name_value_pairs() {
+        let f = parse(&[
+            "--limit",
+            "ring_bytes=32_768",
+            "--limit",
+            "max_connections_per_source = 64",
+        ])
+        .unwrap();
+        assert_eq!(
+            f.limits,
+            vec![("ring_bytes", 32_768), ("max_connections_per_source", 64)]
+        );
+    }
+
+    #[test]
     fn bad_values_name_their_flag() {
-        let cases: [(&[&str], &str); 7] = [
+        let cases: [(&[&str], &str); 10] = [
+            (&["--limit", "ring_bytes"], "--limit: "),
+            (&["--limit", "no_such_limit=1"], "--limit: "),
+            (&["--limit", "ring_bytes=-4"], "--limit: "),
             (&["--domain", "bad domain"], "--domain: "),
             (&["--sip-listen", "localhost:5060"], "--sip-listen: "),
             (&["--msrp-listen", "1.2.3.4"], "--msrp-listen: "),

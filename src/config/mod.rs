@@ -243,6 +243,12 @@ fn load_limits(
         limits.memory_cap = cap.value;
         origins.set("memory_cap", format!("{file_source}:{}", cap.line));
     }
+    for &(name, value) in &flags.limits {
+        limits
+            .set(name, value)
+            .map_err(|e| ConfigError::flag("--limit", e))?;
+        origins.set(name, "--limit".to_string());
+    }
     if let Some(cap) = flags.memory_cap {
         limits.memory_cap = cap;
         origins.set("memory_cap", "--memory-cap".to_string());

@@ -182,6 +182,15 @@ fn precedence_profile_then_file_then_flags() {
     assert_eq!(c.domain, "flag.example");
     assert_eq!(c.log_level, log::LevelFilter::Off);
     assert_eq!(c.limits.ring_bytes, 8_192);
+
+    // --limit NAME=VALUE wins over the file's [limits] and is validated like it.
+    let c = ok(
+        &["--config", "c.toml", "--limit", "ring_bytes=16_384"],
+        &files,
+    );
+    assert_eq!(c.limits.ring_bytes, 16_384, "--limit over file");
+    let e = error(&["--limit", "ring_bytes=100"], &[]);
+    assert!(e.starts_with("--limit: "), "{e}");
 }
 
 #[test]
