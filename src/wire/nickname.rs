@@ -211,6 +211,19 @@ mod tests {
     /// Fuzz finding (tests/fuzz/regressions/nickname/comparison-key-lunate-sigma): the
     /// comparison key of a nickname differed from that of its enforced form, so `aϹ d@A&b`
     /// and `aΣ d@A&b` — which enforce to the same displayed nickname — did not collide.
+    /// Fuzz finding (tests/fuzz/regressions/nickname/cherokee-capital-has-no-key): a Cherokee
+    /// capital letter passes enforcement, but its lower case (Cherokee small letters, Unicode
+    /// 8.0) is outside the profile's tables, so the nickname has no comparison key and
+    /// collides with nothing — the switch refuses it with 424 rather than storing it.
+    #[cfg(feature = "precis")]
+    #[test]
+    fn enforced_nickname_without_comparison_key_is_refused_not_stored() {
+        let raw = "Ꮟo";
+        assert_eq!(enforce(raw, MAX).as_deref(), Ok(raw));
+        assert_eq!(comparison_key(raw), Err(NicknameError::Disallowed));
+        assert!(!same_nickname(raw, raw));
+    }
+
     #[test]
     fn comparison_key_is_the_key_of_the_enforced_form() {
         let raw =

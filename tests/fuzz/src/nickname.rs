@@ -1,7 +1,7 @@
 //! Nicknames (RFC 7701 §7.1 Use-Nickname quoted string, RFC 8266 profile §2.3/§2.4): the
 //! input as a header value and as a nickname. Properties: quote ∘ parse round-trips;
-//! enforcement is idempotent and keeps the comparison key; comparison is symmetric and
-//! reflexive for every nickname the profile accepts.
+//! enforcement is idempotent and keeps the comparison key; comparison is symmetric, and
+//! reflexive for every nickname that has a comparison key.
 
 use parlor::wire::nickname::{
     comparison_key, enforce, parse_use_nickname, quote_nickname, same_nickname, Requested,
@@ -40,8 +40,13 @@ pub fn run(data: &[u8]) {
             comparison_key(&text),
             "enforcement keeps the comparison key"
         );
-        assert!(same_nickname(&enforced, &text));
-        assert!(same_nickname(&text, &text));
+        // An enforced nickname may still lack a comparison key (a Cherokee capital: its
+        // lower case is outside the profile's tables); it then collides with nothing and the
+        // switch refuses it. With a key, it is the same nickname as its raw form.
+        if comparison_key(&enforced).is_ok() {
+            assert!(same_nickname(&enforced, &text));
+            assert!(same_nickname(&text, &text));
+        }
     }
 
     // Two nicknames: the first byte says where the input splits.
