@@ -4,7 +4,7 @@
 
 use std::net::{SocketAddr, UdpSocket};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_io::Async;
 
@@ -32,7 +32,8 @@ pub(super) async fn receive_loop(shell: Rc<Shell>) {
 
 /// Datagrams that could not be sent whole; the first is logged at warn, the rest at debug
 /// (a full socket buffer under load would otherwise log every message).
-static SEND_FAILURES: AtomicU64 = AtomicU64::new(0);
+// usize, not u64: 32-bit MIPS has no 64-bit atomics.
+static SEND_FAILURES: AtomicUsize = AtomicUsize::new(0);
 
 /// Sends one SIP message as one datagram, without waiting.
 pub(super) fn send(udp: &Async<UdpSocket>, to: SocketAddr, bytes: &[u8]) {

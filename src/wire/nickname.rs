@@ -95,8 +95,13 @@ pub fn enforce(nick: &str, max_bytes: usize) -> Result<String, NicknameError> {
 
 /// RFC 8266 §2.4: the string two nicknames are compared by, octet for octet
 /// (additional mapping, case mapping, NFKC). Two nicknames collide when their keys are equal.
+/// The key is taken of the enforced form (§2.3), so a nickname and its enforced form always
+/// share a key: case mapping before NFKC is not the same as NFKC before case mapping (found
+/// by fuzzing: U+03F9 `Ϲ` lower-cases to `ϲ`, whose NFKC is final `ς`, while its enforced
+/// form `Σ` lower-cases to `σ`), and the switch compares enforced nicknames with raw
+/// reserved words and room names.
 pub fn comparison_key(nick: &str) -> Result<String, NicknameError> {
-    profile::compare_key(nick)
+    profile::compare_key(&profile::enforce(nick)?)
 }
 
 /// True when `a` and `b` are the same nickname under RFC 8266 §2.4. Strings the profile
@@ -202,6 +207,36 @@ mod tests {
     use super::*;
 
     const MAX: usize = 1023;
+
+    /// Fuzz finding (tests/fuzz/regressions/nickname/comparison-key-lunate-sigma): the
+    /// comparison key of a nickname differed from that of its enforced form, so `aϹ d@A&b`
+    /// and `aΣ d@A&b` — which enforce to the same displayed nickname — did not collide.
+    /// Fuzz finding (tests/fuzz/regressions/nickname/cherokee-capital-has-no-key): a Cherokee
+    /// capital letter passes enforcement, but its lower case (Cherokee small letters, Unicode
+    /// 8.0) is outside the profile's tables, so the nickname has no comparison key and
+    /// collides with nothing — the switch refuses it with 424 rather than storing it.
+    #[cfg(feature = "precis")]
+    #[test]
+    fn enforced_nickname_without_comparison_key_is_refused_not_stored() {
+        let raw = "Ꮟo";
+        assert_eq!(enforce(raw, MAX).as_deref(), Ok(raw));
+        assert_eq!(comparison_key(raw), Err(NicknameError::Disallowed));
+        assert!(!same_nickname(raw, raw));
+    }
+
+    #[test]
+    fn comparison_key_is_the_key_of_the_enforced_form() {
+        let raw =
+            std::str::from_utf8(&[0x61, 0xcf, 0xb9, 0x20, 0x64, 0x40, 0x41, 0x26, 0x62]).unwrap();
+        let enforced = enforce(raw, MAX).unwrap();
+        assert_eq!(comparison_key(&enforced), comparison_key(raw));
+        assert!(same_nickname(raw, &enforced));
+        for s in ["Alice", "  Bob  the\tBuilder ", "\u{3a3}x", "\u{3f9}", "ﬀ"] {
+            if let Ok(e) = enforce(s, MAX) {
+                assert_eq!(comparison_key(&e), comparison_key(s), "{s:?}");
+            }
+        }
+    }
 
     fn set(s: &str) -> Requested {
         Requested::Set(s.to_string())

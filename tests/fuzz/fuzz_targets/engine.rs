@@ -1,0 +1,4 @@
+#![no_main]
+//! cargo-fuzz entry point; the target itself is `parlor_fuzz::engine::run`.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| parlor_fuzz::engine::run(data));
