@@ -150,9 +150,6 @@ limits! {
     /// A nickname released by a leaving participant stays reserved for its URI this long
     /// (RFC 7701 §4.1 quarantine).
     nickname_quarantine_ms: u64 = 300_000,
-    /// A forwarded copy sent with Failure-Report yes counts as failed when its response has
-    /// not arrived within this time (RFC 4975 §7.1.1: 30 s).
-    forward_response_timeout_ms: u64 = 30_000,
     /// On SIGTERM, how long the shell waits for BYE / final NOTIFY transactions before it
     /// exits anyway.
     shutdown_grace_ms: u64 = 2_000,
@@ -240,10 +237,6 @@ impl Limits {
             ("nonce_lifetime_s", self.nonce_lifetime_s),
             ("max_auth_nonces", self.max_auth_nonces as u64),
             ("max_nickname_bytes", self.max_nickname_bytes as u64),
-            (
-                "forward_response_timeout_ms",
-                self.forward_response_timeout_ms,
-            ),
             ("congested_fill_percent", self.congested_fill_percent as u64),
             ("congested_timeout_ms", self.congested_timeout_ms),
         ];
