@@ -22,26 +22,12 @@ fn server(lines: &[&str]) -> Server {
     Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")])
 }
 
-/// The first final status of the response to what `client` sent, within `within`.
-fn final_status(client: &mut SipClient, within: Duration) -> Option<u16> {
-    let deadline = Instant::now() + within;
-    for _ in 0..20 {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        let msg = client.recv(left)?;
-        match msg.status() {
-            Some(code) if code >= 200 => return Some(code),
-            _ => continue,
-        }
-    }
-    None
-}
-
 /// OPTIONS over UDP from a fresh socket gets 200.
 fn udp_options_ok(server: &Server) -> bool {
     let mut c = SipClient::udp(server.sip);
     let req = options(&c);
     c.send(req.as_bytes());
-    final_status(&mut c, STEP) == Some(200)
+    c.final_status(STEP) == Some(200)
 }
 
 /// OPTIONS over a fresh TCP connection gets 200.
@@ -49,7 +35,7 @@ fn tcp_options_ok(server: &Server) -> bool {
     let mut c = SipClient::tcp(server.sip);
     let req = options(&c);
     c.send(req.as_bytes());
-    final_status(&mut c, STEP) == Some(200)
+    c.final_status(STEP) == Some(200)
 }
 
 /// OPTIONS to the room with `extra` header lines and `body` (Content-Type text/plain).
@@ -169,12 +155,12 @@ fn sip_message_over_max_gets_413_and_tcp_closes() {
     let mut udp = SipClient::udp(server.sip);
     let req = options_with(&udp, &[], &big);
     udp.send(&req);
-    assert_eq!(final_status(&mut udp, STEP), Some(413));
+    assert_eq!(udp.final_status(STEP), Some(413));
 
     let mut tcp = SipClient::tcp(server.sip);
     let req = options_with(&tcp, &[], &big);
     tcp.send(&req);
-    assert_eq!(final_status(&mut tcp, STEP), Some(413));
+    assert_eq!(tcp.final_status(STEP), Some(413));
     let common::sip::SipSocket::Tcp { stream, .. } = &mut tcp.socket else {
         unreachable!()
     };
@@ -211,13 +197,13 @@ fn sip_header_count_over_max_gets_400() {
         };
         let req = options_with(&c, &extra, b"");
         c.send(&req);
-        assert_eq!(final_status(&mut c, STEP), Some(400), "tcp={tcp}");
+        assert_eq!(c.final_status(STEP), Some(400), "tcp={tcp}");
     }
     let ok: Vec<String> = (0..4).map(|i| format!("X-H{i}: {i}")).collect();
     let mut c = SipClient::udp(server.sip);
     let req = options_with(&c, &ok, b"");
     c.send(&req);
-    assert_eq!(final_status(&mut c, STEP), Some(200), "under the limit");
+    assert_eq!(c.final_status(STEP), Some(200), "under the limit");
 }
 
 // max_sdp_bytes: an offer larger than the limit (but within the message limit) gets 400.
@@ -239,7 +225,7 @@ fn sdp_over_max_gets_400() {
         &sdp,
     );
     sip.send(req.as_bytes());
-    assert_eq!(final_status(&mut sip, STEP), Some(400));
+    assert_eq!(sip.final_status(STEP), Some(400));
     let mut p = Participant::join_and_bind(server.sip, Transport::Udp, "small");
     assert!(still_chats(&mut p));
 }
@@ -378,7 +364,7 @@ fn room_full_gets_486() {
         &sdp,
     );
     sip.send(req.as_bytes());
-    assert_eq!(final_status(&mut sip, STEP), Some(486));
+    assert_eq!(sip.final_status(STEP), Some(486));
     assert!(still_chats(&mut alice));
 }
 
@@ -400,7 +386,7 @@ fn sip_served(server: &Server, s: TcpStream) -> bool {
     };
     let req = options(&c);
     c.send(req.as_bytes());
-    final_status(&mut c, STEP) == Some(200)
+    c.final_status(STEP) == Some(200)
 }
 
 // max_sip_connections and max_msrp_connections: one connection more is closed at once;
@@ -685,7 +671,7 @@ fn uri_over_max_is_refused() {
     let from = format!("sip:{long_user}@example.com");
     let req = invite(&sip, &from, &format!("{}@h", ident(12)), &ident(8), &sdp);
     sip.send(req.as_bytes());
-    let from_status = final_status(&mut sip, STEP);
+    let from_status = sip.final_status(STEP);
 
     let mut sip = SipClient::udp(server.sip);
     let long_path = format!("msrp://127.0.0.1:9/{};tcp", "s".repeat(80));
@@ -698,14 +684,14 @@ fn uri_over_max_is_refused() {
         &sdp,
     );
     sip.send(req.as_bytes());
-    let path_status = final_status(&mut sip, STEP);
+    let path_status = sip.final_status(STEP);
 
     let mut sip = SipClient::udp(server.sip);
     let req = String::from_utf8(options_with(&sip, &[], b""))
         .expect("utf-8")
         .replacen(ROOM, &format!("sip:{long_user}@localhost"), 1);
     sip.send(req.as_bytes());
-    let ruri_status = final_status(&mut sip, STEP);
+    let ruri_status = sip.final_status(STEP);
     assert_eq!(
         (from_status, path_status, ruri_status),
         (Some(488), Some(488), Some(414))

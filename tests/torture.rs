@@ -355,20 +355,6 @@ impl Got {
     }
 }
 
-/// The first final response within `within` (provisional ones skipped).
-fn first_final(client: &mut SipClient, within: Duration) -> Option<u16> {
-    let deadline = Instant::now() + within;
-    for _ in 0..20 {
-        let left = deadline.checked_duration_since(Instant::now())?;
-        let msg = client.recv(left)?;
-        match msg.status() {
-            Some(code) if code >= 200 => return Some(code),
-            _ => continue,
-        }
-    }
-    None
-}
-
 /// How long to wait for an answer: a dropped message can only be shown by silence.
 fn wait_for(c: &Case) -> Duration {
     if c.expect == Drop {
@@ -441,7 +427,7 @@ fn answers_options(server: &Server, tcp: bool) -> bool {
     };
     let req = options(&probe);
     probe.send(req.as_bytes());
-    first_final(&mut probe, STEP) == Some(200)
+    probe.final_status(STEP) == Some(200)
 }
 
 /// Sends every archive message over one transport and checks each row; prints the table.
@@ -459,7 +445,7 @@ fn run_table(tcp: bool) {
             SipClient::udp(server.sip)
         };
         client.send(&bytes);
-        let status = first_final(&mut client, wait_for(c));
+        let status = client.final_status(wait_for(c));
         let closed = tcp
             && c.tcp_framing_broken
             && tcp_closed_within(&mut client, STEP + Duration::from_secs(2));

@@ -205,6 +205,21 @@ impl SipClient {
         }
         panic!("no final response to {method} among 100 messages");
     }
+
+    /// The status of the first final response within `within` (provisional ones skipped);
+    /// `None` when nothing final arrives, which is how a dropped request shows.
+    pub fn final_status(&mut self, within: Duration) -> Option<u16> {
+        let deadline = Instant::now() + within;
+        for _ in 0..20 {
+            let left = deadline.checked_duration_since(Instant::now())?;
+            let msg = self.recv(left)?;
+            match msg.status() {
+                Some(code) if code >= 200 => return Some(code),
+                _ => continue,
+            }
+        }
+        None
+    }
 }
 
 /// Length of the first complete message in `buf` (headers + Content-Length body).
