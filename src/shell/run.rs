@@ -117,7 +117,7 @@ impl Shell {
         t
     }
 
-    /// Drains the engine's outputs and re-arms the timer if the deadline moved earlier.
+    /// Drains the engine's outputs and pokes the timer task (the deadline may have moved).
     fn dispatch(&self) {
         loop {
             let output = self.engine.borrow_mut().poll_output();
@@ -133,8 +133,7 @@ impl Shell {
                 Some(Output::MsrpConnect { conn, addr }) => msrp_dial::connect(self, conn, addr),
             }
         }
-        let next = self.engine.borrow().poll_timeout();
-        self.timer.rearm_if_earlier(next);
+        self.timer.poke();
         if self.draining.get() && self.engine.borrow().shutdown_complete() {
             // Full = a wake is already pending; the waiter only needs one.
             let _ = self.drained.0.try_send(());

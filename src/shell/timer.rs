@@ -1,6 +1,7 @@
 //! The one timer task: sleeps until the engine's `poll_timeout` (RFC 3261 §17 transaction
-//! timers, RFC 7701 §6.1 chunk timer, bind timeouts) and runs `handle_timeout`; woken early
-//! when an engine call moves the deadline earlier.
+//! timers, RFC 7701 §6.1 chunk timer, bind timeouts) and runs `handle_timeout`. Engine calls
+//! only poke it; it recomputes the deadline once per executor round, not once per call, so
+//! the fan-out hot path never scans the timer tables.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -11,11 +12,12 @@ use smol::Timer;
 use super::run::Shell;
 use crate::time::Instant;
 
-/// The wake signal for the timer task plus the deadline it currently sleeps for.
+/// The wake signal for the timer task.
 pub(super) struct TimerWake {
     tx: Sender<()>,
     rx: Receiver<()>,
-    armed: Cell<Option<Instant>>,
+    /// A poke is pending: the task will look at the engine's deadline again.
+    poked: Cell<bool>,
 }
 
 impl TimerWake {
@@ -25,42 +27,56 @@ impl TimerWake {
         TimerWake {
             tx,
             rx,
-            armed: Cell::new(None),
+            poked: Cell::new(false),
         }
     }
 
-    /// Wakes the timer task if `next` is earlier than the deadline it sleeps for.
-    pub(super) fn rearm_if_earlier(&self, next: Option<Instant>) {
-        let earlier = match (next, self.armed.get()) {
-            (Some(n), Some(armed)) => n < armed,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
-        if earlier {
-            self.armed.set(next);
-            match self.tx.try_send(()) {
-                Ok(()) | Err(TrySendError::Full(())) => {}
-                Err(TrySendError::Closed(())) => log::warn!("timer task is gone"),
-            }
+    /// An engine call may have moved the deadline: the task re-reads it when it next runs
+    /// (after the tasks already queued, so a burst of calls costs one look).
+    pub(super) fn poke(&self) {
+        if self.poked.replace(true) {
+            return;
         }
+        match self.tx.try_send(()) {
+            Ok(()) | Err(TrySendError::Full(())) => {}
+            Err(TrySendError::Closed(())) => log::warn!("timer task is gone"),
+        }
+    }
+
+    /// Takes the pending poke (the task is about to read the deadline).
+    fn take_poke(&self) {
+        self.poked.set(false);
+    }
+}
+
+/// When the sleeping timer must be re-set for deadline `next`: when it is earlier than the
+/// one armed, or nothing (live) is armed. A later deadline keeps the armed timer, which then
+/// fires early and finds nothing due: one spurious wake instead of a reactor update (a
+/// syscall) on every round in which the earliest deadline moved later.
+fn must_rearm(next: Option<Instant>, armed: Option<Instant>) -> bool {
+    match (next, armed) {
+        (Some(n), Some(a)) => n < a,
+        (Some(_), None) => true,
+        (None, _) => false,
     }
 }
 
 /// Sleeps until the engine's next deadline, runs it, repeats.
 pub(super) async fn run(shell: Rc<Shell>) {
+    let mut timer = Timer::never();
+    let mut armed: Option<Instant> = None;
     loop {
+        shell.timer.take_poke();
         let next = shell.engine().poll_timeout();
-        shell.timer.armed.set(next);
-        let Some(at) = next else {
-            if shell.timer.rx.recv().await.is_err() {
-                return;
+        if must_rearm(next, armed) {
+            if let Some(at) = next {
+                timer.set_at(shell.deadline(at));
+                armed = next;
             }
-            continue;
-        };
-        let deadline = shell.deadline(at);
+        }
         let fired = smol::future::or(
             async {
-                Timer::at(deadline).await;
+                (&mut timer).await;
                 true
             },
             async {
@@ -71,6 +87,8 @@ pub(super) async fn run(shell: Rc<Shell>) {
         )
         .await;
         if fired {
+            // A one-shot timer that fired never fires again until set.
+            armed = None;
             shell.with_engine(|engine, now| engine.handle_timeout(now));
             // A deadline the core did not move past `now` must not starve the sockets.
             smol::future::yield_now().await;
@@ -83,19 +101,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wakes_only_when_the_deadline_moves_earlier() {
+    fn pokes_coalesce_until_taken() {
         let t = TimerWake::new();
-        t.rearm_if_earlier(None);
-        assert!(t.rx.try_recv().is_err(), "no deadline: no wake");
-        t.rearm_if_earlier(Some(Instant::from_micros(1_000)));
-        assert!(t.rx.try_recv().is_ok(), "first deadline wakes");
-        t.rearm_if_earlier(Some(Instant::from_micros(2_000)));
+        t.poke();
+        t.poke();
+        assert!(t.rx.try_recv().is_ok(), "first poke wakes");
+        assert!(t.rx.try_recv().is_err(), "second poke adds nothing");
+        t.take_poke();
+        t.poke();
+        assert!(t.rx.try_recv().is_ok(), "a poke after the look wakes again");
+    }
+
+    #[test]
+    fn rearms_only_for_an_earlier_deadline() {
+        let at = Instant::from_micros;
+        assert!(!must_rearm(None, None), "no deadline: nothing to arm");
         assert!(
-            t.rx.try_recv().is_err(),
-            "later deadline: the sleeping timer covers it"
+            !must_rearm(None, Some(at(5))),
+            "armed timer fires early, harmless"
         );
-        t.rearm_if_earlier(Some(Instant::from_micros(500)));
-        assert!(t.rx.try_recv().is_ok(), "earlier deadline wakes");
-        assert_eq!(t.armed.get(), Some(Instant::from_micros(500)));
+        assert!(must_rearm(Some(at(5)), None), "first deadline arms");
+        assert!(
+            must_rearm(Some(at(4)), Some(at(5))),
+            "earlier deadline re-arms"
+        );
+        assert!(
+            !must_rearm(Some(at(5)), Some(at(5))),
+            "same deadline keeps the timer"
+        );
+        assert!(
+            !must_rearm(Some(at(9)), Some(at(5))),
+            "later deadline keeps the timer"
+        );
     }
 }
