@@ -50,6 +50,8 @@ pub(super) struct Shell {
     /// Accepted SIP TCP + MSRP connections per source address (`max_connections_per_source`).
     pub(super) sources: Sources,
     pub(super) timer: TimerWake,
+    /// The read buffer every connection's `pump` shares (`read_buf_bytes`).
+    read_buf: RefCell<Vec<u8>>,
     next_token: Cell<u64>,
     /// Set once SIGTERM/SIGINT started the engine's shutdown: every dispatch checks
     /// whether it has finished and says so on `drained`.
@@ -79,23 +81,33 @@ impl Shell {
     }
 
     /// Feeds everything read from `stream` to the engine through `feed` until EOF or a read
-    /// error (logged at debug, naming `what`), then shuts the socket down both ways.
+    /// error (logged at debug, naming `what`), then shuts the socket down both ways. Every
+    /// connection reads into the one shared buffer (one thread: the bytes are handed to the
+    /// engine before the next read), so an idle connection holds no read buffer.
     pub(super) async fn pump(
         &self,
         stream: &Async<std::net::TcpStream>,
         what: &dyn std::fmt::Debug,
         mut feed: impl FnMut(&mut Engine, Instant, &[u8]),
     ) {
-        use smol::io::AsyncReadExt;
-        let mut buf = vec![0u8; self.limits.read_buf_bytes];
-        let mut reader = stream;
+        use std::io::Read as _;
         loop {
-            match reader.read(&mut buf).await {
+            let read = stream
+                .read_with(|socket| {
+                    // Borrowed only inside this synchronous closure, never across an await.
+                    let mut buf = self.read_buf.borrow_mut();
+                    let mut socket: &std::net::TcpStream = socket;
+                    let n = socket.read(&mut buf)?;
+                    if n > 0 {
+                        let bytes = buf.get(..n).unwrap_or_default();
+                        self.with_engine(|engine, now| feed(engine, now, bytes));
+                    }
+                    Ok(n)
+                })
+                .await;
+            match read {
                 Ok(0) => break,
-                Ok(n) => {
-                    let bytes = buf.get(..n).unwrap_or_default();
-                    self.with_engine(|engine, now| feed(engine, now, bytes));
-                }
+                Ok(_) => {}
                 Err(e) => {
                     log::debug!("{what:?} read error: {e}");
                     break;
@@ -196,6 +208,7 @@ pub(super) fn serve(config: Config) -> io::Result<()> {
         msrp_conns: RefCell::new(HashMap::new()),
         sources: SourceTable::shared(config.limits.max_connections_per_source),
         timer: TimerWake::new(),
+        read_buf: RefCell::new(vec![0u8; config.limits.read_buf_bytes]),
         next_token: Cell::new(0),
         draining: Cell::new(false),
         drained: smol::channel::bounded(1),
