@@ -12,10 +12,11 @@ use std::time::{Duration, Instant};
 use polling::{Event, Events, PollMode, Poller};
 
 use crate::msrp_scan::MsrpScan;
-use crate::payload::{cpim_content, parse_fields, Stamp, Template};
+use crate::payload::{cpim_content, parse_fields, Template};
 use crate::relay::split_frames;
-use crate::report::{Histogram, RunResult};
+use crate::report::RunResult;
 use crate::server_proc::{cpu_ns, rss_kb, ServerProc};
+use crate::tally::Tally;
 
 /// Read buffer per connection.
 const READ_BYTES: usize = 64 * 1024;
@@ -74,58 +75,6 @@ struct Sender {
     sent_run: u64,
     sent_measured: u64,
     due_ns: u64,
-}
-
-/// Deliveries seen, per (receiver, sender) and in total.
-struct Tally {
-    n: usize,
-    /// `[r * n + s]`: highest sequence number seen plus one (0 = none).
-    last_seq: Vec<u64>,
-    /// `[s * n + r]`: deliveries in this run (warm-up included), for the window.
-    delivered_run: Vec<u64>,
-    /// Per sender: first sequence number of this run / of its measured window.
-    run_first: Vec<u64>,
-    measured_first: Vec<u64>,
-    hist: Histogram,
-    measured: u64,
-    reordered: u64,
-    last_delivery_ns: u64,
-    last_measured_ns: u64,
-}
-
-impl Tally {
-    fn record(&mut self, r: usize, st: Stamp, now_ns: u64) {
-        let s = st.sender;
-        if s >= self.n || s == r || s >= self.run_first.len() {
-            return;
-        }
-        let k = r * self.n + s;
-        if st.seq < self.last_seq[k] {
-            self.reordered += 1;
-        } else {
-            self.last_seq[k] = st.seq + 1;
-        }
-        if st.seq >= self.run_first[s] {
-            self.delivered_run[s * self.n + r] += 1;
-        }
-        if st.seq >= self.measured_first[s] {
-            self.measured += 1;
-            self.hist.add(now_ns.saturating_sub(st.sent_ns));
-            self.last_measured_ns = now_ns;
-        }
-        self.last_delivery_ns = now_ns;
-    }
-
-    /// Fewest deliveries of sender `s`'s messages to any other participant in this run.
-    fn min_delivered(&self, s: usize) -> u64 {
-        let row = &self.delivered_run[s * self.n..(s + 1) * self.n];
-        row.iter()
-            .enumerate()
-            .filter(|(r, _)| *r != s)
-            .map(|(_, &d)| d)
-            .min()
-            .unwrap_or(0)
-    }
 }
 
 /// The participants of one target, connected and ready.
@@ -194,18 +143,7 @@ impl Load {
             events: Events::new(),
             conns,
             senders,
-            tally: Tally {
-                n,
-                last_seq: vec![0; n * n],
-                delivered_run: vec![0; n * n],
-                run_first: vec![0; s],
-                measured_first: vec![u64::MAX; s],
-                hist: Histogram::new(),
-                measured: 0,
-                reordered: 0,
-                last_delivery_ns: 0,
-                last_measured_ns: 0,
-            },
+            tally: Tally::new(n, s),
             t0,
         })
     }

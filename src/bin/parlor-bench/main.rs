@@ -10,6 +10,7 @@ mod payload;
 mod relay;
 mod report;
 mod server_proc;
+mod tally;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
