@@ -15,7 +15,7 @@ fn bench(extra: &[&str]) -> Vec<HashMap<String, String>> {
     let out = Command::new(env!("CARGO_BIN_EXE_parlor-bench"))
         .args(["--parlor", env!("CARGO_BIN_EXE_parlor")])
         .args(["-n", &N.to_string(), "-s", &S.to_string(), "-b", "200"])
-        .args(["--messages", &MESSAGES.to_string(), "--seconds", "2"])
+        .args(["--messages", &MESSAGES.to_string(), "--seconds", "5"])
         .args(["--rounds", "1", "--warmup-ms", "100"])
         .args(extra)
         .output()
@@ -81,5 +81,5 @@ fn saturate_mode_delivers_every_message_to_every_member() {
 
 #[test]
 fn rate_mode_delivers_every_message_to_every_member() {
-    check(&bench(&["--mode", "rate", "--rate", "6000"]), "rate");
+    check(&bench(&["--mode", "rate", "--rate", "3000"]), "rate");
 }
