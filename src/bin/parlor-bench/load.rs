@@ -175,7 +175,8 @@ impl Load {
         }
         let warm_end = start + spec.warmup.as_nanos() as u64;
         let send_end = warm_end + spec.seconds.as_nanos() as u64;
-        let stall_ns = spec.stall.as_nanos() as u64;
+        // A slow fixed rate must not look like a stall between two sends.
+        let stall_ns = (spec.stall.as_nanos() as u64).max(interval_ns.saturating_mul(2));
         let mut measuring = false;
         let mut sending = true;
         let mut measure_start = start;

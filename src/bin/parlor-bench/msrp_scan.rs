@@ -140,7 +140,11 @@ impl MsrpScan {
         let body_start = line_at;
         // Exact Byte-Range: jump over the body; otherwise search for the end-line.
         let known = match range {
-            (Some(a), Some(b)) if b + 1 >= a => Some(body_start + (b + 1 - a) as usize),
+            (Some(a), Some(b)) => b
+                .checked_add(1)
+                .and_then(|e| e.checked_sub(a))
+                .and_then(|len| usize::try_from(len).ok())
+                .and_then(|len| body_start.checked_add(len)),
             _ => None,
         };
         let end = match known {
@@ -281,6 +285,21 @@ mod tests {
         let (used, got) = collect(&mut s, &buf);
         assert_eq!(used, buf.len());
         assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn absurd_byte_ranges_fall_back_to_the_end_line() {
+        let mut s = MsrpScan::default();
+        let buf = chunk("t1", "m1", "1-18446744073709551615/*", "hello", '$');
+        let (used, got) = collect(&mut s, &buf);
+        assert_eq!((used, got), (buf.len(), vec![b"hello".to_vec()]));
+        let buf = chunk("t2", "m2", "9-3/5", "hello", '$');
+        let (used, got) = collect(&mut s, &buf);
+        assert_eq!(used, buf.len());
+        assert!(
+            got.is_empty(),
+            "a chunk not starting at 1 with no earlier part: {got:?}"
+        );
     }
 
     #[test]
