@@ -1,0 +1,197 @@
+//! The servers under test as child processes: `parlor serve` and the bench's own
+//! `relay-serve`, started on loopback ephemeral ports (their first stdout line names the
+//! ports) and killed when dropped; plus the /proc readings the report needs (CPU time from
+//! every thread's schedstat, VmHWM and VmRSS).
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// How long a server may take to print its listening line.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running server, killed (and reaped) on drop.
+pub struct ServerProc {
+    child: Child,
+    pub name: &'static str,
+}
+
+impl ServerProc {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `Err` with the exit status if the process is gone.
+    pub fn check_alive(&mut self) -> Result<(), String> {
+        match self.child.try_wait() {
+            Ok(None) => Ok(()),
+            Ok(Some(status)) => Err(format!("{} exited during the run: {status}", self.name)),
+            Err(e) => Err(format!("{}: {e}", self.name)),
+        }
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Spawns `cmd` with stdout piped and returns it with its first stdout line; later output
+/// is drained by a thread so the child never blocks on a full pipe.
+fn spawn_with_line(mut cmd: Command, name: &'static str) -> Result<(ServerProc, String), String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start {name}: {e}"))?;
+    let Some(stdout) = child.stdout.take() else {
+        let _ = child.kill();
+        return Err(format!("{name}: no stdout pipe"));
+    };
+    let proc = ServerProc { child, name };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(stdout);
+        let mut first = String::new();
+        let _ = reader.read_line(&mut first);
+        let _ = tx.send(first);
+        let mut sink = String::new();
+        while matches!(reader.read_line(&mut sink), Ok(n) if n > 0) {
+            sink.clear();
+        }
+    });
+    match rx.recv_timeout(START_TIMEOUT) {
+        Ok(line) if !line.is_empty() => Ok((proc, line)),
+        _ => Err(format!(
+            "{name} printed no listening line within {START_TIMEOUT:?}"
+        )),
+    }
+}
+
+/// `parlor listening sip=IP:PORT msrp=IP:PORT` → the two addresses.
+pub fn parse_listening_line(line: &str) -> Option<(SocketAddr, SocketAddr)> {
+    let rest = line.trim_end().strip_prefix("parlor listening ")?;
+    let mut sip = None;
+    let mut msrp = None;
+    for part in rest.split(' ') {
+        if let Some(v) = part.strip_prefix("sip=") {
+            sip = v.parse().ok();
+        } else if let Some(v) = part.strip_prefix("msrp=") {
+            msrp = v.parse().ok();
+        }
+    }
+    Some((sip?, msrp?))
+}
+
+/// The line `relay-serve` prints first.
+pub const RELAY_LINE_PREFIX: &str = "relay listening ";
+
+/// Starts `parlor serve` (router profile, loopback, errors only) with `--limit` overrides.
+pub fn start_parlor(
+    binary: &Path,
+    limits: &[(&str, u64)],
+) -> Result<(ServerProc, SocketAddr, SocketAddr), String> {
+    let mut cmd = Command::new(binary);
+    cmd.args([
+        "serve",
+        "--sip-listen",
+        "127.0.0.1:0",
+        "--msrp-listen",
+        "127.0.0.1:0",
+        "--log",
+        "error",
+        "--profile",
+        "router",
+    ]);
+    for (name, value) in limits {
+        cmd.arg("--limit").arg(format!("{name}={value}"));
+    }
+    let (proc, line) =
+        spawn_with_line(cmd, "parlor").map_err(|e| format!("{e} (binary {})", binary.display()))?;
+    let (sip, msrp) = parse_listening_line(&line)
+        .ok_or_else(|| format!("unexpected first line from parlor: {line:?}"))?;
+    Ok((proc, sip, msrp))
+}
+
+/// Starts this executable's hidden `relay-serve` subcommand.
+pub fn start_relay() -> Result<(ServerProc, SocketAddr), String> {
+    let me = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+    let mut cmd = Command::new(me);
+    cmd.arg("relay-serve");
+    let (proc, line) = spawn_with_line(cmd, "relay")?;
+    let addr = line
+        .trim_end()
+        .strip_prefix(RELAY_LINE_PREFIX)
+        .and_then(|a| a.parse().ok())
+        .ok_or_else(|| format!("unexpected first line from the relay: {line:?}"))?;
+    Ok((proc, addr))
+}
+
+/// `/proc/PID` or `/proc/self`.
+fn proc_dir(pid: Option<u32>) -> String {
+    match pid {
+        Some(p) => format!("/proc/{p}"),
+        None => "/proc/self".to_string(),
+    }
+}
+
+/// Nanoseconds on CPU of every thread of `pid` (None = this process): the first field of
+/// each `/proc/PID/task/*/schedstat`. Threads that ended are not counted, which is why the
+/// servers and the bench run their work on long-lived threads.
+pub fn cpu_ns(pid: Option<u32>) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("{}/task", proc_dir(pid))) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+/// `(VmHWM, VmRSS)` in KiB from `/proc/PID/status`; zeros if unreadable.
+pub fn rss_kb(pid: Option<u32>) -> (u64, u64) {
+    let Ok(status) = std::fs::read_to_string(format!("{}/status", proc_dir(pid))) else {
+        return (0, 0);
+    };
+    let field = |name: &str| -> u64 {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmHWM:"), field("VmRSS:"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listening_line_parses() {
+        let (s, m) =
+            parse_listening_line("parlor listening sip=127.0.0.1:5060 msrp=127.0.0.1:2855\n")
+                .unwrap();
+        assert_eq!((s.port(), m.port()), (5060, 2855));
+        assert_eq!(parse_listening_line("hello"), None);
+    }
+
+    #[test]
+    fn own_cpu_and_rss_are_visible() {
+        let mut x = 0u64;
+        for i in 0..2_000_000u64 {
+            x = x.wrapping_mul(31).wrapping_add(i);
+        }
+        assert!(x != 1);
+        assert!(cpu_ns(None) > 0);
+        let (hwm, rss) = rss_kb(None);
+        assert!(hwm >= rss && rss > 0);
+    }
+}
