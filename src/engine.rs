@@ -120,6 +120,12 @@ impl Engine {
         self.switch.out(conn)
     }
 
+    /// Every byte queued for an MSRP connection (`msrp_out` shows only the part that is
+    /// next).
+    pub fn msrp_backlog(&self, conn: MsrpConnId) -> usize {
+        self.switch.backlog(conn)
+    }
+
     /// `n` bytes of `msrp_out` were written.
     pub fn msrp_consumed(&mut self, now: Instant, conn: MsrpConnId, n: usize) {
         self.switch.consumed(conn, n);

@@ -1,8 +1,9 @@
 //! MSRP connections (RFC 4975 §5.4, §7.1.1 fairness): admission under the connection limit
 //! and the memory budget, the per-connection framer, CPIM hold buffer and control ring, and
 //! output scheduling — one source at a time (control ring first, then the bound sessions'
-//! rings round-robin), switching only when the current source is empty, which is always a
-//! message boundary.
+//! rings round-robin). A source's turn covers what it held when its turn's first write
+//! happened (always whole messages), so a session ring that keeps refilling cannot starve
+//! the responses in the control ring.
 
 use core::net::SocketAddr;
 
@@ -41,6 +42,9 @@ pub(super) struct Conn {
     pub(super) current: Option<Source>,
     /// Bytes of `current` were consumed since it became current.
     pub(super) progress: bool,
+    /// Bytes left in `current`'s turn: fixed at the turn's first write to what the source
+    /// held then; `None` before that write (the whole source).
+    pub(super) turn_left: Option<usize>,
     /// Round-robin cursor into `sessions`.
     pub(super) rr: usize,
     /// Open-to-first-bind timer.
@@ -79,6 +83,7 @@ impl Switch {
             sessions: Vec::new(),
             current: None,
             progress: false,
+            turn_left: None,
             rr: 0,
             bind_deadline: Some(now + Duration::from_millis(l.msrp_bind_timeout_ms)),
             header_deadline: None,
@@ -168,11 +173,28 @@ impl Switch {
         let Some(c) = self.conns.get(ci.0) else {
             return [&[], &[]];
         };
-        match c.current {
-            None => [&[], &[]],
+        let whole = match c.current {
+            None => return [&[], &[]],
             Some(Source::Control) => c.control.readable(),
             Some(s) => self.source_bytes(s),
+        };
+        match c.turn_left {
+            Some(left) => first_bytes(whole, left),
+            None => whole,
         }
+    }
+
+    /// Every byte queued for `ci`: its control ring plus its sessions' rings.
+    pub(super) fn backlog_of(&self, ci: MsrpConnId) -> usize {
+        let Some(c) = self.conns.get(ci.0) else {
+            return 0;
+        };
+        let sessions = c.sessions.iter().map(|&id| {
+            let [a, b] = self.source_bytes(Source::Session(id));
+            a.len() + b.len()
+        });
+        let [a, b] = c.control.readable();
+        a.len() + b.len() + sessions.sum::<usize>()
     }
 
     fn source_empty(&self, ci: MsrpConnId, source: Source) -> bool {
@@ -206,6 +228,7 @@ impl Switch {
         }
         if let Some(c) = self.conns.get_mut(ci.0) {
             c.progress = false;
+            c.turn_left = None;
             match next {
                 Some((s, rr)) => {
                     c.current = Some(s);
@@ -224,6 +247,18 @@ impl Switch {
         let Some(source) = c.current else {
             return;
         };
+        let held = match c.turn_left {
+            Some(left) => left,
+            None => {
+                let [a, b] = self.pending_output(ci);
+                a.len() + b.len()
+            }
+        };
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
+        let left = held.saturating_sub(n);
+        c.turn_left = Some(left);
         c.progress |= n > 0;
         match source {
             Source::Control => c.control.consume(n),
@@ -236,11 +271,18 @@ impl Switch {
                 }
             }
         }
-        if !self.source_empty(ci, source) {
+        if left > 0 && !self.source_empty(ci, source) {
             return;
         }
         if let Some(c) = self.conns.get_mut(ci.0) {
             c.current = None;
+            c.turn_left = None;
+            // Round-robin resumes after the session whose turn just ended.
+            if let Source::Session(id) = source {
+                if let Some(i) = c.sessions.iter().position(|s| *s == id) {
+                    c.rr = i + 1;
+                }
+            }
         }
         if let Source::Session(id) = source {
             if self
@@ -268,6 +310,7 @@ pub(super) fn notify(
     if c.current.is_none() {
         c.current = Some(source);
         c.progress = false;
+        c.turn_left = None;
     }
     if !c.wake_sent {
         c.wake_sent = true;
@@ -302,4 +345,14 @@ pub(super) fn control_write(
     c.bind_deadline = None;
     events.push_back(SwitchEvent::Close(ci));
     false
+}
+
+/// The first `limit` bytes of the two slices `[a, b]`.
+fn first_bytes([a, b]: [&[u8]; 2], limit: usize) -> [&[u8]; 2] {
+    let a_len = a.len().min(limit);
+    let b_len = b.len().min(limit - a_len);
+    [
+        a.get(..a_len).unwrap_or_default(),
+        b.get(..b_len).unwrap_or_default(),
+    ]
 }

@@ -220,6 +220,11 @@ impl Switch {
         self.pending_output(conn)
     }
 
+    /// Every byte queued for `conn` (all its sources; `out` shows the current one).
+    pub fn backlog(&self, conn: MsrpConnId) -> usize {
+        self.backlog_of(conn)
+    }
+
     /// `n` bytes of what `out` returned were written.
     pub fn consumed(&mut self, conn: MsrpConnId, n: usize) {
         self.advance_output(conn, n);
