@@ -1,6 +1,7 @@
 //! MSRP over TCP (RFC 4975 §6.1, §7): accepts connections, feeds their bytes to the engine,
 //! and drains each connection's pending output (two ring slices) with one vectored write
-//! per round, copying nothing; one connection's failure never touches another. The same
+//! per round, copying nothing — or at once, after the read that filled it past
+//! [`WRITE_THROUGH_BYTES`]; one connection's failure never touches another. The same
 //! pumps serve the connections the switch opens itself (`msrp_dial`).
 
 use std::cell::Cell;
@@ -15,6 +16,13 @@ use super::per_source::{self, SourceSlot};
 use super::run::{Executor, Shell};
 use crate::switch::MsrpConnId;
 
+/// Pending output at which a connection is written right after the read that queued it,
+/// instead of at the end of the executor round. A round reads every sender before any
+/// writer runs, so without this each recipient ring would hold a whole round of copies
+/// (N−1 rings × all senders' reads: megabytes at 50 participants); with it a ring holds
+/// at most this plus one read's copies, and a vectored write still carries ≥ 16 KiB.
+pub(super) const WRITE_THROUGH_BYTES: usize = 16 * 1024;
+
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop cannot spin.
 const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -26,6 +34,10 @@ pub(super) struct MsrpHandle {
     wake: Sender<()>,
     /// The engine asked to close once the pending output is written.
     closing: Rc<Cell<bool>>,
+    /// The socket, once connected (write-through).
+    stream: Option<Rc<Async<TcpStream>>>,
+    /// Listed in the shell's `woken` list (output pending since the last look).
+    listed: bool,
 }
 
 /// Accepts MSRP connections forever. A refusal by the switch (connection limit, memory
@@ -84,6 +96,8 @@ pub(super) fn register(shell: &Shell, id: MsrpConnId) -> Pumps {
         token,
         wake: tx,
         closing: closing.clone(),
+        stream: None,
+        listed: false,
     };
     if let Some(old) = shell.msrp_conns.borrow_mut().insert(id, handle) {
         // The switch reused an id it had closed: stop the old writer.
@@ -119,6 +133,11 @@ pub(super) fn start_pumps(
         log::debug!("MSRP {id:?}: TCP_NODELAY: {e}");
     }
     let stream = Rc::new(stream);
+    if let Some(handle) = shell.msrp_conns.borrow_mut().get_mut(&id) {
+        if handle.token == pumps.token {
+            handle.stream = Some(stream.clone());
+        }
+    }
     ex.spawn(read_loop(
         shell.clone(),
         id,
@@ -221,12 +240,72 @@ async fn drain(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -> std:
 
 /// Output is pending on `id` (engine `MsrpWake`).
 pub(super) fn wake(shell: &Shell, id: MsrpConnId) {
-    match shell.msrp_conns.borrow().get(&id) {
+    match shell.msrp_conns.borrow_mut().get_mut(&id) {
         // Full: a wake is already pending. Closed: the writer has stopped.
         Some(handle) => {
             let _ = handle.wake.try_send(());
+            if !handle.listed {
+                handle.listed = true;
+                shell.woken.borrow_mut().push(id);
+            }
         }
         None => log::debug!("MSRP {id:?} is gone; wake ignored"),
+    }
+}
+
+/// After a read: writes every woken connection whose pending output reached
+/// [`WRITE_THROUGH_BYTES`] now, with non-blocking vectored writes, until it is below that
+/// or the socket is full (its writer task finishes the rest, as for any connection).
+pub(super) fn write_through(shell: &Shell) {
+    if shell.woken.borrow().is_empty() {
+        return;
+    }
+    // Work on the list while wakes arriving meanwhile go to the (empty) spare; the two
+    // vectors swap roles each time, so this allocates nothing once they have grown.
+    let mut list = core::mem::take(&mut *shell.woken_spare.borrow_mut());
+    core::mem::swap(&mut list, &mut *shell.woken.borrow_mut());
+    for &id in &list {
+        let stream = {
+            let conns = shell.msrp_conns.borrow();
+            match conns.get(&id) {
+                Some(h) if !h.closing.get() => h.stream.clone(),
+                _ => None,
+            }
+        };
+        let pending = stream.map_or(0, |s| write_while_large(shell, id, &s));
+        let mut conns = shell.msrp_conns.borrow_mut();
+        if let Some(h) = conns.get_mut(&id) {
+            // Still pending: keep watching it until its writer has drained it.
+            h.listed = pending > 0;
+            if h.listed {
+                shell.woken.borrow_mut().push(id);
+            }
+        }
+    }
+    list.clear();
+    *shell.woken_spare.borrow_mut() = list;
+}
+
+/// Writes `id` while everything queued for it (all its sources) is at least
+/// [`WRITE_THROUGH_BYTES`]; returns what is still queued.
+fn write_while_large(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -> usize {
+    loop {
+        let result = {
+            let engine = shell.engine();
+            let backlog = engine.msrp_backlog(id);
+            let [first, second] = engine.msrp_out(id);
+            if backlog < WRITE_THROUGH_BYTES || first.len() + second.len() == 0 {
+                return backlog;
+            }
+            let mut socket: &TcpStream = stream.get_ref();
+            socket.write_vectored(&[IoSlice::new(first), IoSlice::new(second)])
+        };
+        match result {
+            Ok(n) if n > 0 => shell.with_engine(|engine, now| engine.msrp_consumed(now, id, n)),
+            // Full socket (its writer waits for writability) or an error (its writer
+            // meets it too and closes): either way, stop here.
+            _ => return shell.engine().msrp_backlog(id),
+        }
     }
 }
 

@@ -50,6 +50,10 @@ pub(super) struct Shell {
     /// Accepted SIP TCP + MSRP connections per source address (`max_connections_per_source`).
     pub(super) sources: Sources,
     pub(super) timer: TimerWake,
+    /// MSRP connections woken since `msrp_conn::write_through` last looked, and the spare
+    /// vector it swaps in while it works.
+    pub(super) woken: RefCell<Vec<MsrpConnId>>,
+    pub(super) woken_spare: RefCell<Vec<MsrpConnId>>,
     /// The read buffer every connection's `pump` shares (`read_buf_bytes`).
     read_buf: RefCell<Vec<u8>>,
     next_token: Cell<u64>,
@@ -101,13 +105,16 @@ impl Shell {
                     if n > 0 {
                         let bytes = buf.get(..n).unwrap_or_default();
                         self.with_engine(|engine, now| feed(engine, now, bytes));
+                        msrp_conn::write_through(self);
                     }
                     Ok(n)
                 })
                 .await;
             match read {
                 Ok(0) => break,
-                Ok(_) => {}
+                // A read never yields by itself while data keeps coming: let the writers
+                // and the other readers run before this connection is read again.
+                Ok(_) => smol::future::yield_now().await,
                 Err(e) => {
                     log::debug!("{what:?} read error: {e}");
                     break;
@@ -208,6 +215,8 @@ pub(super) fn serve(config: Config) -> io::Result<()> {
         msrp_conns: RefCell::new(HashMap::new()),
         sources: SourceTable::shared(config.limits.max_connections_per_source),
         timer: TimerWake::new(),
+        woken: RefCell::new(Vec::new()),
+        woken_spare: RefCell::new(Vec::new()),
         read_buf: RefCell::new(vec![0u8; config.limits.read_buf_bytes]),
         next_token: Cell::new(0),
         draining: Cell::new(false),
