@@ -48,11 +48,58 @@ impl Ring {
     pub(super) fn consume(&mut self, n: usize) {
         let n = n.min(self.len);
         self.len -= n;
-        self.start = if self.len == 0 || self.buf.is_empty() {
+        self.start = if self.len == 0 {
             0
         } else {
-            (self.start + n) % self.buf.len()
+            self.wrapped(self.start + n)
         };
+    }
+
+    /// `at` (less than twice the capacity) brought back into the buffer: one compare
+    /// instead of a division on the hot path.
+    fn wrapped(&self, at: usize) -> usize {
+        match at.checked_sub(self.buf.len()) {
+            Some(beyond) => beyond,
+            None => at,
+        }
+    }
+
+    /// Writes the concatenation of every slice of `groups` as one complete message, or
+    /// nothing (`false`) when it does not fit. The usual case — the free space after the
+    /// queued bytes is contiguous — is one bounds check and a `memcpy` per slice.
+    pub(super) fn write_parts(&mut self, groups: [&[&[u8]]; 3]) -> bool {
+        let len: usize = groups.iter().flat_map(|g| g.iter()).map(|p| p.len()).sum();
+        if len > self.free() {
+            return false;
+        }
+        if len == 0 {
+            return true;
+        }
+        let tail = self.wrapped(self.start + self.len);
+        match self.buf.get_mut(tail..tail + len) {
+            Some(dst) => {
+                let mut at = 0;
+                for part in groups.iter().flat_map(|g| g.iter()) {
+                    if let Some(d) = dst.get_mut(at..at + part.len()) {
+                        d.copy_from_slice(part);
+                    }
+                    at += part.len();
+                }
+            }
+            None => {
+                let mut sink = RingSink {
+                    ring: self,
+                    limit: len,
+                    written: 0,
+                    overflow: false,
+                };
+                for part in groups.iter().flat_map(|g| g.iter()) {
+                    sink.put(part);
+                }
+            }
+        }
+        self.len += len;
+        true
     }
 
     /// Writes exactly `len` bytes produced by `fill`, or nothing: `false` when they do not
@@ -94,7 +141,10 @@ impl Sink for RingSink<'_> {
         if cap == 0 {
             return;
         }
-        let mut at = (self.ring.start + self.ring.len + self.written) % cap;
+        // start < cap and len + written + bytes ≤ cap: at most one wrap.
+        let mut at = self
+            .ring
+            .wrapped(self.ring.start + self.ring.len + self.written);
         let mut rest = bytes;
         while !rest.is_empty() {
             let room = cap - at;
@@ -104,7 +154,7 @@ impl Sink for RingSink<'_> {
                 dst.copy_from_slice(now);
             }
             rest = later;
-            at = (at + n) % cap;
+            at = self.ring.wrapped(at + n);
         }
         self.written += bytes.len();
     }
@@ -138,6 +188,31 @@ mod tests {
         r.consume(100);
         assert!(r.is_empty());
         assert_eq!(r.readable(), [&[][..], &[][..]]);
+    }
+
+    #[test]
+    fn parts_are_written_whole_contiguous_or_wrapped() {
+        let mut r = Ring::new(10);
+        assert!(r.write_parts([&[b"ab", b"c"], &[], &[b"d"]]));
+        assert!(!r.write_parts([&[b"efghijk"], &[], &[]]), "does not fit");
+        assert_eq!(contents(&r), b"abcd");
+        r.consume(3);
+        // Tail at 4, 7 bytes: wraps after 6.
+        assert!(r.write_parts([&[b"efg"], &[b"", b"hij"], &[b"k"]]));
+        let [a, b] = r.readable();
+        assert!(!b.is_empty(), "wrapped");
+        assert_eq!([a, b].concat(), b"defghijk");
+        assert!(r.write_parts([&[], &[], &[]]));
+        assert_eq!(r.free(), 2);
+        r.consume(8);
+        assert!(r.is_empty());
+        assert!(r.write_parts([&[b"0123456789"], &[], &[]]), "exactly full");
+        assert_eq!(r.free(), 0);
+        let mut empty = Ring::new(0);
+        assert!(!empty.write_parts([&[b"x"], &[], &[]]));
+        assert!(empty.write_parts([&[], &[], &[]]));
+        empty.consume(1);
+        assert!(empty.is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::wire::msrp::{last_uri, MsrpError, MsrpUri};
 use super::congestion::Congested;
 use super::connection::Source;
 use super::dial::{dial_addr, BIND_ID_LEN};
-use super::fast_forward::{MsgSlot, Phase};
+use super::fast_forward::{Decimal, MsgSlot, Phase};
 use super::inbound::Action;
 use super::ring::Ring;
 use super::room::{valid_room_name, RoomId};
@@ -28,6 +28,8 @@ pub(super) const MAX_INDEX: usize = (1 << INDEX_BITS) - 1;
 #[derive(Debug)]
 pub(super) struct Participant {
     pub(super) id: ParticipantId,
+    /// `id` in decimal: the per-recipient end of every outbound Message-ID.
+    pub(super) id_digits: Decimal,
     pub(super) room: RoomId,
     /// The URI it is known by in the room; CPIM From must equal it.
     pub(super) uri: String,
@@ -181,6 +183,7 @@ impl Switch {
         let id = ParticipantId((gen << INDEX_BITS) | entry.key());
         entry.insert(Participant {
             id,
+            id_digits: Decimal::new(id.0 as u64),
             room,
             uri: req.uri.trim().to_string(),
             path: path.clone(),
