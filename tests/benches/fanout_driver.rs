@@ -22,6 +22,8 @@ use parlor::time::Instant;
 
 const SIP_LOCAL: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5060);
 const MSRP_LOCAL: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 2855);
+/// The switch's outbound chunk size (RFC 4975 §7.1.1 re-chunking, src/switch/fanout.rs).
+const OUTBOUND_CHUNK_BYTES: u64 = 2048;
 /// Digits of the per-sender message counter patched into tid and Message-ID.
 const COUNTER_DIGITS: usize = 8;
 
@@ -53,6 +55,8 @@ struct Member {
     /// The SEND this member sends, with counters at `counter_at`.
     send: Vec<u8>,
     counter_at: [usize; 3],
+    /// Outbound chunks per copy of its message (complete chunks of at most 2048 octets).
+    chunks: u64,
     next: u64,
     /// `$` end-lines read from its connection since the last reset.
     end_lines: u64,
@@ -145,7 +149,7 @@ fn answer_of(bytes: &[u8]) -> Option<(String, String)> {
 
 /// The member's SEND: a complete single-chunk Message/CPIM request whose tid and Message-ID
 /// carry a fixed-width counter (positions returned).
-fn build_send(who: usize, switch_path: &str, body_bytes: usize) -> (Vec<u8>, [usize; 3]) {
+fn build_send(who: usize, switch_path: &str, body_bytes: usize) -> (Vec<u8>, [usize; 3], u64) {
     let payload: Vec<u8> = (0..body_bytes).map(|i| b'a' + (i % 26) as u8).collect();
     let mut cpim = format!(
         "From: <{}>\r\nTo: <sip:lobby@localhost>\r\n\r\nContent-Type: text/plain\r\n\r\n",
@@ -170,7 +174,8 @@ fn build_send(who: usize, switch_path: &str, body_bytes: usize) -> (Vec<u8>, [us
     let end_at = msg.len() + tid.len() - COUNTER_DIGITS;
     msg.extend_from_slice(tid.as_bytes());
     msg.extend_from_slice(b"$\r\n");
-    (msg, [tid_at, mid_at, end_at])
+    let chunks = (cpim.len() as u64).div_ceil(OUTBOUND_CHUNK_BYTES);
+    (msg, [tid_at, mid_at, end_at], chunks)
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
@@ -248,7 +253,7 @@ impl Room {
              Message-ID: bind{who}\r\nByte-Range: 1-0/0\r\n-------bind{who}$\r\n",
             peer_path(who)
         );
-        let (send, counter_at) = build_send(who, &switch_path, self.shape.body_bytes);
+        let (send, counter_at, chunks) = build_send(who, &switch_path, self.shape.body_bytes);
         if self.by_conn.len() <= conn.0 {
             self.by_conn.resize(conn.0 + 1, None);
         }
@@ -257,6 +262,7 @@ impl Room {
             conn,
             send,
             counter_at,
+            chunks,
             next: 0,
             end_lines: 0,
         });
@@ -339,7 +345,7 @@ impl Room {
 
     /// Checks that every member read every message since the last reset: a copy of each
     /// message of the others and a 200 for each of its own (every one a `$` end-line), and
-    /// that the switch counted exactly those copies with none lost.
+    /// that the switch counted exactly those copies (one per outbound chunk) with none lost.
     pub fn verify(&self) -> Result<(), String> {
         let sent: u64 = self.members.iter().map(|m| m.next).sum();
         for (who, m) in self.members.iter().enumerate() {
@@ -351,7 +357,8 @@ impl Room {
             }
         }
         let stats = self.engine.switch_stats();
-        let copies = sent * (self.members.len() as u64 - 1);
+        let chunks: u64 = self.members.iter().map(|m| m.next * m.chunks).sum();
+        let copies = chunks * (self.members.len() as u64 - 1);
         if stats.delivered_copies != copies || stats.dropped_copies != 0 {
             return Err(format!(
                 "switch delivered {} copies and dropped {}, expected {copies} and 0",
