@@ -18,6 +18,7 @@ use super::congestion::message_size;
 use super::connection::{notify, Conn, Source};
 use super::fast_forward::{tid_suffix, Delivery, MsgSlot, Phase, OUT_ID_BASE_LEN, TID_TAG_LEN};
 use super::inbound::{Action, Pending};
+use super::ring::Composed;
 use super::session::{index_of, Participant};
 use super::{Counters, MsrpConnId, Switch, SwitchEvent};
 
@@ -121,52 +122,73 @@ pub(super) struct ChunkCopy<'a> {
     pub(super) counted: bool,
 }
 
-/// A copy as the slices it is made of, in wire order. The transaction id is the random
-/// characters then `tid_suffix`; the Message-ID the message's base then the recipient's id.
+/// One copy as what it is made of, in wire order (RFC 4975 §7.1): the transaction id is
+/// the random characters then `tid_suffix`, the Message-ID the message's base then the
+/// recipient's id. Its length is computed from the parts, never by writing it twice.
 struct CopyLayout<'a> {
-    head: [&'a [u8]; 11],
-    body: &'a [&'a [u8]],
-    tail: [&'a [u8]; 4],
-}
-
-/// What a copy is made of besides its chunk head and body.
-struct CopyIds<'a> {
-    random: &'a [u8],
+    random: &'a [u8; COPY_TID_LEN],
     tid_suffix: &'a [u8],
     to_path: &'a str,
     from_path: &'a str,
-    id_base: &'a [u8],
+    id_base: &'a [u8; OUT_ID_BASE_LEN],
     id_digits: &'a [u8],
+    head: &'a ChunkHead,
+    body: &'a [&'a [u8]],
 }
 
-impl<'a> CopyLayout<'a> {
-    fn new(ids: &CopyIds<'a>, head: &'a ChunkHead, body: &'a [&'a [u8]]) -> CopyLayout<'a> {
-        CopyLayout {
-            head: [
-                b"MSRP ",
-                ids.random,
-                ids.tid_suffix,
-                b" SEND\r\nTo-Path: ",
-                ids.to_path.as_bytes(),
-                b"\r\nFrom-Path: ",
-                ids.from_path.as_bytes(),
-                b"\r\nMessage-ID: ",
-                ids.id_base,
-                ids.id_digits,
-                head.bytes(),
-            ],
-            body: if head.has_body { body } else { &[] },
-            tail: [
-                head.end_line_lead(),
-                ids.random,
-                ids.tid_suffix,
-                head.end_line_tail(),
-            ],
+const START: &[u8; 5] = b"MSRP ";
+const TO_PATH: &[u8; 16] = b" SEND\r\nTo-Path: ";
+const FROM_PATH: &[u8; 13] = b"\r\nFrom-Path: ";
+const MESSAGE_ID: &[u8; 14] = b"\r\nMessage-ID: ";
+
+impl CopyLayout<'_> {
+    fn body(&self) -> &[&[u8]] {
+        match self.head.has_body {
+            true => self.body,
+            false => &[],
         }
     }
+}
 
-    fn groups(&self) -> [&[&'a [u8]]; 3] {
-        [&self.head, self.body, &self.tail]
+impl Composed for CopyLayout<'_> {
+    fn len(&self) -> usize {
+        let tid = COPY_TID_LEN + self.tid_suffix.len();
+        START.len()
+            + tid
+            + TO_PATH.len()
+            + self.to_path.len()
+            + FROM_PATH.len()
+            + self.from_path.len()
+            + MESSAGE_ID.len()
+            + OUT_ID_BASE_LEN
+            + self.id_digits.len()
+            + self.head.len
+            + self.body().iter().map(|p| p.len()).sum::<usize>()
+            + self.head.end_line_lead().len()
+            + tid
+            + self.head.end_line_tail().len()
+    }
+
+    #[inline(always)]
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) {
+        sink.put(START);
+        sink.put(self.random);
+        sink.put(self.tid_suffix);
+        sink.put(TO_PATH);
+        sink.put(self.to_path.as_bytes());
+        sink.put(FROM_PATH);
+        sink.put(self.from_path.as_bytes());
+        sink.put(MESSAGE_ID);
+        sink.put(self.id_base);
+        sink.put(self.id_digits);
+        sink.put(self.head.bytes());
+        for piece in self.body() {
+            sink.put(piece);
+        }
+        sink.put(self.head.end_line_lead());
+        sink.put(self.random);
+        sink.put(self.tid_suffix);
+        sink.put(self.head.end_line_tail());
     }
 }
 
@@ -241,16 +263,17 @@ pub(super) fn put_copy(
         id_digits,
         ..
     } = p;
-    let ids = CopyIds {
+    let layout = CopyLayout {
         random: &random,
         tid_suffix: copy.tid_suffix,
         to_path: peer_path,
         from_path: path,
         id_base: copy.base,
         id_digits: id_digits.as_bytes(),
+        head: copy.head,
+        body: copy.body,
     };
-    let layout = CopyLayout::new(&ids, copy.head, copy.body);
-    let written = !held_back && ring.write_parts(layout.groups());
+    let written = !held_back && ring.write_composed(&layout);
     if written {
         t.counters.delivered += u64::from(copy.counted);
         *dropping = false;
@@ -602,18 +625,21 @@ mod tests {
         let pieces: [&[u8]; 3] = [b"ab", b"", b"cde"];
         for (range, has_body, flag) in cases {
             let head = ChunkHead::new(range, has_body, flag);
-            let ids = CopyIds {
-                random: b"tid",
+            let layout = CopyLayout {
+                random: b"tidtidtidtid",
                 tid_suffix: b"123",
                 to_path: to,
                 from_path: from,
-                id_base: b"mid",
+                id_base: b"midmidmidmid",
                 id_digits: b"77",
+                head: &head,
+                body: &pieces,
             };
-            let layout = CopyLayout::new(&ids, &head, &pieces);
-            let ours: Vec<u8> = layout.groups().iter().flat_map(|g| g.concat()).collect();
-            let mut req = Request::new("tid123", "SEND", to, from);
-            req.message_id = Some("mid77");
+            let mut ours = Vec::new();
+            layout.emit(&mut ours);
+            assert_eq!(ours.len(), layout.len());
+            let mut req = Request::new("tidtidtidtid123", "SEND", to, from);
+            req.message_id = Some("midmidmidmid77");
             req.byte_range = Some(range);
             req.failure_report = Some(COPY_FAILURE_REPORT);
             req.content_type = Some("message/cpim");

@@ -64,44 +64,6 @@ impl Ring {
         }
     }
 
-    /// Writes the concatenation of every slice of `groups` as one complete message, or
-    /// nothing (`false`) when it does not fit. The usual case — the free space after the
-    /// queued bytes is contiguous — is one bounds check and a `memcpy` per slice.
-    pub(super) fn write_parts(&mut self, groups: [&[&[u8]]; 3]) -> bool {
-        let len: usize = groups.iter().flat_map(|g| g.iter()).map(|p| p.len()).sum();
-        if len > self.free() {
-            return false;
-        }
-        if len == 0 {
-            return true;
-        }
-        let tail = self.wrapped(self.start + self.len);
-        match self.buf.get_mut(tail..tail + len) {
-            Some(dst) => {
-                let mut at = 0;
-                for part in groups.iter().flat_map(|g| g.iter()) {
-                    if let Some(d) = dst.get_mut(at..at + part.len()) {
-                        d.copy_from_slice(part);
-                    }
-                    at += part.len();
-                }
-            }
-            None => {
-                let mut sink = RingSink {
-                    ring: self,
-                    limit: len,
-                    written: 0,
-                    overflow: false,
-                };
-                for part in groups.iter().flat_map(|g| g.iter()) {
-                    sink.put(part);
-                }
-            }
-        }
-        self.len += len;
-        true
-    }
-
     /// Writes exactly `len` bytes produced by `fill`, or nothing: `false` when they do not
     /// fit or `fill` wrote a different length.
     pub(super) fn write(&mut self, len: usize, fill: impl FnOnce(&mut RingSink<'_>)) -> bool {
@@ -120,6 +82,68 @@ impl Ring {
             self.len += len;
         }
         ok
+    }
+
+    /// Writes `message` whole, or nothing (`false`) when it does not fit or emits other than
+    /// its announced length. The usual case — the free space after the queued bytes is
+    /// contiguous — writes into one slice, so fixed-size parts become plain moves.
+    pub(super) fn write_composed<M: Composed>(&mut self, message: &M) -> bool {
+        let len = message.len();
+        if len > self.free() {
+            return false;
+        }
+        let tail = self.wrapped(self.start + self.len);
+        let ok = match self.buf.get_mut(tail..tail + len) {
+            Some(dst) => {
+                let mut sink = SliceSink {
+                    buf: dst,
+                    at: 0,
+                    overflow: false,
+                };
+                message.emit(&mut sink);
+                sink.at == len && !sink.overflow
+            }
+            None => {
+                let mut sink = RingSink {
+                    ring: self,
+                    limit: len,
+                    written: 0,
+                    overflow: false,
+                };
+                message.emit(&mut sink);
+                sink.written == len && !sink.overflow
+            }
+        };
+        if ok {
+            self.len += len;
+        }
+        ok
+    }
+}
+
+/// A message whose length is known without writing it (computed from its parts).
+pub(super) trait Composed {
+    /// Bytes `emit` writes.
+    fn len(&self) -> usize;
+    /// Writes the message.
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S);
+}
+
+/// Writes into one contiguous free region of a ring.
+struct SliceSink<'b> {
+    buf: &'b mut [u8],
+    at: usize,
+    overflow: bool,
+}
+
+impl Sink for SliceSink<'_> {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        match self.buf.get_mut(self.at..self.at + bytes.len()) {
+            Some(dst) => dst.copy_from_slice(bytes),
+            None => self.overflow = true,
+        }
+        self.at += bytes.len();
     }
 }
 
@@ -190,27 +214,59 @@ mod tests {
         assert_eq!(r.readable(), [&[][..], &[][..]]);
     }
 
+    /// Slices written one after the other, announcing `extra` more bytes than they have.
+    struct Parts<'a>(&'a [&'a [u8]], usize);
+
+    impl Composed for Parts<'_> {
+        fn len(&self) -> usize {
+            self.0.iter().map(|p| p.len()).sum::<usize>() + self.1
+        }
+        fn emit<S: Sink + ?Sized>(&self, sink: &mut S) {
+            for p in self.0 {
+                sink.put(p);
+            }
+        }
+    }
+
     #[test]
-    fn parts_are_written_whole_contiguous_or_wrapped() {
+    fn composed_messages_are_written_whole_contiguous_or_wrapped() {
         let mut r = Ring::new(10);
-        assert!(r.write_parts([&[b"ab", b"c"], &[], &[b"d"]]));
-        assert!(!r.write_parts([&[b"efghijk"], &[], &[]]), "does not fit");
+        assert!(r.write_composed(&Parts(&[b"ab", b"c", b"d"], 0)));
+        assert!(!r.write_composed(&Parts(&[b"efghijk"], 0)), "does not fit");
         assert_eq!(contents(&r), b"abcd");
         r.consume(3);
         // Tail at 4, 7 bytes: wraps after 6.
-        assert!(r.write_parts([&[b"efg"], &[b"", b"hij"], &[b"k"]]));
+        assert!(r.write_composed(&Parts(&[b"efg", b"", b"hij", b"k"], 0)));
         let [a, b] = r.readable();
         assert!(!b.is_empty(), "wrapped");
         assert_eq!([a, b].concat(), b"defghijk");
-        assert!(r.write_parts([&[], &[], &[]]));
+        assert!(r.write_composed(&Parts(&[], 0)));
         assert_eq!(r.free(), 2);
         r.consume(8);
         assert!(r.is_empty());
-        assert!(r.write_parts([&[b"0123456789"], &[], &[]]), "exactly full");
+        assert!(
+            !r.write_composed(&Parts(&[b"01"], 1)),
+            "shorter than announced"
+        );
+        assert!(r.is_empty());
+        assert!(
+            r.write_composed(&Parts(&[b"0123456789"], 0)),
+            "exactly full"
+        );
         assert_eq!(r.free(), 0);
+        let mut w = Ring::new(10);
+        assert!(w.write_composed(&Parts(&[b"01234567"], 0)));
+        w.consume(7);
+        assert!(
+            !w.write_composed(&Parts(&[b"abcd"], 1)),
+            "wrapping, shorter than announced"
+        );
+        assert_eq!(w.free(), 9);
+        assert!(w.write_composed(&Parts(&[b"ab", b"cd"], 0)), "wrapping");
+        assert_eq!(contents(&w), b"7abcd");
         let mut empty = Ring::new(0);
-        assert!(!empty.write_parts([&[b"x"], &[], &[]]));
-        assert!(empty.write_parts([&[], &[], &[]]));
+        assert!(!empty.write_composed(&Parts(&[b"x"], 0)));
+        assert!(empty.write_composed(&Parts(&[], 0)));
         empty.consume(1);
         assert!(empty.is_empty());
     }
