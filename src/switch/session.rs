@@ -102,6 +102,15 @@ pub(super) fn peer_path_ok(path: &str, max_uri: usize) -> bool {
     path.len() <= max_uri && last_uri(path).is_some_and(|u| MsrpUri::parse(u).is_ok())
 }
 
+/// IMPL-8: From-Path's last URI names the peer's session from its SDP (RFC 4975 §6.1
+/// comparison; identical text is equal without parsing, the peer's path parsed at join).
+fn from_path_ok(from_path: &str, peer_path: &str) -> bool {
+    match (last_uri(from_path), last_uri(peer_path)) {
+        (Some(a), Some(b)) => a == b || crate::wire::msrp::uri_text_eq(a, b),
+        _ => false,
+    }
+}
+
 /// The slab index of an id.
 pub(super) fn index_of(id: ParticipantId) -> usize {
     id.0 & MAX_INDEX
@@ -247,6 +256,9 @@ impl Switch {
         to_path: &str,
         from_path: &str,
     ) -> Result<ParticipantId, MsrpError> {
+        if let Some(known) = self.bound_session_named(ci, to_path, from_path) {
+            return known;
+        }
         let mut uris = to_path.split_ascii_whitespace();
         let (Some(to), None) = (uris.next(), uris.next()) else {
             return Err(MsrpError::SessionUnknown);
@@ -270,12 +282,7 @@ impl Switch {
             Some(_) => return Err(MsrpError::SessionInUse),
             None => {}
         }
-        // IMPL-8: From-Path must name the peer's session from its SDP.
-        let from_ok = match (last_uri(from_path), last_uri(&p.peer_path)) {
-            (Some(a), Some(b)) => crate::wire::msrp::uri_text_eq(a, b),
-            _ => false,
-        };
-        if !from_ok {
+        if !from_path_ok(from_path, &p.peer_path) {
             return Err(MsrpError::Forbidden);
         }
         let id = p.id;
@@ -283,6 +290,28 @@ impl Switch {
             self.bind(ci, id);
         }
         Ok(id)
+    }
+
+    /// The usual request: To-Path is exactly the own path of a session already bound to
+    /// `ci` (what `resolve_session` would find after parsing and a search over every
+    /// participant). `None` = not that case, take the general path.
+    fn bound_session_named(
+        &self,
+        ci: MsrpConnId,
+        to_path: &str,
+        from_path: &str,
+    ) -> Option<Result<ParticipantId, MsrpError>> {
+        let to_path = to_path.trim();
+        let c = self.conns.get(ci.0)?;
+        let p = c.sessions.iter().find_map(|&id| {
+            self.parts
+                .get(index_of(id))
+                .filter(|p| p.id == id && !p.departed && p.path == to_path)
+        })?;
+        Some(match from_path_ok(from_path, &p.peer_path) {
+            true => Ok(p.id),
+            false => Err(MsrpError::Forbidden),
+        })
     }
 
     fn bind(&mut self, ci: MsrpConnId, id: ParticipantId) {
