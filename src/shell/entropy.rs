@@ -89,10 +89,6 @@ impl Entropy for Urandom {
             ) {
                 dst.copy_from_slice(src);
             }
-            // Handed-out bytes are not kept.
-            if let Some(src) = self.block.get_mut(self.used..self.used + n) {
-                src.fill(0);
-            }
             self.used += n;
             at += n;
         }
