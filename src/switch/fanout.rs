@@ -1,8 +1,10 @@
 //! Fan-out (RFC 7701 §6.1, §6.2, §6.4; RFC 4975 §7.1): who gets a message (room or private
 //! recipient, never back to the sending session), and writing each re-chunked copy straight
 //! into the recipient's ring — byte-identical CPIM body, fresh transaction id, per-recipient
-//! Message-ID, exact Byte-Range — without heap allocation. A copy that does not fit is
-//! dropped and counted; a recipient that already had part of the message then owes a `#`.
+//! Message-ID, exact Byte-Range — without heap allocation. What is the same for every
+//! recipient of a chunk is formatted once per chunk; a copy is then a few slice copies into
+//! the ring (issue 6 hot path). A copy that does not fit is dropped and counted; a recipient
+//! that already had part of the message then owes a `#`.
 
 use slab::Slab;
 use std::collections::VecDeque;
@@ -10,9 +12,6 @@ use std::collections::VecDeque;
 use crate::conference::ParticipantId;
 use crate::rand::{fill_ident, Entropy};
 use crate::wire::msrp::{ByteRange, Flag, Sink, MAX_IDENT_LEN};
-
-/// Room left in a transaction id after its random characters.
-const TID_SUFFIX_ROOM: usize = MAX_IDENT_LEN - COPY_TID_LEN;
 
 use super::congestion::message_size;
 use super::connection::{notify, Conn, Source};
@@ -31,6 +30,8 @@ pub(super) const OUTBOUND_CHUNK_BYTES: usize = 2048;
 /// recipient answers only failures, which stop that copy (R4975-10-a); there are no 200s to
 /// wait for, so no pending-response table (RFC 4975 §7.1.1's 30 s rule covers `yes` only).
 pub(super) const COPY_FAILURE_REPORT: &str = "partial";
+/// Room left in a transaction id after its random characters.
+const TID_SUFFIX_ROOM: usize = MAX_IDENT_LEN - COPY_TID_LEN;
 /// The longest [`ChunkHead`]: CRLF, Byte-Range with three 20-digit numbers, Failure-Report,
 /// Content-Type and the empty line.
 const CHUNK_HEAD_CAP: usize = 160;
