@@ -13,22 +13,21 @@ pub trait Entropy {
 const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
 /// Writes `out.len()` random alphanumeric characters into `out` (rejection sampling, no
-/// modulo bias). 14 characters carry > 83 bits, 11 carry > 65 bits.
+/// modulo bias). 14 characters carry > 83 bits, 11 carry > 65 bits. Draws one byte per
+/// character plus one per rejected byte (1 in 32), nothing more.
 pub fn fill_ident(entropy: &mut dyn Entropy, out: &mut [u8]) {
-    let mut pool = [0u8; 32];
-    let mut used = pool.len();
+    entropy.fill(out);
     for slot in out.iter_mut() {
+        let mut byte = *slot;
         loop {
-            if used == pool.len() {
-                entropy.fill(&mut pool);
-                used = 0;
-            }
-            let b = pool[used] & 0x3f;
-            used += 1;
-            if let Some(c) = ALPHABET.get(usize::from(b)) {
+            if let Some(c) = ALPHABET.get(usize::from(byte & 0x3f)) {
                 *slot = *c;
                 break;
             }
+            let mut again = [0u8; 1];
+            entropy.fill(&mut again);
+            let [b] = again;
+            byte = b;
         }
     }
 }
@@ -71,5 +70,62 @@ mod tests {
         fill_ident(&mut e, &mut b);
         assert!(a.iter().all(u8::is_ascii_alphanumeric));
         assert_ne!(a, b);
+    }
+
+    /// Counts the bytes drawn; every byte is 0x3f (a rejected value) while `rejects` lasts.
+    struct Counting {
+        drawn: usize,
+        rejects: usize,
+    }
+
+    impl Entropy for Counting {
+        fn fill(&mut self, buf: &mut [u8]) {
+            for b in buf.iter_mut() {
+                self.drawn += 1;
+                *b = if self.rejects > 0 {
+                    self.rejects -= 1;
+                    0x3f
+                } else {
+                    (self.drawn % 62) as u8
+                };
+            }
+        }
+    }
+
+    #[test]
+    fn idents_draw_only_the_bytes_they_need() {
+        let mut e = Counting {
+            drawn: 0,
+            rejects: 0,
+        };
+        let mut id = [0u8; 12];
+        fill_ident(&mut e, &mut id);
+        assert_eq!(e.drawn, 12);
+        assert!(id.iter().all(u8::is_ascii_alphanumeric));
+        // Three rejected bytes at the start: three more drawn, all characters valid.
+        let mut e = Counting {
+            drawn: 0,
+            rejects: 3,
+        };
+        fill_ident(&mut e, &mut id);
+        assert_eq!(e.drawn, 15);
+        assert!(id.iter().all(u8::is_ascii_alphanumeric));
+    }
+
+    #[test]
+    fn every_alphabet_character_is_reachable_and_none_else() {
+        let mut e = TestEntropy::new(1);
+        let mut seen = [false; 256];
+        let mut id = [0u8; 64];
+        for _ in 0..200 {
+            fill_ident(&mut e, &mut id);
+            for &c in &id {
+                seen[usize::from(c)] = true;
+            }
+        }
+        let reached: Vec<u8> = (0u8..=255).filter(|&c| seen[usize::from(c)]).collect();
+        let mut expected = ALPHABET.to_vec();
+        expected.sort_unstable();
+        assert_eq!(reached, expected);
     }
 }

@@ -1,20 +1,23 @@
 //! Fan-out (RFC 7701 §6.1, §6.2, §6.4; RFC 4975 §7.1): who gets a message (room or private
 //! recipient, never back to the sending session), and writing each re-chunked copy straight
 //! into the recipient's ring — byte-identical CPIM body, fresh transaction id, per-recipient
-//! Message-ID, exact Byte-Range — without heap allocation. A copy that does not fit is
-//! dropped and counted; a recipient that already had part of the message then owes a `#`.
+//! Message-ID, exact Byte-Range — without heap allocation. What is the same for every
+//! recipient of a chunk is formatted once per chunk; a copy is then a few slice copies into
+//! the ring (issue 6 hot path). A copy that does not fit is dropped and counted; a recipient
+//! that already had part of the message then owes a `#`.
 
 use slab::Slab;
 use std::collections::VecDeque;
 
 use crate::conference::ParticipantId;
 use crate::rand::{fill_ident, Entropy};
-use crate::wire::msrp::{emit_request, encoded_len, ByteRange, Flag, Request, MAX_IDENT_LEN};
+use crate::wire::msrp::{ByteRange, Flag, Sink, MAX_IDENT_LEN};
 
 use super::congestion::message_size;
 use super::connection::{notify, Conn, Source};
-use super::fast_forward::{copy_tid, out_message_id, Delivery, MsgSlot, Phase, OUT_ID_BASE_LEN};
+use super::fast_forward::{tid_suffix, Delivery, MsgSlot, Phase, OUT_ID_BASE_LEN, TID_TAG_LEN};
 use super::inbound::{Action, Pending};
+use super::ring::Composed;
 use super::session::{index_of, Participant};
 use super::{Counters, MsrpConnId, Switch, SwitchEvent};
 
@@ -27,6 +30,11 @@ pub(super) const OUTBOUND_CHUNK_BYTES: usize = 2048;
 /// recipient answers only failures, which stop that copy (R4975-10-a); there are no 200s to
 /// wait for, so no pending-response table (RFC 4975 §7.1.1's 30 s rule covers `yes` only).
 pub(super) const COPY_FAILURE_REPORT: &str = "partial";
+/// Room left in a transaction id after its random characters.
+const TID_SUFFIX_ROOM: usize = MAX_IDENT_LEN - COPY_TID_LEN;
+/// The longest [`ChunkHead`]: CRLF, Byte-Range with three 20-digit numbers, Failure-Report,
+/// Content-Type and the empty line.
+const CHUNK_HEAD_CAP: usize = 160;
 
 /// One outbound SEND for one recipient.
 #[derive(Clone, Copy)]
@@ -41,6 +49,158 @@ pub(super) struct Outbound<'a> {
     pub(super) counted: bool,
 }
 
+/// The part of a copy's header block that is the same for every recipient of one chunk,
+/// formatted once per chunk (RFC 4975 §7.1 order): the CRLF ending the Message-ID line,
+/// Byte-Range, Failure-Report, and — with a body — Content-Type and the empty line.
+pub(super) struct ChunkHead {
+    bytes: [u8; CHUNK_HEAD_CAP],
+    len: usize,
+    range: ByteRange,
+    has_body: bool,
+    flag: Flag,
+}
+
+impl Sink for ChunkHead {
+    fn put(&mut self, bytes: &[u8]) {
+        if let Some(dst) = self.bytes.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+        }
+    }
+}
+
+impl ChunkHead {
+    pub(super) fn new(range: ByteRange, has_body: bool, flag: Flag) -> ChunkHead {
+        let mut head = ChunkHead {
+            bytes: [0; CHUNK_HEAD_CAP],
+            len: 0,
+            range,
+            has_body,
+            flag,
+        };
+        head.put(b"\r\nByte-Range: ");
+        range.emit(&mut head);
+        head.put(b"\r\nFailure-Report: ");
+        head.put(COPY_FAILURE_REPORT.as_bytes());
+        head.put(b"\r\n");
+        if has_body {
+            head.put(b"Content-Type: message/cpim\r\n\r\n");
+        }
+        head
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+
+    /// What follows the body (or the headers, bodiless) up to the transaction id.
+    fn end_line_lead(&self) -> &'static [u8] {
+        match self.has_body {
+            true => b"\r\n-------",
+            false => b"-------",
+        }
+    }
+
+    /// The flag and the CRLF ending the end-line.
+    fn end_line_tail(&self) -> &'static [u8] {
+        match self.flag {
+            Flag::More => b"+\r\n",
+            Flag::Last => b"$\r\n",
+            Flag::Abort => b"#\r\n",
+        }
+    }
+}
+
+/// One copy of one chunk for one recipient, its chunk head formatted already.
+pub(super) struct ChunkCopy<'a> {
+    /// Transaction id after the random part: names the message's entry (see
+    /// [`tid_suffix`]); empty for copies of no entry (notices).
+    pub(super) tid_suffix: &'a [u8],
+    pub(super) base: &'a [u8; OUT_ID_BASE_LEN],
+    pub(super) head: &'a ChunkHead,
+    pub(super) body: &'a [&'a [u8]],
+    /// A message copy (counted in the stats) rather than a bodiless abort or a notice.
+    pub(super) counted: bool,
+}
+
+/// One copy as what it is made of, in wire order (RFC 4975 §7.1): the transaction id is
+/// the random characters then `tid_suffix`, the Message-ID the message's base then the
+/// recipient's id. Its length is computed from the parts, never by writing it twice.
+struct CopyLayout<'a> {
+    random: &'a [u8; COPY_TID_LEN],
+    tid_suffix: &'a [u8],
+    to_path: &'a str,
+    from_path: &'a str,
+    id_base: &'a [u8; OUT_ID_BASE_LEN],
+    id_digits: &'a [u8],
+    head: &'a ChunkHead,
+    body: &'a [&'a [u8]],
+}
+
+const START: &[u8; 5] = b"MSRP ";
+const TO_PATH: &[u8; 16] = b" SEND\r\nTo-Path: ";
+const FROM_PATH: &[u8; 13] = b"\r\nFrom-Path: ";
+const MESSAGE_ID: &[u8; 14] = b"\r\nMessage-ID: ";
+
+impl CopyLayout<'_> {
+    fn body(&self) -> &[&[u8]] {
+        match self.head.has_body {
+            true => self.body,
+            false => &[],
+        }
+    }
+}
+
+impl Composed for CopyLayout<'_> {
+    fn len(&self) -> usize {
+        let tid = COPY_TID_LEN + self.tid_suffix.len();
+        START.len()
+            + tid
+            + TO_PATH.len()
+            + self.to_path.len()
+            + FROM_PATH.len()
+            + self.from_path.len()
+            + MESSAGE_ID.len()
+            + OUT_ID_BASE_LEN
+            + self.id_digits.len()
+            + self.head.len
+            + self.body().iter().map(|p| p.len()).sum::<usize>()
+            + self.head.end_line_lead().len()
+            + tid
+            + self.head.end_line_tail().len()
+    }
+
+    #[inline(always)]
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S) {
+        sink.put(START);
+        sink.put(self.random);
+        sink.put(self.tid_suffix);
+        sink.put(TO_PATH);
+        sink.put(self.to_path.as_bytes());
+        sink.put(FROM_PATH);
+        sink.put(self.from_path.as_bytes());
+        sink.put(MESSAGE_ID);
+        sink.put(self.id_base);
+        sink.put(self.id_digits);
+        sink.put(self.head.bytes());
+        for piece in self.body() {
+            sink.put(piece);
+        }
+        sink.put(self.head.end_line_lead());
+        sink.put(self.random);
+        sink.put(self.tid_suffix);
+        sink.put(self.head.end_line_tail());
+    }
+}
+
+/// The switch's fields a copy touches, borrowed apart from the message table.
+pub(super) struct CopyTargets<'s> {
+    pub(super) parts: &'s mut Slab<Participant>,
+    pub(super) conns: &'s mut Slab<Conn>,
+    pub(super) events: &'s mut VecDeque<SwitchEvent>,
+    pub(super) counters: &'s mut Counters,
+}
+
 /// Writes `copy` into `rid`'s ring; `false` when it does not fit (dropped, counted, logged
 /// once per burst).
 pub(super) fn write_copy(
@@ -52,7 +212,38 @@ pub(super) fn write_copy(
     rid: ParticipantId,
     copy: &Outbound<'_>,
 ) -> bool {
-    let Some(p) = parts
+    let head = ChunkHead::new(copy.range, copy.body.is_some(), copy.flag);
+    let mut targets = CopyTargets {
+        parts,
+        conns,
+        events,
+        counters,
+    };
+    let mut suffix_buf = [0u8; TID_TAG_LEN + 20];
+    let chunk = ChunkCopy {
+        tid_suffix: match copy.slot {
+            Some(slot) => tid_suffix(copy.base, slot, TID_SUFFIX_ROOM, &mut suffix_buf),
+            None => &[],
+        },
+        base: copy.base,
+        head: &head,
+        body: copy.body.unwrap_or(&[]),
+        counted: copy.counted,
+    };
+    put_copy(&mut targets, entropy, rid, &chunk)
+}
+
+/// Writes one chunk copy into `rid`'s ring as a complete SEND, byte for byte what
+/// `emit_request` writes for it, as a handful of slice copies: fresh random transaction
+/// id, per-recipient Message-ID, the shared chunk head, the body pieces, the end-line.
+pub(super) fn put_copy(
+    t: &mut CopyTargets<'_>,
+    entropy: &mut dyn Entropy,
+    rid: ParticipantId,
+    copy: &ChunkCopy<'_>,
+) -> bool {
+    let Some(p) = t
+        .parts
         .get_mut(index_of(rid))
         .filter(|p| p.id == rid && !p.departed)
     else {
@@ -60,15 +251,9 @@ pub(super) fn write_copy(
     };
     let mut random = [0u8; COPY_TID_LEN];
     fill_ident(entropy, &mut random);
-    let mut tid_buf = [0u8; MAX_IDENT_LEN];
-    let tid = match copy.slot {
-        Some(slot) => copy_tid(&random, copy.base, slot, &mut tid_buf),
-        None => core::str::from_utf8(&random).unwrap_or(""),
-    };
-    let mut mid = [0u8; MAX_IDENT_LEN];
-    let mid = out_message_id(copy.base, rid, &mut mid);
     // R7701-6.4-d: no copies of large messages while the recipient is congested.
-    let size = message_size(copy.range.total, copy.range.end);
+    let range = copy.head.range;
+    let size = message_size(range.total, range.end);
     let held_back = copy.counted && p.congestion.is_some_and(|c| c.holds_back(size));
     let Participant {
         ring,
@@ -76,23 +261,29 @@ pub(super) fn write_copy(
         path,
         conn,
         dropping,
+        id_digits,
         ..
     } = p;
-    let mut req = Request::new(tid, "SEND", peer_path, path);
-    req.message_id = Some(mid);
-    req.byte_range = Some(copy.range);
-    req.failure_report = Some(COPY_FAILURE_REPORT);
-    req.content_type = Some("message/cpim");
-    let len = encoded_len(|c| emit_request(c, &req, copy.body, copy.flag));
-    if !held_back && ring.write(len, |s| emit_request(s, &req, copy.body, copy.flag)) {
-        counters.delivered += u64::from(copy.counted);
+    let layout = CopyLayout {
+        random: &random,
+        tid_suffix: copy.tid_suffix,
+        to_path: peer_path,
+        from_path: path,
+        id_base: copy.base,
+        id_digits: id_digits.as_bytes(),
+        head: copy.head,
+        body: copy.body,
+    };
+    let written = !held_back && ring.write_composed(&layout);
+    if written {
+        t.counters.delivered += u64::from(copy.counted);
         *dropping = false;
         if let Some(ci) = *conn {
-            notify(conns, events, ci, Source::Session(rid));
+            notify(t.conns, t.events, ci, Source::Session(rid));
         }
         return true;
     }
-    counters.dropped += u64::from(copy.counted);
+    t.counters.dropped += u64::from(copy.counted);
     if !*dropping {
         *dropping = true;
         match held_back {
@@ -147,49 +338,61 @@ impl Switch {
             if let Some(entry) = messages.get_mut(slot) {
                 let total = total.or(entry.total);
                 let (base, cut) = (entry.base, OUTBOUND_CHUNK_BYTES as u64);
-                entry.recipients.retain_mut(|r| {
-                    if matches!(r.delivery, Delivery::Owes { .. }) {
-                        return true;
-                    }
-                    // R4975-7.1.1-b: complete chunks of at most OUTBOUND_CHUNK_BYTES.
-                    let mut at = 0u64;
-                    loop {
-                        let upto = len.min(at + cut);
-                        let last = upto == len;
-                        let window = sub_window(&pieces, at as usize, upto as usize);
-                        let n = upto - at;
-                        let copy = Outbound {
-                            slot: Some(slot),
-                            base: &base,
-                            range: ByteRange {
-                                start: start + at,
-                                end: match (n, flag) {
-                                    (0, Flag::Abort) => None,
-                                    _ => Some(start + upto - 1),
-                                },
-                                total,
-                            },
-                            body: (n > 0).then_some(&window[..]),
-                            flag: if last { flag } else { Flag::More },
-                            counted: n > 0,
-                        };
-                        if write_copy(parts, conns, events, counters, entropy, r.pid, &copy) {
+                let mut suffix_buf = [0u8; TID_TAG_LEN + 20];
+                let suffix = tid_suffix(&base, slot, TID_SUFFIX_ROOM, &mut suffix_buf);
+                let mut targets = CopyTargets {
+                    parts,
+                    conns,
+                    events,
+                    counters,
+                };
+                // R4975-7.1.1-b: complete chunks of at most OUTBOUND_CHUNK_BYTES, each
+                // formatted once and copied to every recipient still following.
+                let mut at = 0u64;
+                loop {
+                    let upto = len.min(at + cut);
+                    let last = upto == len;
+                    let window = sub_window(&pieces, at as usize, upto as usize);
+                    let n = upto - at;
+                    let range = ByteRange {
+                        start: start + at,
+                        end: match (n, flag) {
+                            (0, Flag::Abort) => None,
+                            _ => Some(start + upto - 1),
+                        },
+                        total,
+                    };
+                    let head = ChunkHead::new(range, n > 0, if last { flag } else { Flag::More });
+                    let copy = ChunkCopy {
+                        tid_suffix: suffix,
+                        base: &base,
+                        head: &head,
+                        body: &window,
+                        counted: n > 0,
+                    };
+                    entry.recipients.retain_mut(|r| {
+                        if matches!(r.delivery, Delivery::Owes { .. }) {
+                            return true;
+                        }
+                        if put_copy(&mut targets, entropy, r.pid, &copy) {
                             r.delivery = Delivery::Active;
-                        } else if r.delivery == Delivery::Active {
+                            return true;
+                        }
+                        if r.delivery == Delivery::Active {
+                            // Had earlier chunks: owes `#` from here, gets no more.
                             r.delivery = Delivery::Owes { next: start + at };
-                            if let Some(p) = parts.get_mut(index_of(r.pid)) {
+                            if let Some(p) = targets.parts.get_mut(index_of(r.pid)) {
                                 p.owes_aborts = true;
                             }
                             return true;
-                        } else {
-                            return false;
                         }
-                        if last {
-                            return true;
-                        }
-                        at = upto;
+                        false
+                    });
+                    if last {
+                        break;
                     }
-                });
+                    at = upto;
+                }
                 entry.next = start + len;
             }
         }
@@ -372,7 +575,84 @@ fn sub_window<'x>(pieces: &[&'x [u8]; 3], a: usize, b: usize) -> [&'x [u8]; 3] {
 
 #[cfg(test)]
 mod tests {
-    use super::sub_window;
+    use super::*;
+    use crate::wire::msrp::{emit_request, Request};
+
+    /// The sliced copy is byte for byte what the generic emitter writes for the same SEND.
+    #[test]
+    fn copies_match_the_generic_emitter() {
+        let (to, from) = (
+            "msrp://10.0.0.2:7000/peer;tcp",
+            "msrp://10.0.0.1:2855/sw;tcp",
+        );
+        let cases = [
+            (
+                ByteRange {
+                    start: 1,
+                    end: Some(5),
+                    total: Some(5),
+                },
+                true,
+                Flag::Last,
+            ),
+            (
+                ByteRange {
+                    start: 1,
+                    end: Some(2048),
+                    total: None,
+                },
+                true,
+                Flag::More,
+            ),
+            (
+                ByteRange {
+                    start: 4097,
+                    end: None,
+                    total: Some(9000),
+                },
+                false,
+                Flag::Abort,
+            ),
+            (
+                ByteRange {
+                    start: 3,
+                    end: Some(2),
+                    total: Some(2),
+                },
+                false,
+                Flag::Last,
+            ),
+        ];
+        let pieces: [&[u8]; 3] = [b"ab", b"", b"cde"];
+        for (range, has_body, flag) in cases {
+            let head = ChunkHead::new(range, has_body, flag);
+            let layout = CopyLayout {
+                random: b"tidtidtidtid",
+                tid_suffix: b"123",
+                to_path: to,
+                from_path: from,
+                id_base: b"midmidmidmid",
+                id_digits: b"77",
+                head: &head,
+                body: &pieces,
+            };
+            let mut ours = Vec::new();
+            layout.emit(&mut ours);
+            assert_eq!(ours.len(), layout.len());
+            let mut req = Request::new("tidtidtidtid123", "SEND", to, from);
+            req.message_id = Some("midmidmidmid77");
+            req.byte_range = Some(range);
+            req.failure_report = Some(COPY_FAILURE_REPORT);
+            req.content_type = Some("message/cpim");
+            let mut theirs = Vec::new();
+            emit_request(&mut theirs, &req, has_body.then_some(&pieces[..]), flag);
+            assert_eq!(
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&theirs),
+                "{range:?} {flag:?}"
+            );
+        }
+    }
 
     #[test]
     fn sub_windows_cut_across_pieces() {

@@ -200,28 +200,55 @@ impl MessageTable {
     }
 }
 
-/// Writes the outbound Message-ID for (`base`, recipient `pid`) into `buf`.
-pub(super) fn out_message_id<'b>(
-    base: &[u8; OUT_ID_BASE_LEN],
-    pid: ParticipantId,
-    buf: &'b mut [u8; MAX_IDENT_LEN],
-) -> &'b str {
-    with_number(&[base], pid.0, buf)
+/// A number in decimal, kept by value so it is formatted once (a participant's id for the
+/// outbound Message-IDs, an entry's index for the transaction ids).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Decimal {
+    digits: [u8; 20],
+    from: usize,
 }
 
-/// Writes a copy's transaction id: `random`, the tag of the message's `base`, the entry's
-/// index in decimal (see [`TID_TAG_LEN`]).
-pub(super) fn copy_tid<'b>(
-    random: &[u8],
+impl Decimal {
+    pub(super) fn new(mut n: u64) -> Decimal {
+        let mut digits = [0u8; 20];
+        let mut from = digits.len();
+        loop {
+            from -= 1;
+            if let Some(slot) = digits.get_mut(from) {
+                *slot = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || from == 0 {
+                break;
+            }
+        }
+        Decimal { digits, from }
+    }
+
+    pub(super) fn as_bytes(&self) -> &[u8] {
+        self.digits.get(self.from..).unwrap_or(&[])
+    }
+}
+
+/// What follows the random characters of a copy's transaction id: the tag of the message's
+/// `base` and the entry's index in decimal (see [`TID_TAG_LEN`]), cut to `room` characters.
+pub(super) fn tid_suffix<'b>(
     base: &[u8; OUT_ID_BASE_LEN],
     slot: MsgSlot,
-    buf: &'b mut [u8; MAX_IDENT_LEN],
-) -> &'b str {
-    with_number(
-        &[random, base.get(..TID_TAG_LEN).unwrap_or(&[])],
-        slot.0,
-        buf,
-    )
+    room: usize,
+    buf: &'b mut [u8; TID_TAG_LEN + 20],
+) -> &'b [u8] {
+    let tag = base.get(..TID_TAG_LEN).unwrap_or(&[]);
+    let index = Decimal::new(slot.0 as u64);
+    let digits = index.as_bytes();
+    if let Some(dst) = buf.get_mut(..TID_TAG_LEN) {
+        dst.copy_from_slice(tag);
+    }
+    if let Some(dst) = buf.get_mut(TID_TAG_LEN..TID_TAG_LEN + digits.len()) {
+        dst.copy_from_slice(digits);
+    }
+    let len = (TID_TAG_LEN + digits.len()).min(room);
+    buf.get(..len).unwrap_or(&[])
 }
 
 /// The (tag, entry) a copy's transaction id names, if it has the shape `copy_tid` writes
@@ -240,33 +267,6 @@ impl Entry {
     pub(super) fn tag_matches(&self, tag: &[u8]) -> bool {
         self.base.get(..TID_TAG_LEN) == Some(tag)
     }
-}
-
-/// `parts` then `n` in decimal, cut to an `ident`'s length, as text in `buf`.
-fn with_number<'b>(parts: &[&[u8]], n: usize, buf: &'b mut [u8; MAX_IDENT_LEN]) -> &'b str {
-    let mut digits = [0u8; 20];
-    let mut n = n;
-    let mut d = digits.len();
-    loop {
-        d -= 1;
-        if let Some(slot) = digits.get_mut(d) {
-            *slot = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || d == 0 {
-            break;
-        }
-    }
-    let tail = digits.get(d..).unwrap_or(&[]);
-    let mut len = 0;
-    for b in parts.iter().copied().chain([tail]).flatten() {
-        let Some(slot) = buf.get_mut(len) else {
-            break;
-        };
-        *slot = *b;
-        len += 1;
-    }
-    core::str::from_utf8(buf.get(..len).unwrap_or(&[])).unwrap_or("")
 }
 
 #[cfg(test)]
@@ -332,26 +332,25 @@ mod tests {
     #[test]
     fn copy_tids_name_their_entry() {
         let base = *b"AbCdEfGhIjKl";
-        let mut buf = [0u8; MAX_IDENT_LEN];
-        let tid = copy_tid(b"r4nd0mR4nd0m", &base, MsgSlot(217), &mut buf).to_string();
+        let mut buf = [0u8; TID_TAG_LEN + 20];
+        let suffix = tid_suffix(&base, MsgSlot(217), 20, &mut buf);
+        let tid = format!("r4nd0mR4nd0m{}", core::str::from_utf8(suffix).unwrap());
         assert_eq!(tid, "r4nd0mR4nd0mAbCd217");
         assert!(crate::wire::msrp::is_ident(tid.as_bytes()));
         assert_eq!(slot_of_tid(&tid, 12), Some((&b"AbCd"[..], MsgSlot(217))));
         assert_eq!(slot_of_tid("r4nd0mR4nd0m", 12), None);
         assert_eq!(slot_of_tid("r4nd0mR4nd0mAbCdx1", 12), None);
         assert_eq!(slot_of_tid("short", 12), None);
+        assert_eq!(tid_suffix(&base, MsgSlot(217), 5, &mut buf), b"AbCd2");
     }
 
     #[test]
-    fn outbound_ids_differ_per_recipient() {
-        let base = *b"AbCdEfGhIjKl";
-        let mut b1 = [0u8; MAX_IDENT_LEN];
-        let mut b2 = [0u8; MAX_IDENT_LEN];
-        let x = out_message_id(&base, ParticipantId(7), &mut b1).to_string();
-        let y = out_message_id(&base, ParticipantId(65543), &mut b2).to_string();
-        assert_eq!(x, "AbCdEfGhIjKl7");
-        assert_eq!(y, "AbCdEfGhIjKl65543");
-        let mut b3 = [0u8; MAX_IDENT_LEN];
-        assert!(out_message_id(&base, ParticipantId(usize::MAX), &mut b3).len() <= MAX_IDENT_LEN);
+    fn decimals() {
+        assert_eq!(Decimal::new(0).as_bytes(), b"0");
+        assert_eq!(Decimal::new(65543).as_bytes(), b"65543");
+        assert_eq!(
+            Decimal::new(u64::MAX).as_bytes(),
+            u64::MAX.to_string().as_bytes()
+        );
     }
 }

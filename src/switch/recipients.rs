@@ -12,7 +12,7 @@ use crate::wire::msrp::MsrpError;
 use super::fast_forward::{Delivery, MsgSlot, Recipient};
 use super::room::is_room_uri;
 use super::session::{index_of, Participant};
-use super::wrapped_types::DEFAULT_WRAPPED_TYPE;
+use super::wrapped_types::{AcceptedTypes, DEFAULT_WRAPPED_TYPE};
 use super::Switch;
 
 /// Why a room member is not a recipient of this message.
@@ -26,12 +26,38 @@ enum Fit {
 }
 
 fn fit(q: &Participant, wrapped: &str, total: Option<u64>) -> Fit {
-    if !q.accepts.accepts(wrapped) {
+    fit_given(q, q.accepts.accepts(wrapped), total)
+}
+
+/// [`fit`] when whether `q` accepts the wrapped type is known.
+fn fit_given(q: &Participant, accepts: bool, total: Option<u64>) -> Fit {
+    if !accepts {
         Fit::WrongType
     } else if matches!((total, q.max_size), (Some(t), Some(m)) if t > m) {
         Fit::TooLarge
     } else {
         Fit::Takes
+    }
+}
+
+/// Whether members accept a wrapped type, remembering the last list checked: most members
+/// of a room run the same client and declare the same list, so one comparison replaces
+/// parsing it again for each of them.
+struct AcceptsMemo<'p> {
+    wrapped: &'p str,
+    last: Option<(&'p AcceptedTypes, bool)>,
+}
+
+impl<'p> AcceptsMemo<'p> {
+    fn accepts(&mut self, list: &'p AcceptedTypes) -> bool {
+        match self.last {
+            Some((seen, verdict)) if seen == list => verdict,
+            _ => {
+                let verdict = list.accepts(self.wrapped);
+                self.last = Some((list, verdict));
+                verdict
+            }
+        }
     }
 }
 
@@ -100,13 +126,28 @@ impl Switch {
                     .filter_map(|m| live(*m))
                     .filter(|q| q.direction.receives())
             };
-            if let Some(e) = refusal(members().map(|q| fit(q, wrapped, total))) {
-                return Err(e);
+            // One pass: every receiving member is checked once (IMPL-1, R4975-8.6-b).
+            let mut memo = AcceptsMemo {
+                wrapped,
+                last: None,
+            };
+            let (mut any, mut wrong_type) = (false, false);
+            for q in members() {
+                any = true;
+                match fit_given(q, memo.accepts(&q.accepts), total) {
+                    Fit::Takes => entry.recipients.push(Recipient {
+                        pid: q.id,
+                        delivery: Delivery::Fresh,
+                    }),
+                    Fit::WrongType => wrong_type = true,
+                    Fit::TooLarge => {}
+                }
             }
-            for q in members().filter(|q| fit(q, wrapped, total) == Fit::Takes) {
-                entry.recipients.push(Recipient {
-                    pid: q.id,
-                    delivery: Delivery::Fresh,
+            if entry.recipients.is_empty() && any {
+                // A5 b: 415 if any was excluded for its type, else 413 (all for size).
+                return Err(match wrong_type {
+                    true => MsrpError::UnsupportedMedia,
+                    false => MsrpError::TooLarge,
                 });
             }
             return Ok(());

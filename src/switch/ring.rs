@@ -48,11 +48,20 @@ impl Ring {
     pub(super) fn consume(&mut self, n: usize) {
         let n = n.min(self.len);
         self.len -= n;
-        self.start = if self.len == 0 || self.buf.is_empty() {
+        self.start = if self.len == 0 {
             0
         } else {
-            (self.start + n) % self.buf.len()
+            self.wrapped(self.start + n)
         };
+    }
+
+    /// `at` (less than twice the capacity) brought back into the buffer: one compare
+    /// instead of a division on the hot path.
+    fn wrapped(&self, at: usize) -> usize {
+        match at.checked_sub(self.buf.len()) {
+            Some(beyond) => beyond,
+            None => at,
+        }
     }
 
     /// Writes exactly `len` bytes produced by `fill`, or nothing: `false` when they do not
@@ -74,6 +83,68 @@ impl Ring {
         }
         ok
     }
+
+    /// Writes `message` whole, or nothing (`false`) when it does not fit or emits other than
+    /// its announced length. The usual case — the free space after the queued bytes is
+    /// contiguous — writes into one slice, so fixed-size parts become plain moves.
+    pub(super) fn write_composed<M: Composed>(&mut self, message: &M) -> bool {
+        let len = message.len();
+        if len > self.free() {
+            return false;
+        }
+        let tail = self.wrapped(self.start + self.len);
+        let ok = match self.buf.get_mut(tail..tail + len) {
+            Some(dst) => {
+                let mut sink = SliceSink {
+                    buf: dst,
+                    at: 0,
+                    overflow: false,
+                };
+                message.emit(&mut sink);
+                sink.at == len && !sink.overflow
+            }
+            None => {
+                let mut sink = RingSink {
+                    ring: self,
+                    limit: len,
+                    written: 0,
+                    overflow: false,
+                };
+                message.emit(&mut sink);
+                sink.written == len && !sink.overflow
+            }
+        };
+        if ok {
+            self.len += len;
+        }
+        ok
+    }
+}
+
+/// A message whose length is known without writing it (computed from its parts).
+pub(super) trait Composed {
+    /// Bytes `emit` writes.
+    fn len(&self) -> usize;
+    /// Writes the message.
+    fn emit<S: Sink + ?Sized>(&self, sink: &mut S);
+}
+
+/// Writes into one contiguous free region of a ring.
+struct SliceSink<'b> {
+    buf: &'b mut [u8],
+    at: usize,
+    overflow: bool,
+}
+
+impl Sink for SliceSink<'_> {
+    #[inline(always)]
+    fn put(&mut self, bytes: &[u8]) {
+        match self.buf.get_mut(self.at..self.at + bytes.len()) {
+            Some(dst) => dst.copy_from_slice(bytes),
+            None => self.overflow = true,
+        }
+        self.at += bytes.len();
+    }
 }
 
 /// Writes after a ring's queued bytes; committed by [`Ring::write`].
@@ -94,7 +165,10 @@ impl Sink for RingSink<'_> {
         if cap == 0 {
             return;
         }
-        let mut at = (self.ring.start + self.ring.len + self.written) % cap;
+        // start < cap and len + written + bytes ≤ cap: at most one wrap.
+        let mut at = self
+            .ring
+            .wrapped(self.ring.start + self.ring.len + self.written);
         let mut rest = bytes;
         while !rest.is_empty() {
             let room = cap - at;
@@ -104,7 +178,7 @@ impl Sink for RingSink<'_> {
                 dst.copy_from_slice(now);
             }
             rest = later;
-            at = (at + n) % cap;
+            at = self.ring.wrapped(at + n);
         }
         self.written += bytes.len();
     }
@@ -138,6 +212,63 @@ mod tests {
         r.consume(100);
         assert!(r.is_empty());
         assert_eq!(r.readable(), [&[][..], &[][..]]);
+    }
+
+    /// Slices written one after the other, announcing `extra` more bytes than they have.
+    struct Parts<'a>(&'a [&'a [u8]], usize);
+
+    impl Composed for Parts<'_> {
+        fn len(&self) -> usize {
+            self.0.iter().map(|p| p.len()).sum::<usize>() + self.1
+        }
+        fn emit<S: Sink + ?Sized>(&self, sink: &mut S) {
+            for p in self.0 {
+                sink.put(p);
+            }
+        }
+    }
+
+    #[test]
+    fn composed_messages_are_written_whole_contiguous_or_wrapped() {
+        let mut r = Ring::new(10);
+        assert!(r.write_composed(&Parts(&[b"ab", b"c", b"d"], 0)));
+        assert!(!r.write_composed(&Parts(&[b"efghijk"], 0)), "does not fit");
+        assert_eq!(contents(&r), b"abcd");
+        r.consume(3);
+        // Tail at 4, 7 bytes: wraps after 6.
+        assert!(r.write_composed(&Parts(&[b"efg", b"", b"hij", b"k"], 0)));
+        let [a, b] = r.readable();
+        assert!(!b.is_empty(), "wrapped");
+        assert_eq!([a, b].concat(), b"defghijk");
+        assert!(r.write_composed(&Parts(&[], 0)));
+        assert_eq!(r.free(), 2);
+        r.consume(8);
+        assert!(r.is_empty());
+        assert!(
+            !r.write_composed(&Parts(&[b"01"], 1)),
+            "shorter than announced"
+        );
+        assert!(r.is_empty());
+        assert!(
+            r.write_composed(&Parts(&[b"0123456789"], 0)),
+            "exactly full"
+        );
+        assert_eq!(r.free(), 0);
+        let mut w = Ring::new(10);
+        assert!(w.write_composed(&Parts(&[b"01234567"], 0)));
+        w.consume(7);
+        assert!(
+            !w.write_composed(&Parts(&[b"abcd"], 1)),
+            "wrapping, shorter than announced"
+        );
+        assert_eq!(w.free(), 9);
+        assert!(w.write_composed(&Parts(&[b"ab", b"cd"], 0)), "wrapping");
+        assert_eq!(contents(&w), b"7abcd");
+        let mut empty = Ring::new(0);
+        assert!(!empty.write_composed(&Parts(&[b"x"], 0)));
+        assert!(empty.write_composed(&Parts(&[], 0)));
+        empty.consume(1);
+        assert!(empty.is_empty());
     }
 
     #[test]

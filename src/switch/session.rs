@@ -10,7 +10,7 @@ use crate::wire::msrp::{last_uri, MsrpError, MsrpUri};
 use super::congestion::Congested;
 use super::connection::Source;
 use super::dial::{dial_addr, BIND_ID_LEN};
-use super::fast_forward::{MsgSlot, Phase};
+use super::fast_forward::{Decimal, MsgSlot, Phase};
 use super::inbound::Action;
 use super::ring::Ring;
 use super::room::{valid_room_name, RoomId};
@@ -28,6 +28,8 @@ pub(super) const MAX_INDEX: usize = (1 << INDEX_BITS) - 1;
 #[derive(Debug)]
 pub(super) struct Participant {
     pub(super) id: ParticipantId,
+    /// `id` in decimal: the per-recipient end of every outbound Message-ID.
+    pub(super) id_digits: Decimal,
     pub(super) room: RoomId,
     /// The URI it is known by in the room; CPIM From must equal it.
     pub(super) uri: String,
@@ -98,6 +100,15 @@ fn bounded(s: &str, max: usize) -> String {
 /// an MSRP URI.
 pub(super) fn peer_path_ok(path: &str, max_uri: usize) -> bool {
     path.len() <= max_uri && last_uri(path).is_some_and(|u| MsrpUri::parse(u).is_ok())
+}
+
+/// IMPL-8: From-Path's last URI names the peer's session from its SDP (RFC 4975 §6.1
+/// comparison; identical text is equal without parsing, the peer's path parsed at join).
+fn from_path_ok(from_path: &str, peer_path: &str) -> bool {
+    match (last_uri(from_path), last_uri(peer_path)) {
+        (Some(a), Some(b)) => a == b || crate::wire::msrp::uri_text_eq(a, b),
+        _ => false,
+    }
 }
 
 /// The slab index of an id.
@@ -181,6 +192,7 @@ impl Switch {
         let id = ParticipantId((gen << INDEX_BITS) | entry.key());
         entry.insert(Participant {
             id,
+            id_digits: Decimal::new(id.0 as u64),
             room,
             uri: req.uri.trim().to_string(),
             path: path.clone(),
@@ -244,6 +256,9 @@ impl Switch {
         to_path: &str,
         from_path: &str,
     ) -> Result<ParticipantId, MsrpError> {
+        if let Some(known) = self.bound_session_named(ci, to_path, from_path) {
+            return known;
+        }
         let mut uris = to_path.split_ascii_whitespace();
         let (Some(to), None) = (uris.next(), uris.next()) else {
             return Err(MsrpError::SessionUnknown);
@@ -267,12 +282,7 @@ impl Switch {
             Some(_) => return Err(MsrpError::SessionInUse),
             None => {}
         }
-        // IMPL-8: From-Path must name the peer's session from its SDP.
-        let from_ok = match (last_uri(from_path), last_uri(&p.peer_path)) {
-            (Some(a), Some(b)) => crate::wire::msrp::uri_text_eq(a, b),
-            _ => false,
-        };
-        if !from_ok {
+        if !from_path_ok(from_path, &p.peer_path) {
             return Err(MsrpError::Forbidden);
         }
         let id = p.id;
@@ -280,6 +290,28 @@ impl Switch {
             self.bind(ci, id);
         }
         Ok(id)
+    }
+
+    /// The usual request: To-Path is exactly the own path of a session already bound to
+    /// `ci` (what `resolve_session` would find after parsing and a search over every
+    /// participant). `None` = not that case, take the general path.
+    fn bound_session_named(
+        &self,
+        ci: MsrpConnId,
+        to_path: &str,
+        from_path: &str,
+    ) -> Option<Result<ParticipantId, MsrpError>> {
+        let to_path = to_path.trim();
+        let c = self.conns.get(ci.0)?;
+        let p = c.sessions.iter().find_map(|&id| {
+            self.parts
+                .get(index_of(id))
+                .filter(|p| p.id == id && !p.departed && p.path == to_path)
+        })?;
+        Some(match from_path_ok(from_path, &p.peer_path) {
+            true => Ok(p.id),
+            false => Err(MsrpError::Forbidden),
+        })
     }
 
     fn bind(&mut self, ci: MsrpConnId, id: ParticipantId) {

@@ -154,7 +154,11 @@ enum State {
 /// The streaming framer for one connection.
 #[derive(Debug)]
 pub struct Framer {
+    /// The start line and headers being read.
     head: Vec<u8>,
+    /// The complete head, checked as UTF-8 once; `head`'s buffer until the next message
+    /// starts, so `Head` fields are sliced from it without checking them again.
+    text: String,
     max_head: usize,
     max_headers: usize,
     state: State,
@@ -177,6 +181,7 @@ impl Framer {
     pub fn new(max_head_bytes: usize, max_headers: usize) -> Self {
         Framer {
             head: Vec::with_capacity(max_head_bytes),
+            text: String::new(),
             max_head: max_head_bytes,
             max_headers,
             state: State::Idle,
@@ -212,6 +217,10 @@ impl Framer {
             }
             State::Idle if input.is_empty() => Ok((0, None)),
             State::Idle => {
+                // The buffer returns from the last message's text.
+                if self.head.capacity() == 0 {
+                    self.head = core::mem::take(&mut self.text).into_bytes();
+                }
                 self.head.clear();
                 self.index = Index::default();
                 self.state = State::Headers { line: 0 };
@@ -345,11 +354,15 @@ impl Framer {
 
     /// Indexes the header lines in `head[headers_at..block_end]`.
     fn finish_head(&mut self, has_body: bool, block_end: usize) -> Result<(), MsrpError> {
-        if core::str::from_utf8(&self.head).is_err() {
-            return Err(MsrpError::BadHeader);
-        }
+        self.text = match String::from_utf8(core::mem::take(&mut self.head)) {
+            Ok(text) => text,
+            Err(e) => {
+                self.head = e.into_bytes();
+                return Err(MsrpError::BadHeader);
+            }
+        };
         let at = self.index.headers_at;
-        let block = self.head.get(at..block_end).unwrap_or(&[]);
+        let block = self.text.as_bytes().get(at..block_end).unwrap_or(&[]);
         let mut fields = [None; FIELDS.len()];
         // Fast path: httparse needs the terminating empty line, which only a block followed
         // by a body has.
@@ -364,8 +377,9 @@ impl Framer {
         Ok(())
     }
 
+    /// A span of the complete head.
     fn text(&self, s: Span) -> &str {
-        core::str::from_utf8(self.span(s)).unwrap_or("")
+        self.text.get(s.start..s.end).unwrap_or("")
     }
 
     fn view(&self) -> Head<'_> {
