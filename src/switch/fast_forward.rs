@@ -77,10 +77,15 @@ pub(super) struct Entry {
 pub(super) struct MessageTable {
     entries: Vec<Entry>,
     free: Vec<usize>,
+    /// Recipient capacity each entry gets when it is first used.
+    max_recipients: usize,
 }
 
 impl MessageTable {
-    /// `max_ids` entries of up to `max_recipients` recipients each, allocated now.
+    /// `max_ids` entries of up to `max_recipients` recipients each. An entry's recipient
+    /// list is allocated in full when the entry is first used (the free list hands back the
+    /// most recently freed entry, so a steady flow reuses a few warm entries and allocates
+    /// nothing); the memory cap reserves all of them from the start.
     pub(super) fn new(max_ids: usize, max_recipients: usize) -> Self {
         let entries = (0..max_ids)
             .map(|_| Entry {
@@ -88,7 +93,7 @@ impl MessageTable {
                 sender: ParticipantId(usize::MAX),
                 inbound_id: heapless::Vec::new(),
                 base: [0; OUT_ID_BASE_LEN],
-                recipients: Vec::with_capacity(max_recipients),
+                recipients: Vec::new(),
                 total: None,
                 next: 1,
                 deadline: None,
@@ -99,6 +104,7 @@ impl MessageTable {
         MessageTable {
             entries,
             free: (0..max_ids).rev().collect(),
+            max_recipients,
         }
     }
 
@@ -129,6 +135,8 @@ impl MessageTable {
         e.inbound_id = inbound_id;
         e.base = base;
         e.recipients.clear();
+        // A no-op once the entry has been used.
+        e.recipients.reserve_exact(self.max_recipients);
         e.total = None;
         e.next = 1;
         e.deadline = Some(deadline);
