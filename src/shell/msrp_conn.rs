@@ -20,8 +20,8 @@ use crate::switch::MsrpConnId;
 /// instead of at the end of the executor round. A round reads every sender before any
 /// writer runs, so without this each recipient ring would hold a whole round of copies
 /// (N−1 rings × all senders' reads: megabytes at 50 participants); with it a ring holds
-/// at most this plus one read's copies, and a vectored write still carries ≥ 16 KiB.
-pub(super) const WRITE_THROUGH_BYTES: usize = 16 * 1024;
+/// at most this plus one read's copies, and a vectored write still carries ≥ 8 KiB.
+pub(super) const WRITE_THROUGH_BYTES: usize = 8 * 1024;
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop cannot spin.
 const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
