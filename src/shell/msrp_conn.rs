@@ -20,8 +20,9 @@ use crate::switch::MsrpConnId;
 /// instead of at the end of the executor round. A round reads every sender before any
 /// writer runs, so without this each recipient ring would hold a whole round of copies
 /// (N−1 rings × all senders' reads: megabytes at 50 participants); with it a ring holds
-/// at most this plus one read's copies, and a vectored write still carries ≥ 8 KiB.
-pub(super) const WRITE_THROUGH_BYTES: usize = 8 * 1024;
+/// at most this plus one read's copies. The bytes go to the kernel with MSG_MORE (no TCP
+/// transmit until the round's last write), so a small threshold costs a cheap syscall.
+pub(super) const WRITE_THROUGH_BYTES: usize = 4 * 1024;
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop cannot spin.
 const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
@@ -38,6 +39,8 @@ pub(super) struct MsrpHandle {
     stream: Option<Rc<Async<TcpStream>>>,
     /// Listed in the shell's `woken` list (output pending since the last look).
     listed: bool,
+    /// Bytes were handed to the kernel with MSG_MORE and not pushed since.
+    corked: bool,
 }
 
 /// Accepts MSRP connections forever. A refusal by the switch (connection limit, memory
@@ -98,6 +101,7 @@ pub(super) fn register(shell: &Shell, id: MsrpConnId) -> Pumps {
         closing: closing.clone(),
         stream: None,
         listed: false,
+        corked: false,
     };
     if let Some(old) = shell.msrp_conns.borrow_mut().insert(id, handle) {
         // The switch reused an id it had closed: stop the old writer.
@@ -231,7 +235,18 @@ async fn drain(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -> std:
                 socket.write_vectored(&[IoSlice::new(first), IoSlice::new(second)])
             })
             .await?;
+        // A plain write pushes everything queued in the kernel, corked bytes included.
+        let corked = shell
+            .msrp_conns
+            .borrow_mut()
+            .get_mut(&id)
+            .is_some_and(|h| core::mem::replace(&mut h.corked, false));
         if written == 0 {
+            if corked {
+                // Everything went out with MSG_MORE mid-round: setting TCP_NODELAY (again)
+                // transmits what the kernel holds back.
+                stream.get_ref().set_nodelay(true)?;
+            }
             return Ok(());
         }
         shell.with_engine(|engine, now| engine.msrp_consumed(now, id, written));
@@ -287,8 +302,13 @@ pub(super) fn write_through(shell: &Shell) {
 }
 
 /// Writes `id` while everything queued for it (all its sources) is at least
-/// [`WRITE_THROUGH_BYTES`]; returns what is still queued.
+/// [`WRITE_THROUGH_BYTES`]; returns what is still queued. The bytes go to the kernel with
+/// MSG_MORE: copied into the socket but not transmitted until the writer task's write at
+/// the end of the round, so a busy room costs one TCP transmit (and one wake-up of the
+/// peer) per connection per round, not one per write-through. The connection's writer
+/// task always runs after this (its wake is pending) and pushes.
 fn write_while_large(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -> usize {
+    use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
     loop {
         let result = {
             let engine = shell.engine();
@@ -297,11 +317,20 @@ fn write_while_large(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -
             if backlog < WRITE_THROUGH_BYTES || first.len() + second.len() == 0 {
                 return backlog;
             }
-            let mut socket: &TcpStream = stream.get_ref();
-            socket.write_vectored(&[IoSlice::new(first), IoSlice::new(second)])
+            sendmsg(
+                stream.get_ref(),
+                &[IoSlice::new(first), IoSlice::new(second)],
+                &mut SendAncillaryBuffer::default(),
+                SendFlags::MORE | SendFlags::NOSIGNAL,
+            )
         };
         match result {
-            Ok(n) if n > 0 => shell.with_engine(|engine, now| engine.msrp_consumed(now, id, n)),
+            Ok(n) if n > 0 => {
+                if let Some(h) = shell.msrp_conns.borrow_mut().get_mut(&id) {
+                    h.corked = true;
+                }
+                shell.with_engine(|engine, now| engine.msrp_consumed(now, id, n));
+            }
             // Full socket (its writer waits for writability) or an error (its writer
             // meets it too and closes): either way, stop here.
             _ => return shell.engine().msrp_backlog(id),
