@@ -47,3 +47,77 @@ fn three_party_fanout_without_echo() {
     let got = c.next_send(STEP).expect("B's message at C");
     assert_eq!(got.body, body3);
 }
+
+// Write-through (src/shell/msrp_conn.rs): a burst that arrives in one write is read in
+// several 8 KiB reads, each leaving more than the 4 KiB write-through threshold queued for
+// every recipient. Those bytes go to the kernel with MSG_MORE and only the end-of-round
+// write pushes them: every recipient must still get every message, whole and in order
+// (messages cut by a read boundary arrive as two chunks), and the sender every 200
+// (R7701-6.1-f, R4975-7.2).
+#[test]
+fn a_burst_in_one_write_reaches_everyone_whole_and_in_order() {
+    const MESSAGES: usize = 120;
+    const READ_BYTES: usize = 8192;
+    let server = Server::start(&["--limit", "read_buf_bytes=8192"]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut b = Participant::join_and_bind(server.sip, Transport::Tcp, "bob");
+    let mut c = Participant::join_and_bind(server.sip, Transport::Udp, "carol");
+
+    let mut burst = Vec::new();
+    let mut bodies = Vec::new();
+    let mut tids = Vec::new();
+    let send = |i: usize, text_len: usize| {
+        let mut text = format!("burst line {i:03} ").into_bytes();
+        text.resize(text_len, b'x');
+        let body = common::msrp::cpim_body(&a.uri, common::ROOM, &text);
+        let (tid, mid) = (format!("burst{i:03}tid"), format!("burst{i:03}mid"));
+        let len = body.len().to_string();
+        let bytes = common::msrp::SendRequest {
+            tid: &tid,
+            to_path: &a.answer.path,
+            from_path: &a.local_path,
+            message_id: &mid,
+            range: ("1", &len, &len),
+            content_type: Some("message/cpim"),
+            body: &body,
+            flag: '$',
+        }
+        .bytes();
+        (bytes, body, tid)
+    };
+    for i in 0..MESSAGES {
+        // The last message is sized so that the last read is nearly a whole buffer: its
+        // copies alone pass the threshold, so they are all handed over with MSG_MORE and
+        // nothing is left for a plain write; the writer's explicit push sends them (the
+        // kernel would otherwise hold them for its 200 ms cork limit).
+        let text_len = match i {
+            i if i + 1 < MESSAGES => 400,
+            _ => {
+                let probe = send(i, 400).0.len();
+                let tail = (burst.len() + probe) % READ_BYTES;
+                400 + (READ_BYTES - 500 + READ_BYTES - tail) % READ_BYTES
+            }
+        };
+        let (bytes, body, tid) = send(i, text_len);
+        burst.extend(bytes);
+        bodies.push(body);
+        tids.push(tid);
+    }
+    let tail = burst.len() % READ_BYTES;
+    assert!((7000..READ_BYTES).contains(&tail), "last read {tail} bytes");
+    assert!(burst.len() > 50_000, "burst of {} bytes", burst.len());
+    a.conn().write(&burst);
+
+    for p in [&mut b, &mut c] {
+        for (i, body) in bodies.iter().enumerate() {
+            // A message cut by a read boundary is forwarded as two chunks (fast forwarding).
+            let got = p
+                .next_message(STEP)
+                .unwrap_or_else(|| panic!("copy {i} of {MESSAGES} never arrived"));
+            assert_eq!(&got, body, "copy {i} differs or is out of order");
+        }
+    }
+    for tid in &tids {
+        assert_eq!(a.response_to(tid).status, Some(200), "response to {tid}");
+    }
+}
