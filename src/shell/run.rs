@@ -224,7 +224,7 @@ pub(super) fn serve(config: Config) -> io::Result<()> {
     });
 
     let mut stdout = io::stdout().lock();
-    writeln!(stdout, "parlor listening sip={sip_local} msrp={msrp_local}")?;
+    writeln!(stdout, "{}", super::listening_line(sip_local, msrp_local))?;
     stdout.flush()?;
     drop(stdout);
 

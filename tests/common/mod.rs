@@ -118,20 +118,9 @@ impl Drop for Server {
     }
 }
 
-/// `parlor listening sip=IP:PORT msrp=IP:PORT` → the two addresses.
-pub fn parse_listening_line(line: &str) -> Option<(SocketAddr, SocketAddr)> {
-    let rest = line.trim_end().strip_prefix("parlor listening ")?;
-    let mut sip = None;
-    let mut msrp = None;
-    for part in rest.split(' ') {
-        if let Some(v) = part.strip_prefix("sip=") {
-            sip = v.parse().ok();
-        } else if let Some(v) = part.strip_prefix("msrp=") {
-            msrp = v.parse().ok();
-        }
-    }
-    Some((sip?, msrp?))
-}
+/// `parlor listening sip=IP:PORT msrp=IP:PORT` → the two addresses (the server's own
+/// parser of the line it prints).
+pub use parlor::shell::parse_listening_line;
 
 /// Lines of a child's output, delivered through a channel by a reader thread.
 pub fn line_channel(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {

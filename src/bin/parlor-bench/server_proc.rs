@@ -74,20 +74,9 @@ fn spawn_with_line(mut cmd: Command, name: &'static str) -> Result<(ServerProc, 
     }
 }
 
-/// `parlor listening sip=IP:PORT msrp=IP:PORT` → the two addresses.
-pub fn parse_listening_line(line: &str) -> Option<(SocketAddr, SocketAddr)> {
-    let rest = line.trim_end().strip_prefix("parlor listening ")?;
-    let mut sip = None;
-    let mut msrp = None;
-    for part in rest.split(' ') {
-        if let Some(v) = part.strip_prefix("sip=") {
-            sip = v.parse().ok();
-        } else if let Some(v) = part.strip_prefix("msrp=") {
-            msrp = v.parse().ok();
-        }
-    }
-    Some((sip?, msrp?))
-}
+/// `parlor listening sip=IP:PORT msrp=IP:PORT` → the two addresses (the server's own
+/// parser of the line it prints).
+pub use parlor::shell::parse_listening_line;
 
 /// The line `relay-serve` prints first.
 pub const RELAY_LINE_PREFIX: &str = "relay listening ";
