@@ -7,7 +7,7 @@
 
 use crate::conference::ParticipantId;
 use crate::time::Instant;
-use crate::wire::msrp::{ReportMode, MAX_IDENT_LEN};
+use crate::wire::msrp::{Decimal, ReportMode, MAX_IDENT_LEN};
 
 /// Random characters of every outbound Message-ID (12 × 5.95 ≈ 71 bits, RFC 4975 §7.1);
 /// the recipient's id follows in decimal so each (message, recipient) pair is distinct.
@@ -208,36 +208,6 @@ impl MessageTable {
     }
 }
 
-/// A number in decimal, kept by value so it is formatted once (a participant's id for the
-/// outbound Message-IDs, an entry's index for the transaction ids).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Decimal {
-    digits: [u8; 20],
-    from: usize,
-}
-
-impl Decimal {
-    pub(super) fn new(mut n: u64) -> Decimal {
-        let mut digits = [0u8; 20];
-        let mut from = digits.len();
-        loop {
-            from -= 1;
-            if let Some(slot) = digits.get_mut(from) {
-                *slot = b'0' + (n % 10) as u8;
-            }
-            n /= 10;
-            if n == 0 || from == 0 {
-                break;
-            }
-        }
-        Decimal { digits, from }
-    }
-
-    pub(super) fn as_bytes(&self) -> &[u8] {
-        self.digits.get(self.from..).unwrap_or(&[])
-    }
-}
-
 /// What follows the random characters of a copy's transaction id: the tag of the message's
 /// `base` and the entry's index in decimal (see [`TID_TAG_LEN`]), cut to `room` characters.
 pub(super) fn tid_suffix<'b>(
@@ -350,15 +320,5 @@ mod tests {
         assert_eq!(slot_of_tid("r4nd0mR4nd0mAbCdx1", 12), None);
         assert_eq!(slot_of_tid("short", 12), None);
         assert_eq!(tid_suffix(&base, MsgSlot(217), 5, &mut buf), b"AbCd2");
-    }
-
-    #[test]
-    fn decimals() {
-        assert_eq!(Decimal::new(0).as_bytes(), b"0");
-        assert_eq!(Decimal::new(65543).as_bytes(), b"65543");
-        assert_eq!(
-            Decimal::new(u64::MAX).as_bytes(),
-            u64::MAX.to_string().as_bytes()
-        );
     }
 }

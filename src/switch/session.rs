@@ -5,12 +5,12 @@
 use crate::conference::{ChatCaps, Direction, JoinError, JoinRequest, Joined, ParticipantId};
 use crate::rand::{fill_ident, Entropy};
 use crate::time::{Duration, Instant};
-use crate::wire::msrp::{last_uri, MsrpError, MsrpUri};
+use crate::wire::msrp::{last_uri, Decimal, MsrpError, MsrpUri};
 
 use super::congestion::Congested;
 use super::connection::Source;
 use super::dial::{dial_addr, BIND_ID_LEN};
-use super::fast_forward::{Decimal, MsgSlot, Phase};
+use super::fast_forward::{MsgSlot, Phase};
 use super::inbound::Action;
 use super::ring::Ring;
 use super::room::{valid_room_name, RoomId};

@@ -17,7 +17,8 @@ mod tests;
 pub(crate) mod vectors;
 
 pub use emit::{
-    emit_request, emit_response, encoded_len, response_to_path, Counter, Request, Response, Sink,
+    emit_request, emit_response, encoded_len, response_to_path, Counter, Decimal, Request,
+    Response, Sink,
 };
 pub use framer::{Event, Framer, Head, Headers, StartLine, END_WINDOW};
 pub use header::{is_media_type, ByteRange, ReportMode, StatusHeader};

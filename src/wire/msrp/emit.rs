@@ -37,21 +37,39 @@ pub fn encoded_len(emit: impl FnOnce(&mut Counter)) -> usize {
     c.len
 }
 
-/// Writes `v` in decimal.
-pub(crate) fn put_u64<S: Sink + ?Sized>(sink: &mut S, mut v: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        if let Some(slot) = buf.get_mut(i) {
-            *slot = b'0' + (v % 10) as u8;
+/// A number in decimal, kept by value so it can be formatted once and written many times
+/// (the switch keeps a participant's id and a message entry's index this way).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Decimal {
+    digits: [u8; 20],
+    from: usize,
+}
+
+impl Decimal {
+    pub fn new(mut n: u64) -> Decimal {
+        let mut digits = [0u8; 20];
+        let mut from = digits.len();
+        loop {
+            from -= 1;
+            if let Some(slot) = digits.get_mut(from) {
+                *slot = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 || from == 0 {
+                break;
+            }
         }
-        v /= 10;
-        if v == 0 || i == 0 {
-            break;
-        }
+        Decimal { digits, from }
     }
-    sink.put(buf.get(i..).unwrap_or(&[]));
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.digits.get(self.from..).unwrap_or(&[])
+    }
+}
+
+/// Writes `v` in decimal.
+pub(crate) fn put_u64<S: Sink + ?Sized>(sink: &mut S, v: u64) {
+    sink.put(Decimal::new(v).as_bytes());
 }
 
 /// The fields of a request, in RFC 4975 §7.1 order (To-Path, From-Path, …, Content-Type last).

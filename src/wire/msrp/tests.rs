@@ -482,3 +482,13 @@ fn ident_rules() {
     assert_eq!(Flag::Last.byte(), b'$');
     assert_eq!(Flag::from_byte(b'x'), None);
 }
+
+#[test]
+fn decimals() {
+    assert_eq!(Decimal::new(0).as_bytes(), b"0");
+    assert_eq!(Decimal::new(65543).as_bytes(), b"65543");
+    assert_eq!(
+        Decimal::new(u64::MAX).as_bytes(),
+        u64::MAX.to_string().as_bytes()
+    );
+}
