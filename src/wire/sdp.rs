@@ -546,7 +546,33 @@ pub struct Answer<'a> {
     pub accepted: usize,
 }
 
-impl Answer<'_> {
+impl<'a> Answer<'a> {
+    /// The offer a plain chat client sends (same layout as an answer, so the same emitter
+    /// writes it): an active MSRP endpoint at `path` on `address`, taking Message/CPIM that
+    /// wraps text/plain, in a chat room with nicknames and private messages (RFC 7701 §5.1).
+    pub fn chat_client_offer(address: &'a str, path: &'a str) -> Answer<'a> {
+        Answer {
+            origin_username: "-",
+            sess_id: 1,
+            sess_version: 1,
+            address,
+            port: 9,
+            proto: MsrpProto::Tcp,
+            accept_types: "message/cpim",
+            accept_wrapped_types: Some("text/plain"),
+            path,
+            setup: Setup::Active,
+            max_size: None,
+            chatroom: Some(Chatroom {
+                nickname: true,
+                private_messages: true,
+            }),
+            direction: Direction::SendRecv,
+            offered: &[],
+            accepted: 0,
+        }
+    }
+
     /// The answer body, every line ending in CRLF.
     pub fn emit(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(320);

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 use parlor::limits::Limits;
-use parlor::wire::sdp::{self, Chatroom, MsrpProto, SessionDescription, Setup};
+use parlor::wire::sdp::{self, SessionDescription};
 use parlor::wire::sip::{self, CSeq, HeaderName, NameAddr, OutgoingRequest, SipLimits};
 
 /// How long one join step (an answer, a connect, a response) may take.
@@ -146,27 +146,7 @@ pub fn join(server: SocketAddr, room: &str, index: usize, ids: &mut Ids) -> Resu
     let local = sip_sock.local_addr().map_err(io_err("SIP local address"))?;
     let uri = format!("sip:bench-{index:04}@example.com");
     let local_path = format!("msrp://127.0.0.1:9/{};tcp", ids.next(16));
-    let offer = sdp::Answer {
-        origin_username: "-",
-        sess_id: 1,
-        sess_version: 1,
-        address: "127.0.0.1",
-        port: 9,
-        proto: MsrpProto::Tcp,
-        accept_types: "message/cpim",
-        accept_wrapped_types: Some("text/plain"),
-        path: &local_path,
-        setup: Setup::Active,
-        max_size: None,
-        chatroom: Some(Chatroom {
-            nickname: true,
-            private_messages: true,
-        }),
-        direction: sdp::Direction::SendRecv,
-        offered: &[],
-        accepted: 0,
-    }
-    .emit();
+    let offer = sdp::Answer::chat_client_offer("127.0.0.1", &local_path).emit();
     let sent_by = local.to_string();
     let call_id = format!("{}@127.0.0.1", ids.next(16));
     let from = format!("<{uri}>;tag={}", ids.next(12));

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 
 use parlor::focus::auth::{self, Algorithm, ResponseInput};
 use parlor::limits::Limits;
-use parlor::wire::sdp::{self, Chatroom, MsrpProto, SessionDescription, Setup};
+use parlor::wire::sdp::{self, SessionDescription};
 use parlor::wire::sip::{self, CSeq, HeaderName, NameAddr, OutgoingRequest, SipLimits};
 
 /// What the client needs of one SIP message, owned (the parse is a view into `raw`).
@@ -202,27 +202,7 @@ impl Dialog {
     /// emitter writes it.
     pub fn invite(&self, local_path: &str) -> Vec<u8> {
         let address = self.local.ip().to_string();
-        let offer = sdp::Answer {
-            origin_username: "-",
-            sess_id: 1,
-            sess_version: 1,
-            address: &address,
-            port: 9,
-            proto: MsrpProto::Tcp,
-            accept_types: "message/cpim",
-            accept_wrapped_types: Some("text/plain"),
-            path: local_path,
-            setup: Setup::Active,
-            max_size: None,
-            chatroom: Some(Chatroom {
-                nickname: true,
-                private_messages: true,
-            }),
-            direction: sdp::Direction::SendRecv,
-            offered: &[],
-            accepted: 0,
-        }
-        .emit();
+        let offer = sdp::Answer::chat_client_offer(&address, local_path).emit();
         let user = self.me.split('@').next().unwrap_or(&self.me);
         let contact = format!(
             "<{user}@{};transport={}>",
