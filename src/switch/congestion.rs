@@ -13,7 +13,7 @@ use crate::rand::Entropy;
 use crate::time::{Duration, Instant};
 
 use super::session::{index_of, Participant};
-use super::Switch;
+use super::{MsrpConnId, Switch};
 
 /// One congestion episode of a participant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -86,11 +86,19 @@ impl Switch {
         }
     }
 
-    /// After output was consumed: ends the episodes of participants whose rings drained
-    /// below the threshold (consuming never starts one).
-    pub(super) fn ease_congestion(&mut self) {
+    /// After output of `ci` was consumed: ends the episodes of its sessions whose rings
+    /// drained below the threshold (consuming never starts one, and drains no other ring).
+    /// Runs after every write, so it visits only the connection's own sessions.
+    pub(super) fn ease_congestion(&mut self, ci: MsrpConnId) {
         let (ring, threshold) = (self.limits.ring_bytes, self.congestion_threshold());
-        for (_, p) in self.parts.iter_mut() {
+        let Switch { conns, parts, .. } = self;
+        let Some(c) = conns.get(ci.0) else {
+            return;
+        };
+        for &id in &c.sessions {
+            let Some(p) = parts.get_mut(index_of(id)).filter(|p| p.id == id) else {
+                continue;
+            };
             if p.congestion.is_some() && !over(p, ring, threshold) {
                 log::info!("participant {}: no longer congested", p.id.0);
                 p.congestion = None;

@@ -228,7 +228,7 @@ impl Switch {
     /// `n` bytes of what `out` returned were written.
     pub fn consumed(&mut self, conn: MsrpConnId, n: usize) {
         self.advance_output(conn, n);
-        self.ease_congestion();
+        self.ease_congestion(conn);
     }
 
     /// Runs every timer due at `now` (chunk timer, bind timeouts, congestion, RFC 7701
