@@ -123,6 +123,13 @@ fn r3261_13_a_impl_25_offerless_invite_offer_in_200_answer_in_ack() {
     assert_eq!(b.response_to(&tid).status, Some(200));
     let copy = conn.recv(STEP).expect("copy for the offerless participant");
     assert!(copy.cpim_text().ends_with(b"welcome"), "{copy:?}");
+    // The copy is addressed with the path the ACK supplied, not the empty one at join.
+    assert_eq!(copy.header("To-Path"), Some(local.as_str()), "{copy:?}");
+    assert_eq!(
+        copy.header("From-Path"),
+        Some(offer.path.as_str()),
+        "{copy:?}"
+    );
 }
 
 // IMPL-25: an unusable answer in the ACK (setup passive: the switch does not connect out

@@ -32,9 +32,12 @@ pub(super) const OUTBOUND_CHUNK_BYTES: usize = 2048;
 pub(super) const COPY_FAILURE_REPORT: &str = "partial";
 /// Room left in a transaction id after its random characters.
 const TID_SUFFIX_ROOM: usize = MAX_IDENT_LEN - COPY_TID_LEN;
-/// The longest [`ChunkHead`]: CRLF, Byte-Range with three 20-digit numbers, Failure-Report,
-/// Content-Type and the empty line.
+/// The longest header part of a [`ChunkHead`]: CRLF, Byte-Range with three 20-digit
+/// numbers, Failure-Report, Content-Type and the empty line.
 const CHUNK_HEAD_CAP: usize = 160;
+/// A [`ChunkHead`] with room for the headers, an outbound chunk's body and the end-line's
+/// lead (`\r\n-------`).
+const CHUNK_BLOCK_CAP: usize = CHUNK_HEAD_CAP + OUTBOUND_CHUNK_BYTES + 9;
 
 /// One outbound SEND for one recipient.
 #[derive(Clone, Copy)]
@@ -49,14 +52,18 @@ pub(super) struct Outbound<'a> {
     pub(super) counted: bool,
 }
 
-/// The part of a copy's header block that is the same for every recipient of one chunk,
-/// formatted once per chunk (RFC 4975 §7.1 order): the CRLF ending the Message-ID line,
-/// Byte-Range, Failure-Report, and — with a body — Content-Type and the empty line.
+/// The part of a copy from the end of its Message-ID to its transaction id in the end-line,
+/// the same for every recipient of one chunk and formatted once per chunk (RFC 4975 §7.1
+/// order): the CRLF ending the Message-ID line, Byte-Range, Failure-Report, and — with a
+/// body — Content-Type, the empty line, the body and the end-line's lead. A body longer
+/// than an outbound chunk (never from the fan-out, which cuts at that size) stays apart.
 pub(super) struct ChunkHead {
-    bytes: [u8; CHUNK_HEAD_CAP],
+    bytes: [u8; CHUNK_BLOCK_CAP],
     len: usize,
     range: ByteRange,
     has_body: bool,
+    /// Body and end-line lead are in `bytes`.
+    joined: bool,
     flag: Flag,
 }
 
@@ -70,12 +77,14 @@ impl Sink for ChunkHead {
 }
 
 impl ChunkHead {
-    pub(super) fn new(range: ByteRange, has_body: bool, flag: Flag) -> ChunkHead {
+    pub(super) fn new(range: ByteRange, body: Option<&[&[u8]]>, flag: Flag) -> ChunkHead {
+        let has_body = body.is_some();
         let mut head = ChunkHead {
-            bytes: [0; CHUNK_HEAD_CAP],
+            bytes: [0; CHUNK_BLOCK_CAP],
             len: 0,
             range,
             has_body,
+            joined: false,
             flag,
         };
         head.put(b"\r\nByte-Range: ");
@@ -85,6 +94,16 @@ impl ChunkHead {
         head.put(b"\r\n");
         if has_body {
             head.put(b"Content-Type: message/cpim\r\n\r\n");
+        }
+        let body = body.unwrap_or(&[]);
+        let body_len: usize = body.iter().map(|p| p.len()).sum();
+        let lead = head.end_line_lead();
+        if head.len + body_len + lead.len() <= CHUNK_BLOCK_CAP {
+            for piece in body {
+                head.put(piece);
+            }
+            head.put(lead);
+            head.joined = true;
         }
         head
     }
@@ -124,13 +143,14 @@ pub(super) struct ChunkCopy<'a> {
 }
 
 /// One copy as what it is made of, in wire order (RFC 4975 §7.1): the transaction id is
-/// the random characters then `tid_suffix`, the Message-ID the message's base then the
-/// recipient's id. Its length is computed from the parts, never by writing it twice.
+/// the random characters then `tid_suffix`, then the recipient's [`copy_lead`] (method,
+/// To-Path, From-Path, `Message-ID: `), the Message-ID's value (the message's base then the
+/// recipient's id), the chunk's shared part. Its length is computed from the parts, never
+/// by writing it twice.
 struct CopyLayout<'a> {
     random: &'a [u8; COPY_TID_LEN],
     tid_suffix: &'a [u8],
-    to_path: &'a str,
-    from_path: &'a str,
+    lead: &'a str,
     id_base: &'a [u8; OUT_ID_BASE_LEN],
     id_digits: &'a [u8],
     head: &'a ChunkHead,
@@ -138,15 +158,20 @@ struct CopyLayout<'a> {
 }
 
 const START: &[u8; 5] = b"MSRP ";
-const TO_PATH: &[u8; 16] = b" SEND\r\nTo-Path: ";
-const FROM_PATH: &[u8; 13] = b"\r\nFrom-Path: ";
-const MESSAGE_ID: &[u8; 14] = b"\r\nMessage-ID: ";
+
+/// What every copy to one recipient has between its transaction id and its Message-ID
+/// value: the method and both paths (formatted when the participant's paths are set).
+pub(super) fn copy_lead(to_path: &str, from_path: &str) -> String {
+    format!(" SEND\r\nTo-Path: {to_path}\r\nFrom-Path: {from_path}\r\nMessage-ID: ")
+}
 
 impl CopyLayout<'_> {
-    fn body(&self) -> &[&[u8]] {
-        match self.head.has_body {
-            true => self.body,
-            false => &[],
+    /// The body pieces and end-line lead not already in the chunk's shared part.
+    fn apart(&self) -> (&[&[u8]], &'static [u8]) {
+        match (self.head.joined, self.head.has_body) {
+            (true, _) => (&[], b""),
+            (false, true) => (self.body, self.head.end_line_lead()),
+            (false, false) => (&[], self.head.end_line_lead()),
         }
     }
 }
@@ -154,18 +179,15 @@ impl CopyLayout<'_> {
 impl Composed for CopyLayout<'_> {
     fn len(&self) -> usize {
         let tid = COPY_TID_LEN + self.tid_suffix.len();
+        let (body, lead) = self.apart();
         START.len()
             + tid
-            + TO_PATH.len()
-            + self.to_path.len()
-            + FROM_PATH.len()
-            + self.from_path.len()
-            + MESSAGE_ID.len()
+            + self.lead.len()
             + OUT_ID_BASE_LEN
             + self.id_digits.len()
             + self.head.len
-            + self.body().iter().map(|p| p.len()).sum::<usize>()
-            + self.head.end_line_lead().len()
+            + body.iter().map(|p| p.len()).sum::<usize>()
+            + lead.len()
             + tid
             + self.head.end_line_tail().len()
     }
@@ -175,18 +197,15 @@ impl Composed for CopyLayout<'_> {
         sink.put(START);
         sink.put(self.random);
         sink.put(self.tid_suffix);
-        sink.put(TO_PATH);
-        sink.put(self.to_path.as_bytes());
-        sink.put(FROM_PATH);
-        sink.put(self.from_path.as_bytes());
-        sink.put(MESSAGE_ID);
+        sink.put(self.lead.as_bytes());
         sink.put(self.id_base);
         sink.put(self.id_digits);
         sink.put(self.head.bytes());
-        for piece in self.body() {
+        let (body, lead) = self.apart();
+        for piece in body {
             sink.put(piece);
         }
-        sink.put(self.head.end_line_lead());
+        sink.put(lead);
         sink.put(self.random);
         sink.put(self.tid_suffix);
         sink.put(self.head.end_line_tail());
@@ -212,7 +231,7 @@ pub(super) fn write_copy(
     rid: ParticipantId,
     copy: &Outbound<'_>,
 ) -> bool {
-    let head = ChunkHead::new(copy.range, copy.body.is_some(), copy.flag);
+    let head = ChunkHead::new(copy.range, copy.body, copy.flag);
     let mut targets = CopyTargets {
         parts,
         conns,
@@ -257,8 +276,7 @@ pub(super) fn put_copy(
     let held_back = copy.counted && p.congestion.is_some_and(|c| c.holds_back(size));
     let Participant {
         ring,
-        peer_path,
-        path,
+        copy_lead,
         conn,
         dropping,
         id_digits,
@@ -267,8 +285,7 @@ pub(super) fn put_copy(
     let layout = CopyLayout {
         random: &random,
         tid_suffix: copy.tid_suffix,
-        to_path: peer_path,
-        from_path: path,
+        lead: copy_lead,
         id_base: copy.base,
         id_digits: id_digits.as_bytes(),
         head: copy.head,
@@ -362,7 +379,8 @@ impl Switch {
                         },
                         total,
                     };
-                    let head = ChunkHead::new(range, n > 0, if last { flag } else { Flag::More });
+                    let body = (n > 0).then_some(&window[..]);
+                    let head = ChunkHead::new(range, body, if last { flag } else { Flag::More });
                     let copy = ChunkCopy {
                         tid_suffix: suffix,
                         base: &base,
@@ -624,13 +642,20 @@ mod tests {
             ),
         ];
         let pieces: [&[u8]; 3] = [b"ab", b"", b"cde"];
-        for (range, has_body, flag) in cases {
-            let head = ChunkHead::new(range, has_body, flag);
+        let long = [b'x'; CHUNK_BLOCK_CAP];
+        let too_long: [&[u8]; 2] = [b"y", &long];
+        let lead = copy_lead(to, from);
+        let with_bodies = cases
+            .into_iter()
+            .map(|(range, has_body, flag)| (range, has_body, flag, &pieces[..]))
+            .chain([(cases[1].0, true, Flag::More, &too_long[..])]);
+        for (range, has_body, flag, pieces) in with_bodies {
+            let head = ChunkHead::new(range, has_body.then_some(pieces), flag);
+            assert_eq!(head.joined, pieces.len() == 3 || !has_body);
             let layout = CopyLayout {
                 random: b"tidtidtidtid",
                 tid_suffix: b"123",
-                to_path: to,
-                from_path: from,
+                lead: &lead,
                 id_base: b"midmidmidmid",
                 id_digits: b"77",
                 head: &head,
@@ -645,7 +670,7 @@ mod tests {
             req.failure_report = Some(COPY_FAILURE_REPORT);
             req.content_type = Some("message/cpim");
             let mut theirs = Vec::new();
-            emit_request(&mut theirs, &req, has_body.then_some(&pieces[..]), flag);
+            emit_request(&mut theirs, &req, has_body.then_some(pieces), flag);
             assert_eq!(
                 String::from_utf8_lossy(&ours),
                 String::from_utf8_lossy(&theirs),

@@ -359,7 +359,7 @@ impl Conference for Switch {
             // IMPL-25: the answer in the ACK of an offerless INVITE names the peer.
             match update.peer_path {
                 Some(path) if session::peer_path_ok(path, max) => {
-                    p.peer_path = path.trim().to_string();
+                    p.set_peer_path(path.trim());
                 }
                 Some(path) => log::debug!("participant {}: unusable path {path:?}", id.0),
                 None => {}

@@ -10,6 +10,7 @@ use crate::wire::msrp::{last_uri, Decimal, MsrpError, MsrpUri};
 use super::congestion::Congested;
 use super::connection::Source;
 use super::dial::{dial_addr, BIND_ID_LEN};
+use super::fanout::copy_lead;
 use super::fast_forward::{MsgSlot, Phase};
 use super::inbound::Action;
 use super::ring::Ring;
@@ -36,8 +37,12 @@ pub(super) struct Participant {
     /// The switch's URI for this session (`msrp://IP:PORT/SID;tcp`).
     pub(super) path: String,
     pub(super) session_id: [u8; SESSION_ID_LEN],
-    /// The peer's `a=path` (its rightmost URI names the peer's session).
+    /// The peer's `a=path` (its rightmost URI names the peer's session); set through
+    /// [`Participant::set_peer_path`], which keeps `copy_lead` in step.
     pub(super) peer_path: String,
+    /// Every copy's method line, To-Path, From-Path and `Message-ID: `, formatted once
+    /// (`fanout::copy_lead`).
+    pub(super) copy_lead: String,
     pub(super) caps: ChatCaps,
     /// Its `a=accept-wrapped-types` (RFC 7701 §6.1; IMPL-1 default when absent).
     pub(super) accepts: AcceptedTypes,
@@ -75,6 +80,14 @@ pub(super) struct Participant {
     pub(super) congestion_notice_due: bool,
     /// Left, but its connection is mid-way through its ring: freed once drained.
     pub(super) departed: bool,
+}
+
+impl Participant {
+    /// A new `a=path` from the peer (IMPL-25); the copies' lead follows it.
+    pub(super) fn set_peer_path(&mut self, peer_path: &str) {
+        self.peer_path = peer_path.to_string();
+        self.copy_lead = copy_lead(&self.peer_path, &self.path);
+    }
 }
 
 /// IMPL-3: without `a=chatroom` a participant has no chat-room capabilities at all.
@@ -198,6 +211,7 @@ impl Switch {
             path: path.clone(),
             session_id,
             peer_path: req.peer_path.trim().to_string(),
+            copy_lead: copy_lead(req.peer_path.trim(), &path),
             caps: effective_caps(req.caps),
             accepts: AcceptedTypes::parse(req.accept_wrapped_types, max_uri),
             max_size: req.peer_max_size,
