@@ -659,7 +659,7 @@ mod tests {
                 id_base: b"midmidmidmid",
                 id_digits: b"77",
                 head: &head,
-                body: &pieces,
+                body: pieces,
             };
             let mut ours = Vec::new();
             layout.emit(&mut ours);
