@@ -12,7 +12,7 @@ use crate::wire::msrp::MsrpError;
 use super::fast_forward::{Delivery, MsgSlot, Recipient};
 use super::room::is_room_uri;
 use super::session::{index_of, Participant};
-use super::wrapped_types::{AcceptedTypes, DEFAULT_WRAPPED_TYPE};
+use super::wrapped_types::{is_plain, AcceptedTypes, DEFAULT_WRAPPED_TYPE};
 use super::Switch;
 
 /// Why a room member is not a recipient of this message.
@@ -131,10 +131,15 @@ impl Switch {
                 wrapped,
                 last: None,
             };
+            let plain = is_plain(wrapped);
             let (mut any, mut wrong_type) = (false, false);
             for q in members() {
                 any = true;
-                match fit_given(q, memo.accepts(&q.accepts), total) {
+                let accepts = match plain {
+                    true => q.accepts.accepts_plain(),
+                    false => memo.accepts(&q.accepts),
+                };
+                match fit_given(q, accepts, total) {
                     Fit::Takes => entry.recipients.push(Recipient {
                         pid: q.id,
                         delivery: Delivery::Fresh,

@@ -15,6 +15,19 @@ pub(super) const DEFAULT_WRAPPED_TYPE: &str = "text/plain";
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct AcceptedTypes {
     list: String,
+    /// Whether `list` takes `text/plain`, decided at parse: nearly every message wraps it,
+    /// and the fan-out then asks a flag in the participant instead of reading its list.
+    plain: bool,
+}
+
+/// Whether a wrapped Content-Type is `text/plain` (any parameters).
+pub(super) fn is_plain(content_type: &str) -> bool {
+    bare_type(content_type).eq_ignore_ascii_case(DEFAULT_WRAPPED_TYPE)
+}
+
+/// A Content-Type without its parameters.
+fn bare_type(content_type: &str) -> &str {
+    content_type.split(';').next().unwrap_or("").trim()
 }
 
 impl AcceptedTypes {
@@ -39,12 +52,19 @@ impl AcceptedTypes {
         if list.is_empty() {
             list.push_str(DEFAULT_WRAPPED_TYPE);
         }
-        AcceptedTypes { list }
+        let mut types = AcceptedTypes { list, plain: false };
+        types.plain = types.accepts(DEFAULT_WRAPPED_TYPE);
+        types
+    }
+
+    /// [`AcceptedTypes::accepts`] for `text/plain`, from the flag set at parse.
+    pub(super) fn accepts_plain(&self) -> bool {
+        self.plain
     }
 
     /// Whether a copy whose wrapped Content-Type is `content_type` may be sent.
     pub(super) fn accepts(&self, content_type: &str) -> bool {
-        let bare = content_type.split(';').next().unwrap_or("").trim();
+        let bare = bare_type(content_type);
         let major = bare.split('/').next().unwrap_or("");
         self.list.split(' ').any(|entry| {
             entry == "*"
@@ -100,5 +120,26 @@ mod tests {
             !t.accepts("application/pdf"),
             "dropped entries are not accepted"
         );
+    }
+
+    #[test]
+    fn the_plain_flag_agrees_with_the_list() {
+        for (offer, plain) in [
+            ("", true),
+            ("text/plain", true),
+            ("Text/Plain;charset=utf-8", true),
+            ("text/*", true),
+            ("*", true),
+            ("image/png", false),
+            ("text/html image/*", false),
+        ] {
+            let t = AcceptedTypes::parse(offer, 256);
+            assert_eq!(t.accepts_plain(), plain, "{offer:?}");
+            assert_eq!(t.accepts_plain(), t.accepts("text/plain"), "{offer:?}");
+        }
+        assert!(is_plain("text/plain"));
+        assert!(is_plain(" TEXT/PLAIN ; charset=utf-8"));
+        assert!(!is_plain("text/plainx"));
+        assert!(!is_plain("text/html"));
     }
 }
