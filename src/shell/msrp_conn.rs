@@ -15,6 +15,7 @@ use smol::channel::{self, Receiver, Sender};
 use super::per_source::{self, SourceSlot};
 use super::run::{Executor, Shell};
 use crate::switch::MsrpConnId;
+use crate::time::Instant;
 
 /// Pending output at which a connection is written right after the read that queued it,
 /// instead of at the end of the executor round. A round reads every sender before any
@@ -279,6 +280,7 @@ pub(super) fn write_through(shell: &Shell) {
     // vectors swap roles each time, so this allocates nothing once they have grown.
     let mut list = core::mem::take(&mut *shell.woken_spare.borrow_mut());
     core::mem::swap(&mut list, &mut *shell.woken.borrow_mut());
+    let now = shell.now();
     for &id in &list {
         let stream = {
             let conns = shell.msrp_conns.borrow();
@@ -287,7 +289,7 @@ pub(super) fn write_through(shell: &Shell) {
                 _ => None,
             }
         };
-        let pending = stream.map_or(0, |s| write_while_large(shell, id, &s));
+        let pending = stream.map_or(0, |s| write_while_large(shell, now, id, &s));
         let mut conns = shell.msrp_conns.borrow_mut();
         if let Some(h) = conns.get_mut(&id) {
             // Still pending: keep watching it until its writer has drained it.
@@ -307,7 +309,12 @@ pub(super) fn write_through(shell: &Shell) {
 /// the end of the round, so a busy room costs one TCP transmit (and one wake-up of the
 /// peer) per connection per round, not one per write-through. The connection's writer
 /// task always runs after this (its wake is pending) and pushes.
-fn write_while_large(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -> usize {
+fn write_while_large(
+    shell: &Shell,
+    now: Instant,
+    id: MsrpConnId,
+    stream: &Async<TcpStream>,
+) -> usize {
     use rustix::net::{sendmsg, SendAncillaryBuffer, SendFlags};
     loop {
         let result = {
@@ -329,7 +336,7 @@ fn write_while_large(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -
                 if let Some(h) = shell.msrp_conns.borrow_mut().get_mut(&id) {
                     h.corked = true;
                 }
-                shell.with_engine(|engine, now| engine.msrp_consumed(now, id, n));
+                shell.with_engine_at(now, |engine, now| engine.msrp_consumed(now, id, n));
             }
             // Full socket (its writer waits for writability) or an error (its writer
             // meets it too and closes): either way, stop here.

@@ -110,7 +110,16 @@ impl Shell {
     /// Runs one synchronous engine call, then applies everything it produced. The engine
     /// is borrowed only inside this call, never across an `.await`.
     pub(super) fn with_engine<R>(&self, call: impl FnOnce(&mut Engine, Instant) -> R) -> R {
-        let now = self.now();
+        self.with_engine_at(self.now(), call)
+    }
+
+    /// [`Shell::with_engine`] at an instant the caller read: a burst of calls within one
+    /// step (the write-throughs after a read) reads the clock once.
+    pub(super) fn with_engine_at<R>(
+        &self,
+        now: Instant,
+        call: impl FnOnce(&mut Engine, Instant) -> R,
+    ) -> R {
         let result = call(&mut self.engine.borrow_mut(), now);
         self.dispatch();
         result
