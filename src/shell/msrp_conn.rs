@@ -233,7 +233,8 @@ async fn drain(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -> std:
                     return Ok(0);
                 }
                 let mut socket: &TcpStream = socket;
-                socket.write_vectored(&[IoSlice::new(first), IoSlice::new(second)])
+                let iov = slices(first, second);
+                socket.write_vectored(&iov)
             })
             .await?;
         // A plain write pushes everything queued in the kernel, corked bytes included.
@@ -252,6 +253,18 @@ async fn drain(shell: &Shell, id: MsrpConnId, stream: &Async<TcpStream>) -> std:
         }
         shell.with_engine(|engine, now| engine.msrp_consumed(now, id, written));
     }
+}
+
+/// The ring's one or two slices for a vectored write: the second is empty unless the
+/// queued bytes wrap, and an empty iovec still costs the kernel a copy-in and a check.
+fn slices<'a>(first: &'a [u8], second: &'a [u8]) -> heapless::Vec<IoSlice<'a>, 2> {
+    let mut out = heapless::Vec::new();
+    for part in [first, second] {
+        if !part.is_empty() {
+            let _ = out.push(IoSlice::new(part));
+        }
+    }
+    out
 }
 
 /// Output is pending on `id` (engine `MsrpWake`).
@@ -324,9 +337,10 @@ fn write_while_large(
             if backlog < WRITE_THROUGH_BYTES || first.len() + second.len() == 0 {
                 return backlog;
             }
+            let iov = slices(first, second);
             sendmsg(
                 stream.get_ref(),
-                &[IoSlice::new(first), IoSlice::new(second)],
+                &iov,
                 &mut SendAncillaryBuffer::default(),
                 SendFlags::MORE | SendFlags::NOSIGNAL,
             )
@@ -350,5 +364,20 @@ pub(super) fn close(shell: &Shell, id: MsrpConnId) {
     if let Some(handle) = shell.msrp_conns.borrow().get(&id) {
         handle.closing.set(true);
         let _ = handle.wake.try_send(());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_ring_slices_are_left_out_of_the_iovec() {
+        let lens =
+            |a: &[u8], b: &[u8]| -> Vec<usize> { slices(a, b).iter().map(|s| s.len()).collect() };
+        assert_eq!(lens(b"abc", b""), [3]);
+        assert_eq!(lens(b"abc", b"de"), [3, 2]);
+        assert_eq!(lens(b"", b"de"), [2]);
+        assert!(lens(b"", b"").is_empty());
     }
 }
