@@ -44,7 +44,7 @@ USAGE: parlor-bench [OPTIONS]
   --seconds F            measured sending time per round (default 3)
   --messages M           measured messages per sender per round, 0 = unbounded (default 0)
   --warmup-ms MS         uncounted warm-up per round (default 300)
-  --rounds K             rounds per target, interleaved parlor/relay (default 2)
+  --rounds K             rounds per target, interleaved parlor/relay (default 3)
   --shapes all           the standard table of issue 6, each shape on fresh servers
   --parlor PATH          the parlor binary (default: `parlor` next to this executable)
   --limit NAME=VALUE     an extra parlor limit (repeatable; overrides the bench's own)
@@ -98,7 +98,7 @@ fn parse_args(args: Vec<String>) -> Result<Option<Options>, String> {
         seconds: 3.0,
         messages: 0,
         warmup_ms: 300,
-        rounds: 2,
+        rounds: 3,
         window: 16,
         rate: 24_500,
         parlor: default_parlor,
