@@ -12,6 +12,17 @@ pub trait Entropy {
 /// SIP tokens and URIs (ALPHA / DIGIT), 62 symbols ≈ 5.95 bits each.
 const ALPHABET: &[u8; 62] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 
+/// [`ALPHABET`] padded to 64 entries, so a digit indexes it without a bounds check; the
+/// padding is never reached (digits are below 62).
+const DIGITS: [u8; 64] = {
+    let mut t = [b'A'; 64];
+    let mut i = 0;
+    while i < ALPHABET.len() {
+        t[i] = ALPHABET[i];
+        i += 1;
+    }
+    t
+};
 /// Characters made from one draw of [`GROUP_BYTES`] random bytes.
 const GROUP_CHARS: usize = 4;
 /// Random bytes per group of characters: 24 bits for 4 base-62 digits (62^4 < 2^24).
@@ -42,10 +53,8 @@ pub fn fill_ident(entropy: &mut dyn Entropy, out: &mut [u8]) {
             };
             for c in chars.iter_mut() {
                 fraction *= ALPHABET.len() as u32;
-                *c = ALPHABET
-                    .get((fraction >> 24) as usize)
-                    .copied()
-                    .unwrap_or(b'A');
+                // fraction < 2^24 before the multiply, so the digit is below 62.
+                *c = DIGITS[(fraction >> 24) as usize & 63];
                 fraction &= 0x00ff_ffff;
             }
         }

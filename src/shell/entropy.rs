@@ -84,6 +84,12 @@ impl Urandom {
 
 impl Entropy for Urandom {
     fn fill(&mut self, buf: &mut [u8]) {
+        // The usual draw (an id's few bytes) fits what is left of the current block.
+        if let Some(src) = self.block.get(self.used..self.used + buf.len()) {
+            buf.copy_from_slice(src);
+            self.used += buf.len();
+            return;
+        }
         let mut at = 0;
         while at < buf.len() {
             if self.used == BLOCK_BYTES {

@@ -35,9 +35,13 @@ const TID_SUFFIX_ROOM: usize = MAX_IDENT_LEN - COPY_TID_LEN;
 /// The longest header part of a [`ChunkHead`]: CRLF, Byte-Range with three 20-digit
 /// numbers, Failure-Report, Content-Type and the empty line.
 const CHUNK_HEAD_CAP: usize = 160;
-/// A [`ChunkHead`] with room for the headers, an outbound chunk's body and the end-line's
-/// lead (`\r\n-------`).
-const CHUNK_BLOCK_CAP: usize = CHUNK_HEAD_CAP + OUTBOUND_CHUNK_BYTES + 9;
+/// Body octets a [`ChunkHead`] takes in with the headers. Chat messages are mostly
+/// shorter; a longer body stays apart (a few more slice moves per copy, next to its size).
+/// The block is zeroed for every chunk, so it is not made large enough for a full chunk.
+const JOINED_BODY_BYTES: usize = 512;
+/// A [`ChunkHead`] with room for the headers, a short body and the end-line's lead
+/// (`\r\n-------`).
+const CHUNK_BLOCK_CAP: usize = CHUNK_HEAD_CAP + JOINED_BODY_BYTES + 9;
 
 /// One outbound SEND for one recipient.
 #[derive(Clone, Copy)]
@@ -56,7 +60,7 @@ pub(super) struct Outbound<'a> {
 /// the same for every recipient of one chunk and formatted once per chunk (RFC 4975 §7.1
 /// order): the CRLF ending the Message-ID line, Byte-Range, Failure-Report, and — with a
 /// body — Content-Type, the empty line, the body and the end-line's lead. A body longer
-/// than an outbound chunk (never from the fan-out, which cuts at that size) stays apart.
+/// than [`JOINED_BODY_BYTES`] stays apart.
 pub(super) struct ChunkHead {
     bytes: [u8; CHUNK_BLOCK_CAP],
     len: usize,

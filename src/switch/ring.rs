@@ -34,11 +34,17 @@ impl Ring {
 
     /// Makes the buffer hold `extra` more bytes after the queued ones (the caller checked
     /// they fit the capacity): doubles it as needed, moving the queued bytes to its start.
+    #[inline]
     fn grow_for(&mut self, extra: usize) {
         let need = self.len + extra;
-        if need <= self.buf.len() {
-            return;
+        if need > self.buf.len() {
+            self.grow_to(need);
         }
+    }
+
+    /// Replaces the buffer with one of at least `need` bytes (doubling, up to the capacity).
+    #[cold]
+    fn grow_to(&mut self, need: usize) {
         let size = need
             .max(FIRST_BUFFER_BYTES)
             .checked_next_power_of_two()
