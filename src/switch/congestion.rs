@@ -2,7 +2,10 @@
 //! is filled to `congested_fill_percent`, or that lost a copy for want of room, is
 //! "congested" (R7701-6.4-b) until its ring drains below the threshold. While congested it
 //! gets no copies of messages larger than `congested_max_message_bytes` (R7701-6.4-d), and
-//! once per episode a regular notice saying so (R7701-6.4-c/d). Congested for
+//! when an episode begins a regular notice saying so (R7701-6.4-c/d) — at most one per
+//! `congested_timeout_ms`: a reader that stalls while its socket still takes data drains
+//! below the threshold and crosses it again within one stall, and that is one stall to
+//! its user, not several. Congested for
 //! `congested_timeout_ms` without a break, it is disconnected (R7701-6.4-e): removed as
 //! lost (the focus sends BYE) and its MSRP connection closed when no other session uses it.
 //!
@@ -58,6 +61,7 @@ impl Switch {
     pub(super) fn track_congestion(&mut self, now: Instant, entropy: &mut dyn Entropy) {
         let (ring, threshold) = (self.limits.ring_bytes, self.congestion_threshold());
         let max_message = self.limits.congested_max_message_bytes as u64;
+        let quiet = Duration::from_millis(self.limits.congested_timeout_ms);
         let mut began = false;
         for (_, p) in self.parts.iter_mut() {
             let now_over = !p.departed && p.conn.is_some() && over(p, ring, threshold);
@@ -71,8 +75,12 @@ impl Switch {
                         since: now,
                         max_message,
                     });
-                    began = true;
-                    p.congestion_notice_due = true;
+                    let noticed_lately = p.last_congestion_notice.is_some_and(|t| now < t + quiet);
+                    if !noticed_lately {
+                        began = true;
+                        p.congestion_notice_due = true;
+                        p.last_congestion_notice = Some(now);
+                    }
                 }
                 (Some(_), false) => {
                     log::info!("participant {}: no longer congested", p.id.0);

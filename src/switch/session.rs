@@ -78,6 +78,9 @@ pub(super) struct Participant {
     pub(super) congestion: Option<Congested>,
     /// A congestion episode began: its one notice is due.
     pub(super) congestion_notice_due: bool,
+    /// When its last congestion notice was due: the next comes `congested_timeout_ms` later
+    /// at the earliest.
+    pub(super) last_congestion_notice: Option<Instant>,
     /// Left, but its connection is mid-way through its ring: freed once drained.
     pub(super) departed: bool,
 }
@@ -230,6 +233,7 @@ impl Switch {
             dropping: false,
             congestion: None,
             congestion_notice_due: false,
+            last_congestion_notice: None,
             departed: false,
         });
         if let Some(r) = self.rooms.get_mut(room) {

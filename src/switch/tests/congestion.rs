@@ -186,3 +186,35 @@ fn a_new_episode_restarts_the_congestion_timer() {
         .iter()
         .any(|e| matches!(e, SwitchEvent::ParticipantLost(_))));
 }
+
+// One stall, one notice: an episode that ends and begins again within congested_timeout_ms
+// (a reader whose socket still took data) gets no second notice; after that long, a new
+// episode is told again.
+#[test]
+fn a_second_episode_soon_after_gets_no_second_notice() {
+    let mut r = Room::new();
+    r.congest_bob();
+    r.h.advance(10);
+    let first = r.h.msgs(r.cb);
+    assert_eq!(first.iter().filter(|m| is_congestion_notice(m)).count(), 1);
+    assert_eq!(r.congestion_due(), None, "caught up");
+    r.congest_bob();
+    assert!(r.congestion_due().is_some(), "congested again");
+    r.h.advance(10);
+    let second = r.h.msgs(r.cb);
+    assert_eq!(
+        second.iter().filter(|m| is_congestion_notice(m)).count(),
+        0,
+        "no second notice within the timeout"
+    );
+    r.h.advance(TIMEOUT_MS);
+    let _ = r.h.msgs(r.cb);
+    r.congest_bob();
+    r.h.advance(10);
+    let third = r.h.msgs(r.cb);
+    assert_eq!(
+        third.iter().filter(|m| is_congestion_notice(m)).count(),
+        1,
+        "a stall after the quiet time is told again"
+    );
+}
