@@ -28,8 +28,8 @@ const GROUP_CHARS: usize = 4;
 /// Random bytes per group of characters: 24 bits for 4 base-62 digits (62^4 < 2^24).
 const GROUP_BYTES: usize = 3;
 
-/// Writes `out.len()` random alphanumeric characters into `out` with one draw from
-/// `entropy`. Each group of up to four characters is the base-62 expansion of a fresh
+/// Writes `out.len()` random alphanumeric characters into `out`, drawing from `entropy`
+/// once per 32 characters. Each group of up to four characters is the base-62 expansion of a fresh
 /// 24-bit number, read off by multiplying its fraction by 62: every 4-character value has
 /// one or two of the 2^24 numbers behind it, so a group carries at least 23 bits
 /// (min-entropy; 23.8 on average), 12 characters at least 69 bits, 16 at least 92. Three

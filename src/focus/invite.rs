@@ -410,7 +410,7 @@ impl Focus {
 
 /// Host of the anonymous URIs the focus hands out (RFC 3323 §4.1.1.3 `anonymous.invalid`).
 pub(super) const ANONYMOUS_HOST: &str = "anonymous.invalid";
-/// Random characters in an anonymous URI: 14 alphanumerics carry > 83 bits.
+/// Random characters in an anonymous URI: 14 alphanumerics carry ≥ 80 bits (`fill_ident`).
 const ANONYMOUS_CHARS: usize = 14;
 
 /// The anonymous URI a joiner takes part under, if it wants privacy (RFC 7701 §5.2, §6.1;

@@ -16,7 +16,7 @@ use super::connection::control_write;
 use super::session::index_of;
 use super::{MsrpConnId, Switch, SwitchEvent};
 
-/// Transaction-id and Message-ID length of the binding SEND: 16 × 5.95 ≈ 95 bits.
+/// Transaction-id and Message-ID length of the binding SEND: 16 characters, ≥ 92 bits.
 pub(super) const BIND_ID_LEN: usize = 16;
 
 /// A connection the switch opens itself.

@@ -21,7 +21,8 @@ use super::ring::Composed;
 use super::session::{index_of, Participant};
 use super::{Counters, MsrpConnId, Switch, SwitchEvent};
 
-/// Transaction ids the switch generates: 12 × 5.95 ≈ 71 bits (RFC 4975 §7.1: ≥ 64).
+/// Transaction ids the switch generates: 12 characters, ≥ 69 bits (`fill_ident`; RFC 4975
+/// §7.1: ≥ 64).
 pub(super) const COPY_TID_LEN: usize = 12;
 /// Body octets per outbound chunk: RFC 4975 §7.1.1 makes larger chunks interruptible, so
 /// every copy is cut into complete chunks of at most this size (R4975-7.1.1-b).

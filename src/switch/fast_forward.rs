@@ -9,7 +9,7 @@ use crate::conference::ParticipantId;
 use crate::time::Instant;
 use crate::wire::msrp::{Decimal, ReportMode, MAX_IDENT_LEN};
 
-/// Random characters of every outbound Message-ID (12 × 5.95 ≈ 71 bits, RFC 4975 §7.1);
+/// Random characters of every outbound Message-ID (12: ≥ 69 bits, RFC 4975 §7.1);
 /// the recipient's id follows in decimal so each (message, recipient) pair is distinct.
 pub(super) const OUT_ID_BASE_LEN: usize = 12;
 /// Characters of a message's outbound-id base repeated in every copy's transaction id,

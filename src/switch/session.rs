@@ -18,7 +18,8 @@ use super::room::{valid_room_name, RoomId};
 use super::wrapped_types::AcceptedTypes;
 use super::{MsrpConnId, Switch, SwitchEvent};
 
-/// Session-id length: 16 × 5.95 ≈ 95 bits (RFC 4975 §14.1 asks for ≥ 80).
+/// Session-id length: 16 characters, at least 92 bits (`fill_ident`; RFC 4975 §14.1 asks
+/// for ≥ 80).
 pub(super) const SESSION_ID_LEN: usize = 16;
 /// Low bits of a ParticipantId hold the slab index, the rest a generation.
 const INDEX_BITS: u32 = usize::BITS / 2;
