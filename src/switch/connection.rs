@@ -58,8 +58,11 @@ pub(super) struct Conn {
     pub(super) wake_sent: bool,
     /// The request being received.
     pub(super) tx: Inbound,
-    /// The outbound chunk being assembled during one `conn_input` call.
+    /// The outbound chunk being assembled during one `conn_input` call, or held across
+    /// reads (`carry_tail`).
     pub(super) pending: Pending,
+    /// Held body bytes (`carry_tail`) are sent by then even if their chunk is incomplete.
+    pub(super) carry_deadline: Option<Instant>,
     /// `Some` when the switch opens this connection itself (RFC 6135 §4.2 active role).
     pub(super) dialed: Option<Dialed>,
 }
@@ -91,6 +94,7 @@ impl Switch {
             wake_sent: false,
             tx: Inbound::default(),
             pending: Pending::default(),
+            carry_deadline: None,
             dialed: None,
         };
         Some(MsrpConnId(self.conns.insert(conn)))

@@ -337,6 +337,7 @@ impl Switch {
         let Some(c) = conns.get_mut(ci.0) else {
             return;
         };
+        c.carry_deadline = None;
         let Action::Forward(slot) = c.tx.action else {
             c.pending = Pending::default();
             return;

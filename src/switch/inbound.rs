@@ -6,7 +6,7 @@
 
 use crate::conference::ParticipantId;
 use crate::rand::{fill_ident, Entropy};
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::cpim::{self, CpimError, Parsed};
 use crate::wire::msrp::{
     emit_response, encoded_len, is_media_type, response_to_path, ByteRange, Event, Flag, Head,
@@ -15,7 +15,7 @@ use crate::wire::msrp::{
 };
 
 use super::connection::control_write;
-use super::fanout::COPY_TID_LEN;
+use super::fanout::{COPY_TID_LEN, OUTBOUND_CHUNK_BYTES};
 use super::fast_forward::{MsgSlot, Phase, OUT_ID_BASE_LEN};
 use super::reports::write_report;
 use super::session::index_of;
@@ -65,6 +65,8 @@ pub(super) struct Inbound {
     pub(super) action: Action,
     /// Byte-Range start of this chunk.
     pub(super) start: u64,
+    /// Byte-Range end of this chunk, when announced (not `*`).
+    pub(super) end: Option<u64>,
     /// Offset of the next body byte to forward.
     pub(super) pos: u64,
     pub(super) total: Option<u64>,
@@ -84,6 +86,7 @@ impl Default for Inbound {
             success_report: false,
             action: Action::Ignore,
             start: 1,
+            end: None,
             pos: 1,
             total: None,
             received: 0,
@@ -129,6 +132,10 @@ impl<'a> Piece<'a> {
 }
 
 const CPIM: &str = "message/cpim";
+
+/// Longest wait of body bytes held by [`Switch::carry_tail`] for the rest of their chunk
+/// before they are sent as a chunk of their own.
+pub(super) const CARRY_HOLD: Duration = Duration::from_millis(10);
 
 impl Switch {
     /// `conn_input`.
@@ -178,13 +185,55 @@ impl Switch {
                 break;
             }
         }
-        self.flush(entropy, ci, None, bytes);
+        if !self.carry_tail(now, ci, bytes) {
+            self.flush(entropy, ci, None, bytes);
+        }
         if let Some(c) = self.conns.get_mut(ci.0) {
             c.framer = framer;
         }
         self.track_header_deadline(now, ci);
         self.write_owed(entropy);
         self.write_notices(entropy);
+    }
+
+    /// At the end of a read that stopped inside a chunk (its body or end-line): keeps the
+    /// body bytes not yet forwarded in the connection's hold buffer instead of sending them
+    /// as a chunk of their own, when the chunk's end is announced (Byte-Range) and what is
+    /// left of it fits one outbound chunk and the buffer. The next read then sends the
+    /// chunk whole, with its own flag: a read boundary inside a short message would
+    /// otherwise cost every recipient an extra chunk (its headers and end-line outweigh a
+    /// short body). The bytes wait at most [`CARRY_HOLD`] for the rest (R7701-6.1-i:
+    /// distribution never waits on a stalled sender). `true` = held.
+    fn carry_tail(&mut self, now: Instant, ci: MsrpConnId, bytes: &[u8]) -> bool {
+        let room = self.limits.max_cpim_header_bytes.min(OUTBOUND_CHUNK_BYTES) as u64;
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return false;
+        };
+        let (Action::Forward(_), Some(end)) = (c.tx.action, c.tx.end) else {
+            return false;
+        };
+        let unsent = end.saturating_add(1).saturating_sub(c.tx.pos);
+        let input = c
+            .pending
+            .input
+            .and_then(|(a, b)| bytes.get(a..b))
+            .unwrap_or(&[]);
+        let pending = c.pending.held + c.pending.spill.len() + input.len();
+        // `pending` can pass `unsent` only when the sender sends more than it announced.
+        if unsent > room || pending as u64 > room || pending == 0 {
+            return false;
+        }
+        c.cpim.truncate(c.pending.held);
+        c.cpim.extend_from_slice(&c.pending.spill);
+        c.cpim.extend_from_slice(input);
+        c.pending = Pending {
+            held: c.cpim.len(),
+            ..Pending::default()
+        };
+        // The buffer is the pending chunk's now, not a CPIM header block's.
+        c.cpim_owner = None;
+        c.carry_deadline.get_or_insert(now + CARRY_HOLD);
+        true
     }
 
     fn on_head(&mut self, now: Instant, entropy: &mut dyn Entropy, ci: MsrpConnId, head: &Head) {
@@ -268,6 +317,7 @@ impl Switch {
             return Err(MsrpError::TooLarge);
         }
         tx.start = range.start;
+        tx.end = range.end;
         tx.pos = range.start;
         tx.total = range.total;
         let timer = now + self.limits.chunk_timeout();

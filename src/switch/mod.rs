@@ -244,7 +244,7 @@ impl Switch {
             .conns
             .iter()
             .filter(|(_, c)| !c.closing)
-            .flat_map(|(_, c)| [c.bind_deadline, c.header_deadline])
+            .flat_map(|(_, c)| [c.bind_deadline, c.header_deadline, c.carry_deadline])
             .flatten();
         let parts = self.parts.iter().filter_map(|(_, p)| p.bind_deadline);
         let owed = self.retry_owed.then_some(self.last_now);
@@ -309,6 +309,15 @@ impl Switch {
         while let Some(id) = self.expired_unbound(now) {
             log::debug!("participant {}: MSRP session not bound in time", id.0);
             self.remove_participant(id, true);
+        }
+        while let Some(ci) = self
+            .conns
+            .iter()
+            .find(|(_, c)| !c.closing && c.carry_deadline.is_some_and(|d| d <= now))
+            .map(|(i, _)| MsrpConnId(i))
+        {
+            // The rest of the chunk is late: what is held goes out as a chunk now.
+            self.flush(entropy, ci, None, &[]);
         }
         while let Some(slot) = self.messages.first_expired(now) {
             self.abort_message(entropy, slot);

@@ -70,8 +70,19 @@ fn first_chunk_is_forwarded_before_its_end_line() {
     let (first, rest) = chunk1.split_at(chunk1.len() - end_line - 5);
     h.input(ca, first);
     assert!(h.drain(ca).is_empty(), "no 200 before the end-line");
+    // The rest of this short chunk is announced: its first bytes wait for it, briefly.
+    assert!(h.msgs(cb).is_empty(), "held for the rest of the chunk");
+    assert_eq!(
+        h.sw.poll_timeout(),
+        Some(h.now + super::super::inbound::CARRY_HOLD)
+    );
+    h.advance(super::super::inbound::CARRY_HOLD.as_millis() as u64);
     let early = h.msgs(cb);
-    assert_eq!(early.len(), 1, "Bob already has the first bytes");
+    assert_eq!(
+        early.len(),
+        1,
+        "Bob has the first bytes once the hold is over"
+    );
     assert_eq!(
         early[0].byte_range,
         Some(ByteRange {
@@ -491,4 +502,112 @@ fn oversized_chunk_and_message_give_413_and_abort() {
         ),
     );
     assert_eq!(h.msgs(ca)[0].code(), 413);
+}
+
+/// Every cut of a one-chunk message into two reads, the first ending anywhere from its
+/// header block to its end-line: recipients get the message as one whole `$` chunk.
+#[test]
+fn a_read_ending_inside_a_short_chunk_does_not_split_it() {
+    let text = "a short line, split by a read boundary";
+    let probe = {
+        let mut h = Harness::new();
+        let a = h.join(ALICE);
+        chat("t1", &a, ALICE, ROOM_URI, text)
+    };
+    let body = cpim(ALICE.uri, ROOM_URI, text);
+    let len = body.len() as u64;
+    for cut in 1..probe.len() {
+        let mut h = Harness::new();
+        let [(a, ca), (_b, cb), (_c, cc)] = three(&mut h);
+        let req = chat("t1", &a, ALICE, ROOM_URI, text);
+        assert_eq!(req, probe);
+        h.input(ca, &req[..cut]);
+        h.input(ca, &req[cut..]);
+        assert_eq!(h.msgs(ca)[0].code(), 200, "cut {cut}");
+        for c in [cb, cc] {
+            let copies = h.msgs(c);
+            assert_eq!(copies.len(), 1, "cut {cut}: one chunk");
+            assert_eq!(
+                copies[0].byte_range,
+                Some(ByteRange {
+                    start: 1,
+                    end: Some(len),
+                    total: Some(len)
+                }),
+                "cut {cut}"
+            );
+            assert_eq!(copies[0].flag, Some(Flag::Last), "cut {cut}");
+            assert_eq!(copies[0].body, body, "cut {cut}");
+        }
+        assert_eq!(h.sw.messages_in_flight(), 0, "cut {cut}");
+    }
+}
+
+/// Held bytes go out once the hold is over even if the rest never comes; the chunk
+/// timer then aborts the message for the recipients that got them (example 15).
+#[test]
+fn held_bytes_of_a_stalled_sender_go_out_after_the_hold() {
+    let mut h = Harness::new();
+    let [(a, ca), (_b, cb), _] = three(&mut h);
+    let req = chat("t1", &a, ALICE, ROOM_URI, "the rest of this never arrives");
+    let cut = req.len() - 20;
+    h.input(ca, &req[..cut]);
+    assert!(h.msgs(cb).is_empty(), "held");
+    let hold = super::super::inbound::CARRY_HOLD.as_millis() as u64;
+    h.advance(hold - 1);
+    assert!(
+        h.msgs(cb).is_empty(),
+        "still held just before the hold ends"
+    );
+    h.advance(1);
+    let early = h.msgs(cb);
+    assert_eq!(early.len(), 1);
+    assert_eq!(early[0].flag, Some(Flag::More));
+    let sent = early[0].body.len();
+    assert!(
+        req[..cut].ends_with(&early[0].body),
+        "everything held, in order"
+    );
+    assert!(sent > 0);
+    // Nothing more until the chunk timer gives up on the message.
+    h.advance(limits().chunk_timeout_ms - hold - 1);
+    assert!(h.msgs(cb).is_empty());
+    h.advance(1);
+    let abort = h.msgs(cb);
+    assert_eq!(abort.len(), 1);
+    assert_eq!(abort[0].flag, Some(Flag::Abort));
+    assert_eq!(abort[0].byte_range.unwrap().start, sent as u64 + 1);
+}
+
+/// A chunk longer than one outbound chunk is streamed as it comes: nothing is held.
+#[test]
+fn a_long_chunk_is_streamed_not_held() {
+    let mut h = Harness::new();
+    let [(a, ca), (_b, cb), _] = three(&mut h);
+    let req = chat("t1", &a, ALICE, ROOM_URI, &"x".repeat(3000));
+    h.input(ca, &req[..req.len() - 100]);
+    let early = h.msgs(cb);
+    assert!(!early.is_empty(), "streamed before the rest arrives");
+    assert!(early.iter().all(|m| m.flag == Some(Flag::More)));
+    h.input(ca, &req[req.len() - 100..]);
+    let mut all = early;
+    all.extend(h.msgs(cb));
+    assert_eq!(
+        reassemble(&all, Flag::Last),
+        cpim(ALICE.uri, ROOM_URI, &"x".repeat(3000))
+    );
+}
+
+/// The sender's connection closing while bytes are held: recipients got nothing, so they
+/// get nothing (no `#` for a message they never saw).
+#[test]
+fn held_bytes_die_with_the_sender_connection() {
+    let mut h = Harness::new();
+    let [(a, ca), (_b, cb), _] = three(&mut h);
+    let req = chat("t1", &a, ALICE, ROOM_URI, "cut off");
+    h.input(ca, &req[..req.len() - 20]);
+    h.sw.conn_closed(h.now, ca);
+    h.advance(limits().chunk_timeout_ms + 1);
+    assert!(h.msgs(cb).is_empty());
+    assert_eq!(h.sw.messages_in_flight(), 0);
 }
