@@ -88,7 +88,7 @@ limits! {
     conn_ring_bytes: usize = 4096,
     /// Read buffer per connection (MSRP and SIP TCP). Memory: × (`max_msrp_connections` +
     /// `max_sip_connections`).
-    read_buf_bytes: usize = 16 * 1024,
+    read_buf_bytes: usize = 8192,
     /// MSRP connections open at once. Memory: × (`conn_ring_bytes` + `read_buf_bytes` +
     /// `max_msrp_header_bytes` + `max_cpim_header_bytes` + CONNECTION_OVERHEAD).
     max_msrp_connections: usize = 96,
