@@ -1,6 +1,7 @@
 //! First-chunk fast forwarding and the Message-ID table (RFC 7701 §6.1, IMPL-16/20/21).
 
 use super::*;
+use crate::switch::inbound::CARRY_HOLD;
 
 fn three(h: &mut Harness) -> [(Joined, MsrpConnId); 3] {
     [h.joined(ALICE), h.joined(BOB), h.joined(CAROL)]
@@ -72,11 +73,8 @@ fn first_chunk_is_forwarded_before_its_end_line() {
     assert!(h.drain(ca).is_empty(), "no 200 before the end-line");
     // The rest of this short chunk is announced: its first bytes wait for it, briefly.
     assert!(h.msgs(cb).is_empty(), "held for the rest of the chunk");
-    assert_eq!(
-        h.sw.poll_timeout(),
-        Some(h.now + super::super::inbound::CARRY_HOLD)
-    );
-    h.advance(super::super::inbound::CARRY_HOLD.as_millis() as u64);
+    assert_eq!(h.sw.poll_timeout(), Some(h.now + CARRY_HOLD));
+    h.advance(CARRY_HOLD.as_millis() as u64);
     let early = h.msgs(cb);
     assert_eq!(
         early.len(),
@@ -553,7 +551,7 @@ fn held_bytes_of_a_stalled_sender_go_out_after_the_hold() {
     let cut = req.len() - 20;
     h.input(ca, &req[..cut]);
     assert!(h.msgs(cb).is_empty(), "held");
-    let hold = super::super::inbound::CARRY_HOLD.as_millis() as u64;
+    let hold = CARRY_HOLD.as_millis() as u64;
     h.advance(hold - 1);
     assert!(
         h.msgs(cb).is_empty(),
