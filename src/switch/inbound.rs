@@ -185,7 +185,7 @@ impl Switch {
                 break;
             }
         }
-        if !self.carry_tail(now, ci, bytes) {
+        if !self.carry_tail(now, entropy, ci, bytes) {
             self.flush(entropy, ci, None, bytes);
         }
         if let Some(c) = self.conns.get_mut(ci.0) {
@@ -196,15 +196,24 @@ impl Switch {
         self.write_notices(entropy);
     }
 
-    /// At the end of a read that stopped inside a chunk (its body or end-line): keeps the
-    /// body bytes not yet forwarded in the connection's hold buffer instead of sending them
-    /// as a chunk of their own, when the chunk's end is announced (Byte-Range) and what is
-    /// left of it fits one outbound chunk and the buffer. The next read then sends the
-    /// chunk whole, with its own flag: a read boundary inside a short message would
-    /// otherwise cost every recipient an extra chunk (its headers and end-line outweigh a
-    /// short body). The bytes wait at most [`CARRY_HOLD`] for the rest (R7701-6.1-i:
-    /// distribution never waits on a stalled sender). `true` = held.
-    fn carry_tail(&mut self, now: Instant, ci: MsrpConnId, bytes: &[u8]) -> bool {
+    /// At the end of a read that stopped inside a chunk (its body or end-line) whose end is
+    /// announced (Byte-Range): keeps body bytes not yet forwarded in the connection's hold
+    /// buffer instead of sending them as a short chunk of their own. When what is left of
+    /// the chunk fits one outbound chunk and the buffer, all of it waits and the next read
+    /// sends the chunk whole, with its own flag: a read boundary inside a short message
+    /// would otherwise cost every recipient an extra chunk (its headers and end-line
+    /// outweigh a short body). In a longer chunk the whole outbound chunks go now and only
+    /// the remainder waits, so every outbound chunk but the last carries 2048 octets
+    /// (R4975-7.1.1-b). Held bytes wait at most [`CARRY_HOLD`] for the rest (R7701-6.1-i:
+    /// distribution never waits on a stalled sender). `true` = the pending bytes are dealt
+    /// with (held, or sent and the remainder held).
+    fn carry_tail(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        bytes: &[u8],
+    ) -> bool {
         let room = self.limits.max_cpim_header_bytes.min(OUTBOUND_CHUNK_BYTES) as u64;
         let Some(c) = self.conns.get_mut(ci.0) else {
             return false;
@@ -219,9 +228,12 @@ impl Switch {
             .and_then(|(a, b)| bytes.get(a..b))
             .unwrap_or(&[]);
         let pending = c.pending.held + c.pending.spill.len() + input.len();
-        // `pending` can pass `unsent` only when the sender sends more than it announced.
-        if unsent > room || pending as u64 > room || pending == 0 {
+        if pending == 0 {
             return false;
+        }
+        // `pending` can pass `unsent` only when the sender sends more than it announced.
+        if unsent > room || pending as u64 > room {
+            return self.send_whole_chunks(now, entropy, ci, bytes, pending, unsent, room);
         }
         c.cpim.truncate(c.pending.held);
         c.cpim.extend_from_slice(&c.pending.spill);
@@ -231,6 +243,78 @@ impl Switch {
             ..Pending::default()
         };
         // The buffer is the pending chunk's now, not a CPIM header block's.
+        c.cpim_owner = None;
+        c.carry_deadline.get_or_insert(now + CARRY_HOLD);
+        true
+    }
+
+    /// `carry_tail` for a chunk longer than one outbound chunk: sends the pending bytes but
+    /// their last `pending % 2048`, and holds those. Nothing is held when the pending bytes
+    /// are whole outbound chunks with more to come, or the remainder does not fit the
+    /// buffer (`false`: the caller sends everything).
+    #[allow(clippy::too_many_arguments)]
+    fn send_whole_chunks(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        bytes: &[u8],
+        pending: usize,
+        unsent: u64,
+        room: u64,
+    ) -> bool {
+        // With the body complete (only the end-line missing) the last whole outbound chunk
+        // waits too, so that the end-line's flag goes with it rather than in an empty chunk.
+        let rest = match pending % OUTBOUND_CHUNK_BYTES {
+            0 if pending as u64 >= unsent => OUTBOUND_CHUNK_BYTES,
+            r => r,
+        };
+        if rest == 0 || rest as u64 > room {
+            return false;
+        }
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return false;
+        };
+        // The last `rest` bytes of held ++ spill ++ input, gathered from the end.
+        let mut tail = [0u8; OUTBOUND_CHUNK_BYTES];
+        let (held, input) = (
+            c.cpim.get(..c.pending.held).unwrap_or(&[]),
+            c.pending
+                .input
+                .and_then(|(a, b)| bytes.get(a..b))
+                .unwrap_or(&[]),
+        );
+        let mut need = rest;
+        for piece in [input, &c.pending.spill[..], held] {
+            let n = need.min(piece.len());
+            if let (Some(dst), Some(src)) =
+                (tail.get_mut(need - n..need), piece.get(piece.len() - n..))
+            {
+                dst.copy_from_slice(src);
+            }
+            need -= n;
+        }
+        // Trim the same bytes off the pending chunk, from the end.
+        let mut cut = rest;
+        if let Some((a, b)) = c.pending.input {
+            let n = cut.min(b - a);
+            c.pending.input = Some((a, b - n));
+            cut -= n;
+        }
+        let n = cut.min(c.pending.spill.len());
+        c.pending.spill.truncate(c.pending.spill.len() - n);
+        cut -= n;
+        c.pending.held = c.pending.held.saturating_sub(cut);
+        self.flush(entropy, ci, None, bytes);
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return true;
+        };
+        c.cpim.clear();
+        c.cpim.extend_from_slice(tail.get(..rest).unwrap_or(&[]));
+        c.pending = Pending {
+            held: c.cpim.len(),
+            ..Pending::default()
+        };
         c.cpim_owner = None;
         c.carry_deadline.get_or_insert(now + CARRY_HOLD);
         true

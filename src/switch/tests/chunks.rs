@@ -577,7 +577,7 @@ fn held_bytes_of_a_stalled_sender_go_out_after_the_hold() {
     assert_eq!(abort[0].byte_range.unwrap().start, sent as u64 + 1);
 }
 
-/// A chunk longer than one outbound chunk is streamed as it comes: nothing is held.
+/// A chunk longer than one outbound chunk is streamed as it comes, in whole outbound chunks.
 #[test]
 fn a_long_chunk_is_streamed_not_held() {
     let mut h = Harness::new();
@@ -608,4 +608,46 @@ fn held_bytes_die_with_the_sender_connection() {
     h.advance(limits().chunk_timeout_ms + 1);
     assert!(h.msgs(cb).is_empty());
     assert_eq!(h.sw.messages_in_flight(), 0);
+}
+
+/// A long chunk cut by reads anywhere: every outbound chunk but the last carries exactly
+/// 2048 octets (R4975-7.1.1-b), whatever the reads were; the held remainder goes out at the
+/// next read.
+#[test]
+fn a_long_chunk_cut_by_reads_goes_out_in_whole_2048_octet_chunks() {
+    let text = "y".repeat(5000);
+    let body = cpim(ALICE.uri, ROOM_URI, &text);
+    let probe = {
+        let mut h = Harness::new();
+        let a = h.join(ALICE);
+        chat("t1", &a, ALICE, ROOM_URI, &text)
+    };
+    let n = probe.len();
+    let cuts: [&[usize]; 7] = [
+        &[300],
+        &[1000],
+        &[2400],
+        &[4300],
+        &[n - 10],
+        &[700, 2600, 4500],
+        &[2200, 2300, 2400, 5100],
+    ];
+    for cut in cuts {
+        let mut h = Harness::new();
+        let [(a, ca), (_b, cb), _] = three(&mut h);
+        let req = chat("t1", &a, ALICE, ROOM_URI, &text);
+        assert_eq!(req, probe);
+        let mut copies = Vec::new();
+        let mut at = 0;
+        for &c in cut.iter().chain([&n]) {
+            h.input(ca, &req[at..c]);
+            at = c;
+            copies.extend(h.msgs(cb));
+        }
+        assert_eq!(h.msgs(ca)[0].code(), 200);
+        let sizes: Vec<usize> = copies.iter().map(|m| m.body.len()).collect();
+        assert_eq!(sizes, [2048, 2048, body.len() - 4096], "cuts {cut:?}");
+        assert_eq!(reassemble(&copies, Flag::Last), body, "cuts {cut:?}");
+        assert_eq!(h.sw.messages_in_flight(), 0);
+    }
 }
