@@ -349,10 +349,7 @@ impl Switch {
             Vec::new()
         };
         let (start, total) = (c.tx.pos, c.tx.total);
-        let input = pending
-            .input
-            .and_then(|(a, b)| bytes.get(a..b))
-            .unwrap_or(&[]);
+        let input = pending.input_bytes(bytes);
         let held = held_buf.get(..pending.held).unwrap_or(&[]);
         let pieces: [&[u8]; 3] = [held, &pending.spill, input];
         let len = pieces.iter().map(|p| p.len() as u64).sum::<u64>();

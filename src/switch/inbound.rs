@@ -14,7 +14,7 @@ use crate::wire::msrp::{
     MAX_IDENT_LEN,
 };
 
-use super::connection::control_write;
+use super::connection::{control_write, Conn};
 use super::fanout::{COPY_TID_LEN, OUTBOUND_CHUNK_BYTES};
 use super::fast_forward::{MsgSlot, Phase, OUT_ID_BASE_LEN};
 use super::reports::write_report;
@@ -102,6 +102,27 @@ pub(super) struct Pending {
     pub(super) held: usize,
     pub(super) spill: heapless::Vec<u8, END_WINDOW>,
     pub(super) input: Option<(usize, usize)>,
+}
+
+impl Pending {
+    /// The range of this call's input the chunk takes (`bytes` is that input).
+    pub(super) fn input_bytes<'b>(&self, bytes: &'b [u8]) -> &'b [u8] {
+        self.input.and_then(|(a, b)| bytes.get(a..b)).unwrap_or(&[])
+    }
+}
+
+impl Conn {
+    /// Makes what the hold buffer has the pending chunk, held for the rest of its chunk
+    /// until [`CARRY_HOLD`] has passed (`carry_tail`); the buffer is no CPIM header
+    /// block's any more.
+    fn hold_buffer_as_pending(&mut self, now: Instant) {
+        self.pending = Pending {
+            held: self.cpim.len(),
+            ..Pending::default()
+        };
+        self.cpim_owner = None;
+        self.carry_deadline.get_or_insert(now + CARRY_HOLD);
+    }
 }
 
 /// Where body bytes are: a range of this call's input, or framer window bytes.
@@ -222,11 +243,7 @@ impl Switch {
             return false;
         };
         let unsent = end.saturating_add(1).saturating_sub(c.tx.pos);
-        let input = c
-            .pending
-            .input
-            .and_then(|(a, b)| bytes.get(a..b))
-            .unwrap_or(&[]);
+        let input = c.pending.input_bytes(bytes);
         let pending = c.pending.held + c.pending.spill.len() + input.len();
         if pending == 0 {
             return false;
@@ -238,13 +255,7 @@ impl Switch {
         c.cpim.truncate(c.pending.held);
         c.cpim.extend_from_slice(&c.pending.spill);
         c.cpim.extend_from_slice(input);
-        c.pending = Pending {
-            held: c.cpim.len(),
-            ..Pending::default()
-        };
-        // The buffer is the pending chunk's now, not a CPIM header block's.
-        c.cpim_owner = None;
-        c.carry_deadline.get_or_insert(now + CARRY_HOLD);
+        c.hold_buffer_as_pending(now);
         true
     }
 
@@ -279,10 +290,7 @@ impl Switch {
         let mut tail = [0u8; OUTBOUND_CHUNK_BYTES];
         let (held, input) = (
             c.cpim.get(..c.pending.held).unwrap_or(&[]),
-            c.pending
-                .input
-                .and_then(|(a, b)| bytes.get(a..b))
-                .unwrap_or(&[]),
+            c.pending.input_bytes(bytes),
         );
         let mut need = rest;
         for piece in [input, &c.pending.spill[..], held] {
@@ -311,12 +319,7 @@ impl Switch {
         };
         c.cpim.clear();
         c.cpim.extend_from_slice(tail.get(..rest).unwrap_or(&[]));
-        c.pending = Pending {
-            held: c.cpim.len(),
-            ..Pending::default()
-        };
-        c.cpim_owner = None;
-        c.carry_deadline.get_or_insert(now + CARRY_HOLD);
+        c.hold_buffer_as_pending(now);
         true
     }
 
