@@ -1,9 +1,9 @@
 //! The load phase on one thread: every participant's TCP connection non-blocking on one
 //! epoll (`polling`), senders writing pre-formatted messages (one write per sender per
 //! round) under a bounded in-flight window or on a fixed schedule, every receiver framing
-//! its byte stream (MSRP for parlor, length-prefixed frames for the relay) and tallying
-//! deliveries, latency, losses and reordering per (receiver, sender). The same code drives
-//! both targets so their figures compare.
+//! its byte stream (MSRP for parlor, length-prefixed frames for the relay, MQTT PUBLISH
+//! packets for mosquitto) and tallying deliveries, latency, losses and reordering per
+//! (receiver, sender). The same code drives every target so their figures compare.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode, Poller};
 
+use crate::mqtt::split_publishes;
 use crate::msrp_scan::MsrpScan;
 use crate::payload::{cpim_content, parse_fields, Template};
 use crate::relay::split_frames;
@@ -32,6 +33,7 @@ const MAX_WAIT: Duration = Duration::from_millis(5);
 pub enum Wire {
     Msrp,
     Relay,
+    Mqtt,
 }
 
 /// How senders pace themselves.
@@ -163,6 +165,7 @@ impl Load {
         t.delivered_run.iter_mut().for_each(|d| *d = 0);
         t.hist.clear();
         t.measured = 0;
+        t.own = 0;
         t.reordered = 0;
         t.last_delivery_ns = start;
         t.last_measured_ns = 0;
@@ -258,6 +261,7 @@ impl Load {
         Ok(RunResult {
             sent,
             deliveries: t.measured,
+            own_copies: t.own,
             per_s: t.measured as f64 * 1e9 / window_ns as f64,
             p50_us: t.hist.percentile_us(50.0),
             p99_us: t.hist.percentile_us(99.0),
@@ -389,6 +393,12 @@ fn receive(
             }
         })
         .map_err(|e| format!("participant {r}: {e}"))?,
+        Wire::Mqtt => split_publishes(buf, |payload| {
+            if let Some(st) = parse_fields(payload) {
+                tally.record(r, st, now);
+            }
+        })
+        .map_err(|e| format!("participant {r}: not the MQTT expected: {e}"))?,
     };
     if used == 0 && conn.in_len == conn.inbuf.len() {
         return Err(format!(

@@ -1,10 +1,12 @@
 //! `parlor-bench`: measures parlor's fan-out (issue 6) against a protocol-free epoll relay
-//! on loopback — N participants joined over real SIP + MSRP (RFC 3261, RFC 4975, RFC 7701),
-//! S of them sending, rounds interleaved parlor/relay, every phase bounded by count and
-//! time — and prints deliveries/s, latency, losses, server CPU per delivery and memory.
+//! and, optionally, the mosquitto MQTT broker on loopback — N participants joined over real
+//! SIP + MSRP (RFC 3261, RFC 4975, RFC 7701) or MQTT 3.1.1, S of them sending, rounds
+//! interleaved parlor/relay/mosquitto, every phase bounded by count and time — and prints
+//! deliveries/s, latency, losses, server CPU per delivery and memory.
 
 mod join;
 mod load;
+mod mqtt;
 mod msrp_scan;
 mod payload;
 mod relay;
@@ -12,12 +14,15 @@ mod report;
 mod server_proc;
 mod tally;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use load::{Load, Mode, RunSpec, Wire};
 use payload::{Template, FIELDS_LEN};
-use report::{ratio_line, result_line, summarize, table_header, table_row, RunResult, ShapeLabel};
+use report::{
+    mosquitto_note, mosquitto_ratio_line, mosquitto_round_line, ratio_line, result_line, summarize,
+    table_header, table_row, RunResult, ShapeLabel,
+};
 
 /// The room every participant joins (provisioned by default).
 const ROOM: &str = "sip:lobby@localhost";
@@ -27,11 +32,14 @@ const DRAIN: Duration = Duration::from_secs(2);
 const STALL: Duration = Duration::from_secs(2);
 /// Largest N: the relay and the per-pair tables are sized N², and parlor's tables too.
 const MAX_PARTICIPANTS: usize = 1000;
-/// Largest payload: one relay frame must fit a 64 KiB read buffer.
+/// Where `--mosquitto auto` looks (Debian's `mosquitto` package).
+const MOSQUITTO_AUTO: &str = "/usr/sbin/mosquitto";
+/// Largest payload: one relay frame or MQTT PUBLISH must fit a 64 KiB read buffer.
 const MAX_PAYLOAD: usize = 60_000;
 
 const USAGE: &str = "\
-parlor-bench: parlor's fan-out against a protocol-free epoll relay, on loopback.
+parlor-bench: parlor's fan-out against a protocol-free epoll relay (and optionally
+mosquitto), on loopback.
 
 USAGE: parlor-bench [OPTIONS]
 
@@ -44,13 +52,20 @@ USAGE: parlor-bench [OPTIONS]
   --seconds F            measured sending time per round (default 3)
   --messages M           measured messages per sender per round, 0 = unbounded (default 0)
   --warmup-ms MS         uncounted warm-up per round (default 300)
-  --rounds K             rounds per target, interleaved parlor/relay (default 3)
+  --rounds K             rounds per target, interleaved parlor/relay[/mosquitto] (default 3)
   --shapes all           the standard table of issue 6, each shape on fresh servers
   --parlor PATH          the parlor binary (default: `parlor` next to this executable)
   --limit NAME=VALUE     an extra parlor limit (repeatable; overrides the bench's own)
+  --mosquitto PATH|auto  also measure this mosquitto binary as a third target, in the
+                         same interleaved rounds (MQTT 3.1.1, QoS 0, one topic); `auto` =
+                         /usr/sbin/mosquitto if present, else skipped (default: not measured)
   --help                 this text
 
-Prints a table per shape, one `RESULT ...` line per target and a `RATIO ...` line.";
+Prints a table per shape, one `RESULT ...` line per target and a `RATIO ...` line; with
+mosquitto also a same-round ratio row per round and a `RATIO_MOSQUITTO ...` line
+(parlor_cpu_vs_mosquitto = mosquitto's server CPU per delivery / parlor's). mosquitto sends
+each message back to its publisher too; those copies are not counted as deliveries, so
+every target's CPU per delivery is over the same n-1 deliveries per message.";
 
 /// One benchmark shape.
 #[derive(Clone, Debug)]
@@ -74,6 +89,8 @@ struct Options {
     rate: u64,
     parlor: PathBuf,
     limits: Vec<(String, u64)>,
+    /// `--mosquitto` as given (`auto` resolved in `main`).
+    mosquitto: Option<String>,
 }
 
 fn parse_num<T: std::str::FromStr>(flag: &str, v: Option<String>) -> Result<T, String> {
@@ -103,6 +120,7 @@ fn parse_args(args: Vec<String>) -> Result<Option<Options>, String> {
         rate: 24_500,
         parlor: default_parlor,
         limits: Vec::new(),
+        mosquitto: None,
     };
     let mut rate_mode = false;
     let mut it = args.into_iter();
@@ -128,6 +146,15 @@ fn parse_args(args: Vec<String>) -> Result<Option<Options>, String> {
                 other => return Err(format!("--shapes: only `all` is known, got {other:?}")),
             },
             "--parlor" => o.parlor = PathBuf::from(it.next().ok_or("--parlor: missing value")?),
+            "--mosquitto" => {
+                let v = it
+                    .next()
+                    .ok_or("--mosquitto: missing value (a path or `auto`)")?;
+                if v.is_empty() {
+                    return Err("--mosquitto: empty path".to_string());
+                }
+                o.mosquitto = Some(v);
+            }
             "--limit" => {
                 let v = it.next().ok_or("--limit: missing value")?;
                 let (name, value) = v
@@ -209,8 +236,51 @@ fn label(shape: &Shape) -> ShapeLabel {
     }
 }
 
+/// `--mosquitto`'s binary: the path given, or for `auto` the Debian one if it exists (else
+/// `None` with a note printed).
+fn resolve_mosquitto(given: Option<&str>) -> Option<PathBuf> {
+    match given? {
+        "auto" if Path::new(MOSQUITTO_AUTO).exists() => Some(PathBuf::from(MOSQUITTO_AUTO)),
+        "auto" => {
+            println!("note: --mosquitto auto: {MOSQUITTO_AUTO} not found, mosquitto is skipped");
+            None
+        }
+        path => Some(PathBuf::from(path)),
+    }
+}
+
+/// mosquitto and its connected participants for one shape.
+struct MosquittoTarget {
+    proc: server_proc::ServerProc,
+    load: Load,
+    runs: Vec<RunResult>,
+}
+
+fn start_mosquitto_target(
+    binary: &Path,
+    shape: &Shape,
+    t0: Instant,
+) -> Result<MosquittoTarget, String> {
+    let (proc, addr) = server_proc::start_mosquitto(binary)?;
+    let streams = mqtt::connect_clients(addr, shape.n)?;
+    let templates = (0..shape.s)
+        .map(|i| Template::mqtt(i, shape.b))
+        .collect::<Result<Vec<_>, String>>()?;
+    let load = Load::new(Wire::Mqtt, streams, templates, t0)?;
+    Ok(MosquittoTarget {
+        proc,
+        load,
+        runs: Vec::new(),
+    })
+}
+
 /// Runs one shape on fresh servers: joins, connects, interleaves the rounds, prints.
-fn run_shape(shape: &Shape, o: &Options, t0: Instant) -> Result<(), String> {
+fn run_shape(
+    shape: &Shape,
+    o: &Options,
+    mosquitto: Option<&Path>,
+    t0: Instant,
+) -> Result<(), String> {
     let lbl = label(shape);
     let limits = parlor_limits(shape, &o.limits);
     let limit_text: Vec<String> = limits.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -251,6 +321,9 @@ fn run_shape(shape: &Shape, o: &Options, t0: Instant) -> Result<(), String> {
     let relay_streams = relay::connect_clients(relay_addr, shape.n)?;
     let relay_templates = (0..shape.s).map(|i| Template::relay(i, shape.b)).collect();
     let mut relay_load = Load::new(Wire::Relay, relay_streams, relay_templates, t0)?;
+    let mut mosq = mosquitto
+        .map(|bin| start_mosquitto_target(bin, shape, t0))
+        .transpose()?;
     let spec = RunSpec {
         mode: shape.mode,
         warmup: Duration::from_millis(o.warmup_ms),
@@ -269,16 +342,37 @@ fn run_shape(shape: &Shape, o: &Options, t0: Instant) -> Result<(), String> {
         let r = relay_load.run(&spec, &mut relay)?;
         println!("{}", table_row("relay", &round.to_string(), &r));
         relay_runs.push(r);
+        if let Some(m) = mosq.as_mut() {
+            let mr = m.load.run(&spec, &mut m.proc)?;
+            println!("{}", table_row("mosquitto", &round.to_string(), &mr));
+            if let Some(pr) = parlor_runs.last() {
+                println!("{}", mosquitto_round_line(round, pr, &mr));
+            }
+            m.runs.push(mr);
+        }
     }
     let p = summarize(&parlor_runs);
     let r = summarize(&relay_runs);
+    let m = mosq.as_ref().map(|m| summarize(&m.runs));
     println!("{}", table_row("parlor", "med", &p));
     println!("{}", table_row("relay", "med", &r));
+    if let Some(m) = &m {
+        println!("{}", table_row("mosquitto", "med", m));
+        println!("{}", mosquitto_note(&lbl, m));
+    }
     println!("{}", result_line("parlor", &lbl, &p));
     println!("{}", result_line("relay", &lbl, &r));
+    if let Some(m) = &m {
+        println!("{}", result_line("mosquitto", &lbl, m));
+    }
     println!("{}", ratio_line(&lbl, &p, &r));
+    if let (Some(m), Some(target)) = (&m, &mosq) {
+        let line = mosquitto_ratio_line(&lbl, &p, m, &parlor_runs, &target.runs);
+        println!("{line}");
+    }
     drop(parlor_load);
     drop(relay_load);
+    drop(mosq);
     drop(sip_sockets);
     Ok(())
 }
@@ -309,8 +403,9 @@ fn main() {
     } else {
         vec![o.shape.clone()]
     };
+    let mosquitto = resolve_mosquitto(o.mosquitto.as_deref());
     for shape in &shapes {
-        if let Err(e) = run_shape(shape, &o, t0) {
+        if let Err(e) = run_shape(shape, &o, mosquitto.as_deref(), t0) {
             eprintln!("parlor-bench: {e}");
             std::process::exit(1);
         }

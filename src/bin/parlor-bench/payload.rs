@@ -1,7 +1,7 @@
-//! The bench payload (sender index, sequence number, send stamp, filler) and the two wire
+//! The bench payload (sender index, sequence number, send stamp, filler) and the three wire
 //! framings a sender writes, each formatted once and patched in place per message: an MSRP
-//! SEND (RFC 4975 §7.1) carrying Message/CPIM (RFC 3862) for parlor, and a little-endian
-//! u32 length frame for the relay.
+//! SEND (RFC 4975 §7.1) carrying Message/CPIM (RFC 3862) for parlor, a little-endian u32
+//! length frame for the relay, and an MQTT 3.1.1 QoS 0 PUBLISH (§3.3) for mosquitto.
 
 /// Digits of the sender index field.
 const SENDER_DIGITS: usize = 4;
@@ -103,6 +103,19 @@ impl Template {
         }
     }
 
+    /// An MQTT QoS 0 PUBLISH to the bench topic whose payload is the relay's payload.
+    pub fn mqtt(sender: usize, payload_len: usize) -> Result<Template, String> {
+        let payload = Template::payload(sender, payload_len);
+        let mut bytes = crate::mqtt::publish_head(crate::mqtt::TOPIC, payload.len())?;
+        let fields_at = bytes.len();
+        bytes.extend_from_slice(&payload);
+        Ok(Template {
+            bytes,
+            seq_spots: Vec::new(),
+            fields_at,
+        })
+    }
+
     /// A complete MSRP SEND from `from_path` to `to_path` whose body is a CPIM message from
     /// `uri` to `room` wrapping text/plain `payload_len` bytes long. Default report headers
     /// (the switch answers 200). Transaction id `T<seq>`, Message-ID `M<seq>`.
@@ -186,6 +199,20 @@ mod tests {
                 sent_ns: 987_654_321
             }
         );
+    }
+
+    #[test]
+    fn mqtt_publish_carries_the_relay_payload() {
+        let mut relay = Vec::new();
+        Template::relay(7, 200).append_to(&mut relay, 12345, 987_654_321);
+        let mut mqtt = Vec::new();
+        Template::mqtt(7, 200)
+            .unwrap()
+            .append_to(&mut mqtt, 12345, 987_654_321);
+        let mut got = Vec::new();
+        let used = crate::mqtt::split_publishes(&mqtt, |p| got.push(p.to_vec())).unwrap();
+        assert_eq!(used, mqtt.len());
+        assert_eq!(got, vec![relay[4..].to_vec()]);
     }
 
     #[test]

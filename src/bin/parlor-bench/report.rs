@@ -1,7 +1,8 @@
 //! What one measured run found (deliveries, latency histogram, losses, CPU, memory) and how
 //! the bench prints it: a readable table per round, the per-target summary over rounds
 //! (medians of rates and times, totals of counts, the peak of memory), the machine-readable
-//! `RESULT` lines and the parlor/relay ratios.
+//! `RESULT` lines, the parlor/relay ratios and, when mosquitto runs too, parlor's CPU per
+//! delivery against mosquitto's (per round and over the rounds).
 
 /// Latency histogram buckets, 1 µs wide; slower deliveries land in the last one.
 const BUCKETS: usize = 1 << 17;
@@ -62,6 +63,9 @@ pub struct RunResult {
     /// Messages sent in the measured window (all senders).
     pub sent: u64,
     pub deliveries: u64,
+    /// Copies of their own messages the senders received (MQTT has no "no local"); not
+    /// counted in `deliveries`.
+    pub own_copies: u64,
     pub per_s: f64,
     pub p50_us: f64,
     pub p99_us: f64,
@@ -110,6 +114,7 @@ pub fn summarize(rounds: &[RunResult]) -> RunResult {
     RunResult {
         sent: rounds.iter().map(|r| r.sent).sum(),
         deliveries: rounds.iter().map(|r| r.deliveries).sum(),
+        own_copies: rounds.iter().map(|r| r.own_copies).sum(),
         per_s: m(|r| r.per_s),
         p50_us: m(|r| r.p50_us),
         p99_us: m(|r| r.p99_us),
@@ -127,7 +132,7 @@ pub fn summarize(rounds: &[RunResult]) -> RunResult {
 
 pub fn table_header() -> String {
     format!(
-        "{:<8} {:>5} {:>10} {:>11} {:>12} {:>8} {:>8} {:>9} {:>6} {:>6} {:>9} {:>8} {:>8} {:>7}",
+        "{:<9} {:>5} {:>10} {:>11} {:>12} {:>8} {:>8} {:>9} {:>6} {:>6} {:>9} {:>8} {:>8} {:>7}",
         "target",
         "round",
         "sent",
@@ -147,7 +152,7 @@ pub fn table_header() -> String {
 
 pub fn table_row(target: &str, round: &str, r: &RunResult) -> String {
     format!(
-        "{:<8} {:>5} {:>10} {:>11} {:>12.0} {:>8.0} {:>8.0} {:>9.0} {:>6} {:>6} {:>9.3} {:>8} {:>8} {:>7.2}{}",
+        "{:<9} {:>5} {:>10} {:>11} {:>12.0} {:>8.0} {:>8.0} {:>9.0} {:>6} {:>6} {:>9.3} {:>8} {:>8} {:>7.2}{}",
         target,
         round,
         r.sent,
@@ -216,6 +221,63 @@ pub fn ratio_line(shape: &ShapeLabel, parlor: &RunResult, relay: &RunResult) -> 
     )
 }
 
+/// How many times less server CPU per delivery parlor spent than mosquitto (mosquitto's
+/// figure over parlor's), and parlor's deliveries/s over mosquitto's.
+fn mosquitto_ratios(parlor: &RunResult, mosquitto: &RunResult) -> (f64, f64) {
+    (
+        ratio(mosquitto.cpu_us_per_delivery, parlor.cpu_us_per_delivery),
+        ratio(parlor.per_s, mosquitto.per_s),
+    )
+}
+
+/// The same-round comparison, printed under round `round`'s rows.
+pub fn mosquitto_round_line(round: usize, parlor: &RunResult, mosquitto: &RunResult) -> String {
+    let (cpu, per_s) = mosquitto_ratios(parlor, mosquitto);
+    format!(
+        "{:<9} {:>5}   parlor_cpu_vs_mosquitto={cpu:.2} (mosquitto cpu µs/d ÷ parlor's, same round) per_s_ratio={per_s:.3}",
+        "ratio", round
+    )
+}
+
+/// parlor against mosquitto over the rounds: the ratio of the median CPU per delivery (and
+/// of deliveries/s), then each round's own ratio.
+pub fn mosquitto_ratio_line(
+    shape: &ShapeLabel,
+    parlor: &RunResult,
+    mosquitto: &RunResult,
+    parlor_rounds: &[RunResult],
+    mosquitto_rounds: &[RunResult],
+) -> String {
+    let rate = shape.rate.map(|v| format!(" rate={v}")).unwrap_or_default();
+    let (cpu, per_s) = mosquitto_ratios(parlor, mosquitto);
+    let rounds: Vec<String> = parlor_rounds
+        .iter()
+        .zip(mosquitto_rounds)
+        .map(|(p, m)| format!("{:.2}", mosquitto_ratios(p, m).0))
+        .collect();
+    format!(
+        "RATIO_MOSQUITTO n={} s={} b={} mode={}{rate} parlor_cpu_vs_mosquitto={cpu:.2} per_s_ratio={per_s:.3} p99_ratio={:.2} rounds_cpu_vs_mosquitto={}",
+        shape.n,
+        shape.s,
+        shape.b,
+        shape.mode,
+        ratio(parlor.p99_us, mosquitto.p99_us),
+        rounds.join(",")
+    )
+}
+
+/// What mosquitto's figures count, printed once per shape.
+pub fn mosquitto_note(shape: &ShapeLabel, mosquitto: &RunResult) -> String {
+    format!(
+        "note: mosquitto (MQTT 3.1.1, QoS 0, no \"no local\") also sent every message back to its \
+         publisher ({} such copies in the measured windows, read but not counted); deliveries \
+         and cpu µs/d count the n-1={} copies to the others, as for parlor and relay, so \
+         mosquitto's CPU for its own-copy sends is inside its cpu µs/d",
+        mosquitto.own_copies,
+        shape.n.saturating_sub(1)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -252,5 +314,44 @@ mod tests {
         let s = summarize(&[a, b]);
         assert_eq!((s.sent, s.deliveries, s.peak_rss_kb), (30, 270, 7));
         assert_eq!(s.per_s, 200.0);
+    }
+
+    #[test]
+    fn mosquitto_ratio_is_its_cpu_over_parlors() {
+        let p = RunResult {
+            cpu_us_per_delivery: 0.5,
+            per_s: 300.0,
+            ..RunResult::default()
+        };
+        let m = RunResult {
+            cpu_us_per_delivery: 3.0,
+            per_s: 100.0,
+            ..RunResult::default()
+        };
+        let m2 = RunResult {
+            cpu_us_per_delivery: 1.0,
+            ..m.clone()
+        };
+        let shape = ShapeLabel {
+            n: 10,
+            s: 1,
+            b: 200,
+            mode: "saturate",
+            rate: None,
+            window: 16,
+        };
+        let line = mosquitto_ratio_line(&shape, &p, &m, &[p.clone(), p.clone()], &[m.clone(), m2]);
+        assert!(
+            line.contains(" parlor_cpu_vs_mosquitto=6.00 per_s_ratio=3.000 "),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(" rounds_cpu_vs_mosquitto=6.00,2.00"),
+            "{line}"
+        );
+        assert!(mosquitto_round_line(2, &p, &m).contains("parlor_cpu_vs_mosquitto=6.00"));
+        // No parlor CPU figure: 0, not infinity.
+        let zero = RunResult::default();
+        assert!(mosquitto_round_line(1, &zero, &m).contains("parlor_cpu_vs_mosquitto=0.00"));
     }
 }

@@ -1,14 +1,15 @@
 //! The servers under test as child processes: `parlor serve` and the bench's own
 //! `relay-serve`, started on loopback ephemeral ports (their first stdout line names the
-//! ports) and killed when dropped; plus the /proc readings the report needs (CPU time from
-//! every thread's schedstat, VmHWM and VmRSS).
+//! ports), and optionally mosquitto on a free loopback port from a generated config; all
+//! killed when dropped; plus the /proc readings the report needs (CPU time from every
+//! thread's schedstat, VmHWM and VmRSS).
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
-use std::path::Path;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long a server may take to print its listening line.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -122,6 +123,94 @@ pub fn start_relay() -> Result<(ServerProc, SocketAddr), String> {
     Ok((proc, addr))
 }
 
+/// How long mosquitto may take to accept connections on its port.
+const MOSQUITTO_START: Duration = Duration::from_secs(5);
+/// Start attempts (each on a new free port: another process may take the one picked).
+const MOSQUITTO_TRIES: usize = 3;
+
+/// The mosquitto configuration: loopback only, anonymous, nothing on disk, no log; QoS 0
+/// messages to a connected client are dropped once `max_queued_messages` are waiting for
+/// its socket, which the bench's in-flight window (S × W per receiver) stays far below,
+/// and which a rate run that outruns the broker shows as losses. TCP_NODELAY as parlor, the
+/// relay and the bench's clients use it (mosquitto's default is Nagle: on loopback that
+/// cost it a little less CPU per delivery but put 40 ms delayed-ACK stalls in its p99).
+fn mosquitto_config(port: u16) -> String {
+    format!(
+        "listener {port} 127.0.0.1\n\
+         allow_anonymous true\n\
+         persistence false\n\
+         log_dest none\n\
+         max_queued_messages 10000\n\
+         max_inflight_messages 0\n\
+         set_tcp_nodelay true\n"
+    )
+}
+
+/// A loopback port nothing listens on right now (bound, read, released).
+fn free_port() -> Result<u16, String> {
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("free port: {e}"))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| format!("free port: {e}"))
+}
+
+/// Starts `binary` (mosquitto 2.x) on a free loopback port with a generated config in a
+/// temporary directory (removed again once the broker is up or has failed), and waits until
+/// the port accepts connections.
+pub fn start_mosquitto(binary: &Path) -> Result<(ServerProc, SocketAddr), String> {
+    let mut last = String::new();
+    for attempt in 0..MOSQUITTO_TRIES {
+        let dir: PathBuf = std::env::temp_dir().join(format!(
+            "parlor-bench-mosquitto-{}-{attempt}",
+            std::process::id()
+        ));
+        let started = start_mosquitto_once(binary, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        match started {
+            Ok(up) => return Ok(up),
+            Err(e) => last = e,
+        }
+    }
+    Err(format!(
+        "{last} (binary {}, {MOSQUITTO_TRIES} tries)",
+        binary.display()
+    ))
+}
+
+fn start_mosquitto_once(binary: &Path, dir: &Path) -> Result<(ServerProc, SocketAddr), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let port = free_port()?;
+    let conf = dir.join("mosquitto.conf");
+    std::fs::write(&conf, mosquitto_config(port))
+        .map_err(|e| format!("{}: {e}", conf.display()))?;
+    let child = Command::new(binary)
+        .arg("-c")
+        .arg(&conf)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| format!("cannot start mosquitto: {e}"))?;
+    let mut proc = ServerProc {
+        child,
+        name: "mosquitto",
+    };
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = Instant::now() + MOSQUITTO_START;
+    loop {
+        proc.check_alive()?;
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok((proc, addr));
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "mosquitto did not accept connections on {addr} within {MOSQUITTO_START:?}"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// `/proc/PID` or `/proc/self`.
 fn proc_dir(pid: Option<u32>) -> String {
     match pid {
@@ -170,6 +259,14 @@ mod tests {
                 .unwrap();
         assert_eq!((s.port(), m.port()), (5060, 2855));
         assert_eq!(parse_listening_line("hello"), None);
+    }
+
+    #[test]
+    fn mosquitto_config_listens_on_loopback_only() {
+        let c = mosquitto_config(18830);
+        assert!(c.starts_with("listener 18830 127.0.0.1\n"), "{c}");
+        assert_eq!(c.lines().filter(|l| l.starts_with("listener")).count(), 1);
+        assert!(c.lines().any(|l| l == "persistence false"));
     }
 
     #[test]

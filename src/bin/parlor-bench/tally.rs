@@ -18,6 +18,8 @@ pub struct Tally {
     pub measured_first: Vec<u64>,
     pub hist: Histogram,
     pub measured: u64,
+    /// Copies of a sender's own measured messages it received (not deliveries).
+    pub own: u64,
     pub reordered: u64,
     pub last_delivery_ns: u64,
     pub last_measured_ns: u64,
@@ -34,6 +36,7 @@ impl Tally {
             measured_first: vec![u64::MAX; senders],
             hist: Histogram::new(),
             measured: 0,
+            own: 0,
             reordered: 0,
             last_delivery_ns: 0,
             last_measured_ns: 0,
@@ -42,7 +45,14 @@ impl Tally {
 
     pub fn record(&mut self, r: usize, st: Stamp, now_ns: u64) {
         let s = st.sender;
-        if s >= self.n || s == r || s >= self.run_first.len() {
+        if s >= self.n || s >= self.run_first.len() {
+            return;
+        }
+        if s == r {
+            // A copy of one's own message (MQTT 3.1.1 brokers send them): not a delivery.
+            if st.seq >= self.measured_first[s] {
+                self.own += 1;
+            }
             return;
         }
         let k = r * self.n + s;
@@ -101,9 +111,12 @@ mod tests {
         assert_eq!(t.hist.percentile_us(50.0), 4.0);
         t.record(1, stamp(0, 1), 6_000);
         assert_eq!(t.reordered, 1);
-        // Own messages and unknown senders are ignored.
+        // Own messages and unknown senders are not deliveries; measured own copies are
+        // counted apart.
         t.record(0, stamp(0, 9), 6_000);
+        t.record(0, stamp(0, 1), 6_000);
         t.record(1, stamp(7, 9), 6_000);
-        assert_eq!((t.measured, t.reordered), (2, 1));
+        assert_eq!((t.measured, t.reordered, t.own), (2, 1, 1));
+        assert_eq!(t.min_delivered(0), 1);
     }
 }
