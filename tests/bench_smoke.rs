@@ -1,7 +1,8 @@
 //! Smoke test of `parlor-bench` (issue 6): a tiny bounded run in both modes against the
 //! real parlor and the bench's relay, checking the counts it reports (never timings):
 //! every message sent reached every other participant, nothing lost or reordered, and the
-//! CPU and memory readings from /proc are present.
+//! CPU and memory readings from /proc are present. With mosquitto installed (CI installs
+//! Debian's package), the ignored test does the same for the third target, mosquitto.
 
 use std::collections::HashMap;
 use std::process::Command;
@@ -46,7 +47,11 @@ fn num(r: &HashMap<String, String>, key: &str) -> f64 {
 }
 
 fn check(results: &[HashMap<String, String>], mode: &str) {
-    for target in ["parlor", "relay"] {
+    check_targets(results, mode, &["parlor", "relay"]);
+}
+
+fn check_targets(results: &[HashMap<String, String>], mode: &str, targets: &[&str]) {
+    for &target in targets {
         let r = results
             .iter()
             .find(|r| r.get("target").map(String::as_str) == Some(target))
@@ -82,4 +87,26 @@ fn saturate_mode_delivers_every_message_to_every_member() {
 #[test]
 fn rate_mode_delivers_every_message_to_every_member() {
     check(&bench(&["--mode", "rate", "--rate", "3000"]), "rate");
+}
+
+/// Debian's mosquitto, which `.ci/run` installs; a fresh machine's `cargo test` lacks it,
+/// hence `#[ignore]` (CI runs it with `--ignored`).
+const MOSQUITTO: &str = "/usr/sbin/mosquitto";
+
+#[test]
+#[ignore = "needs mosquitto (apt-get install mosquitto); .ci/run runs it"]
+fn mosquitto_target_delivers_every_message_to_every_other_member() {
+    assert!(
+        std::path::Path::new(MOSQUITTO).exists(),
+        "{MOSQUITTO} is missing: apt-get install mosquitto"
+    );
+    let results = bench(&[
+        "--mode",
+        "saturate",
+        "--window",
+        "8",
+        "--mosquitto",
+        MOSQUITTO,
+    ]);
+    check_targets(&results, "saturate", &["parlor", "relay", "mosquitto"]);
 }
