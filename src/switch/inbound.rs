@@ -217,15 +217,15 @@ impl Switch {
         self.write_notices(entropy);
     }
 
-    /// At the end of a read that stopped inside a chunk (its body or end-line) whose end is
-    /// announced (Byte-Range): keeps body bytes not yet forwarded in the connection's hold
-    /// buffer instead of sending them as a short chunk of their own. When what is left of
-    /// the chunk fits one outbound chunk and the buffer, all of it waits and the next read
-    /// sends the chunk whole, with its own flag: a read boundary inside a short message
-    /// would otherwise cost every recipient an extra chunk (its headers and end-line
-    /// outweigh a short body). In a longer chunk the whole outbound chunks go now and only
-    /// the remainder waits, so every outbound chunk but the last carries 2048 octets
-    /// (R4975-7.1.1-b). Held bytes wait at most [`CARRY_HOLD`] for the rest (R7701-6.1-i:
+    /// At the end of a read that stopped inside a chunk (its body or end-line): keeps body
+    /// bytes not yet forwarded in the connection's hold buffer instead of sending them as a
+    /// short chunk of their own. When the chunk's announced end (Byte-Range) leaves what
+    /// fits one outbound chunk and the buffer, all of it waits and the next read sends the
+    /// chunk whole, with its own flag: a read boundary inside a short message would
+    /// otherwise cost every recipient an extra chunk (its headers and end-line outweigh a
+    /// short body). In a longer chunk, or one whose end is `*`, the whole outbound chunks
+    /// go now and only the remainder waits, so every outbound chunk but the last carries
+    /// 2048 octets (R4975-7.1.1-b). Held bytes wait at most [`CARRY_HOLD`] for the rest (R7701-6.1-i:
     /// distribution never waits on a stalled sender). `true` = the pending bytes are dealt
     /// with (held, or sent and the remainder held).
     fn carry_tail(
@@ -239,10 +239,15 @@ impl Switch {
         let Some(c) = self.conns.get_mut(ci.0) else {
             return false;
         };
-        let (Action::Forward(_), Some(end)) = (c.tx.action, c.tx.end) else {
+        let Action::Forward(_) = c.tx.action else {
             return false;
         };
-        let unsent = end.saturating_add(1).saturating_sub(c.tx.pos);
+        // An end of `*`: how much is left is unknown, so only a remainder under one outbound
+        // chunk is ever held, never a whole chunk (more may follow it).
+        let unsent = match c.tx.end {
+            Some(end) => end.saturating_add(1).saturating_sub(c.tx.pos),
+            None => u64::MAX,
+        };
         let input = c.pending.input_bytes(bytes);
         let pending = c.pending.held + c.pending.spill.len() + input.len();
         if pending == 0 {

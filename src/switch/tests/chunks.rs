@@ -473,6 +473,9 @@ fn oversized_chunk_and_message_give_413_and_abort() {
     );
     let head = req.len() - body.len() - b"\r\n-------big00001+\r\n".len();
     h.input(ca, &req[..head + 105]);
+    // The end is `*`: the 105 bytes wait for more until the hold runs out.
+    assert!(h.msgs(cb).is_empty());
+    h.advance(CARRY_HOLD.as_millis() as u64);
     let got = h.msgs(cb);
     assert_eq!(got.len(), 1, "the first 105 bytes went out");
     assert_eq!(got[0].byte_range.unwrap().end, Some(105));
@@ -538,6 +541,63 @@ fn a_read_ending_inside_a_short_chunk_does_not_split_it() {
             assert_eq!(copies[0].body, body, "cut {cut}");
         }
         assert_eq!(h.sw.messages_in_flight(), 0, "cut {cut}");
+    }
+}
+
+/// One CPIM message in one chunk whose Byte-Range end is `*` (RFC 4975 §7.1.1: the sender
+/// did not know the length when it started the chunk).
+fn star_chat(j: &Joined, text: &str) -> Vec<u8> {
+    let body = cpim(ALICE.uri, ROOM_URI, text);
+    send(
+        "t1",
+        &j.path,
+        ALICE.peer,
+        "mt1",
+        "1-*/*",
+        "",
+        "message/cpim",
+        &body,
+        '$',
+    )
+}
+
+/// A chunk whose end is `*`, cut by one read boundary anywhere: a short one still reaches
+/// recipients as one chunk, a 5,000-byte one as chunks of 2048, 2048 and the rest, never
+/// with a short chunk before the last (R4975-7.1.1-b).
+#[test]
+fn a_read_boundary_inside_a_star_chunk_leaves_only_whole_chunks() {
+    for text in [
+        "a short line whose length was not announced".to_string(),
+        "z".repeat(5000),
+    ] {
+        let body = cpim(ALICE.uri, ROOM_URI, &text);
+        let want: Vec<usize> = match body.len() {
+            n if n <= 2048 => vec![n],
+            n => vec![2048, 2048, n - 4096],
+        };
+        let n = {
+            let mut h = Harness::new();
+            let a = h.join(ALICE);
+            star_chat(&a, &text).len()
+        };
+        let step = if body.len() > 2048 { 97 } else { 1 };
+        for cut in (1..n).step_by(step) {
+            let mut h = Harness::new();
+            let [(a, ca), (_b, cb), _] = three(&mut h);
+            let req = star_chat(&a, &text);
+            assert_eq!(req.len(), n);
+            let mut copies = Vec::new();
+            h.input(ca, &req[..cut]);
+            copies.extend(h.msgs(cb));
+            h.input(ca, &req[cut..]);
+            copies.extend(h.msgs(cb));
+            assert_eq!(h.msgs(ca)[0].code(), 200, "cut {cut}");
+            let sizes: Vec<usize> = copies.iter().map(|m| m.body.len()).collect();
+            assert_eq!(sizes, want, "cut {cut} of {n}");
+            assert_eq!(copies.last().and_then(|m| m.flag), Some(Flag::Last));
+            assert_eq!(reassemble(&copies, Flag::Last), body, "cut {cut}");
+            assert_eq!(h.sw.messages_in_flight(), 0, "cut {cut}");
+        }
     }
 }
 
