@@ -16,7 +16,7 @@ use crate::msrp_scan::MsrpScan;
 use crate::payload::{cpim_content, parse_fields, Template};
 use crate::relay::split_frames;
 use crate::report::RunResult;
-use crate::server_proc::{cpu_ns, rss_kb, ServerProc};
+use crate::server_proc::{cpu_ns, own_cpu_ns, rss_kb, ServerProc};
 use crate::tally::Tally;
 
 /// Read buffer per connection.
@@ -184,14 +184,14 @@ impl Load {
         let mut sending = true;
         let mut measure_start = start;
         let mut drain_deadline = u64::MAX;
-        let mut cpu0 = (cpu_ns(Some(server.pid())), cpu_ns(None));
+        let mut cpu0 = (cpu_ns(Some(server.pid())), own_cpu_ns());
         let mut stalled = false;
         loop {
             let now = ns_since(self.t0);
             if !measuring && now >= warm_end {
                 measuring = true;
                 measure_start = now;
-                cpu0 = (cpu_ns(Some(server.pid())), cpu_ns(None));
+                cpu0 = (cpu_ns(Some(server.pid())), own_cpu_ns());
                 for (i, s) in self.senders.iter().enumerate() {
                     self.tally.measured_first[i] = s.next_seq;
                 }
@@ -245,7 +245,7 @@ impl Load {
             }
         }
         let end = ns_since(self.t0);
-        let cpu1 = (cpu_ns(Some(server.pid())), cpu_ns(None));
+        let cpu1 = (cpu_ns(Some(server.pid())), own_cpu_ns());
         server.check_alive()?;
         let t = &self.tally;
         let sent: u64 = self.senders.iter().map(|s| s.sent_measured).sum();

@@ -175,7 +175,7 @@ pub fn table_row(target: &str, round: &str, r: &RunResult) -> String {
 pub fn result_line(target: &str, shape: &ShapeLabel, r: &RunResult) -> String {
     let rate = shape.rate.map(|v| format!(" rate={v}")).unwrap_or_default();
     format!(
-        "RESULT target={target} n={} s={} b={} mode={}{rate} window={} sent={} deliveries={} per_s={:.0} p50_us={:.0} p99_us={:.0} max_us={:.0} lost={} reordered={} stalled={} cpu_us_per_delivery={:.4} peak_rss_kb={} rss_kb={} bench_cpu_s={:.3}",
+        "RESULT target={target} n={} s={} b={} mode={}{rate} window={} sent={} deliveries={} per_s={:.0} p50_us={:.0} p99_us={:.0} max_us={:.0} lost={} reordered={} stalled={} cpu_us_per_delivery={:.4} peak_rss_kb={} rss_kb={} bench_cpu_s={:.6}",
         shape.n,
         shape.s,
         shape.b,

@@ -233,6 +233,17 @@ pub fn cpu_ns(pid: Option<u32>) -> u64 {
         .sum()
 }
 
+/// Nanoseconds on CPU of this process, exact to now (`CLOCK_PROCESS_CPUTIME_ID`). The
+/// schedstat figures `cpu_ns` reads are brought up to date only at a tick or a context
+/// switch, so for the reading thread itself they can lag by a tick: a short run could read
+/// zero.
+pub fn own_cpu_ns() -> u64 {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    (t.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(t.tv_nsec as u64)
+}
+
 /// `(VmHWM, VmRSS)` in KiB from `/proc/PID/status`; zeros if unreadable.
 pub fn rss_kb(pid: Option<u32>) -> (u64, u64) {
     let Ok(status) = std::fs::read_to_string(format!("{}/status", proc_dir(pid))) else {
@@ -277,6 +288,13 @@ mod tests {
         }
         assert!(x != 1);
         assert!(cpu_ns(None) > 0);
+        let before = own_cpu_ns();
+        let mut y = 0u64;
+        for i in 0..200_000u64 {
+            y = y.wrapping_mul(31).wrapping_add(i);
+        }
+        assert!(y != 1);
+        assert!(own_cpu_ns() > before, "a short burst of work shows at once");
         let (hwm, rss) = rss_kb(None);
         assert!(hwm >= rss && rss > 0);
     }
