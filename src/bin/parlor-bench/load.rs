@@ -184,14 +184,14 @@ impl Load {
         let mut sending = true;
         let mut measure_start = start;
         let mut drain_deadline = u64::MAX;
-        let mut cpu0 = (cpu_ns(Some(server.pid())), own_cpu_ns());
+        let mut cpu0 = (cpu_ns(server.pid()), own_cpu_ns());
         let mut stalled = false;
         loop {
             let now = ns_since(self.t0);
             if !measuring && now >= warm_end {
                 measuring = true;
                 measure_start = now;
-                cpu0 = (cpu_ns(Some(server.pid())), own_cpu_ns());
+                cpu0 = (cpu_ns(server.pid()), own_cpu_ns());
                 for (i, s) in self.senders.iter().enumerate() {
                     self.tally.measured_first[i] = s.next_seq;
                 }
@@ -245,7 +245,7 @@ impl Load {
             }
         }
         let end = ns_since(self.t0);
-        let cpu1 = (cpu_ns(Some(server.pid())), own_cpu_ns());
+        let cpu1 = (cpu_ns(server.pid()), own_cpu_ns());
         server.check_alive()?;
         let t = &self.tally;
         let sent: u64 = self.senders.iter().map(|s| s.sent_measured).sum();
@@ -378,27 +378,26 @@ fn receive(
     conn.in_len += got;
     let now = ns_since(t0);
     let buf = &conn.inbuf[..conn.in_len];
+    // Every wire hands the same payload (fields first) to the same tally.
+    let mut record = |payload: &[u8]| {
+        if let Some(st) = parse_fields(payload) {
+            tally.record(r, st, now);
+        }
+    };
     let used = match wire {
         Wire::Msrp => conn
             .scan
             .scan(buf, |head| {
-                if let Some(st) = cpim_content(head).and_then(parse_fields) {
-                    tally.record(r, st, now);
+                if let Some(payload) = cpim_content(head) {
+                    record(payload);
                 }
             })
             .map_err(|e| format!("participant {r}: not the MSRP expected ({e:?})"))?,
-        Wire::Relay => split_frames(buf, |payload| {
-            if let Some(st) = parse_fields(payload) {
-                tally.record(r, st, now);
-            }
-        })
-        .map_err(|e| format!("participant {r}: {e}"))?,
-        Wire::Mqtt => split_publishes(buf, |payload| {
-            if let Some(st) = parse_fields(payload) {
-                tally.record(r, st, now);
-            }
-        })
-        .map_err(|e| format!("participant {r}: not the MQTT expected: {e}"))?,
+        Wire::Relay => {
+            split_frames(buf, &mut record).map_err(|e| format!("participant {r}: {e}"))?
+        }
+        Wire::Mqtt => split_publishes(buf, &mut record)
+            .map_err(|e| format!("participant {r}: not the MQTT expected: {e}"))?,
     };
     if used == 0 && conn.in_len == conn.inbuf.len() {
         return Err(format!(

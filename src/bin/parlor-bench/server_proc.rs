@@ -219,11 +219,11 @@ fn proc_dir(pid: Option<u32>) -> String {
     }
 }
 
-/// Nanoseconds on CPU of every thread of `pid` (None = this process): the first field of
-/// each `/proc/PID/task/*/schedstat`. Threads that ended are not counted, which is why the
-/// servers and the bench run their work on long-lived threads.
-pub fn cpu_ns(pid: Option<u32>) -> u64 {
-    let Ok(tasks) = std::fs::read_dir(format!("{}/task", proc_dir(pid))) else {
+/// Nanoseconds on CPU of every thread of server `pid`: the first field of each
+/// `/proc/PID/task/*/schedstat`. Threads that ended are not counted, which is why the
+/// servers run their work on long-lived threads. The bench's own CPU is [`own_cpu_ns`].
+pub fn cpu_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("{}/task", proc_dir(Some(pid)))) else {
         return 0;
     };
     tasks
@@ -234,9 +234,9 @@ pub fn cpu_ns(pid: Option<u32>) -> u64 {
 }
 
 /// Nanoseconds on CPU of this process, exact to now (`CLOCK_PROCESS_CPUTIME_ID`). The
-/// schedstat figures `cpu_ns` reads are brought up to date only at a tick or a context
-/// switch, so for the reading thread itself they can lag by a tick: a short run could read
-/// zero.
+/// schedstat figures [`cpu_ns`] reads are brought up to date only at a tick or a context
+/// switch, so for the reading thread itself they would lag by a tick: a short run could
+/// read zero.
 pub fn own_cpu_ns() -> u64 {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
     (t.tv_sec as u64)
@@ -287,7 +287,7 @@ mod tests {
             x = x.wrapping_mul(31).wrapping_add(i);
         }
         assert!(x != 1);
-        assert!(cpu_ns(None) > 0);
+        assert!(cpu_ns(std::process::id()) > 0);
         let before = own_cpu_ns();
         let mut y = 0u64;
         for i in 0..200_000u64 {
