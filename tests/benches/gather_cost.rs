@@ -6,9 +6,9 @@
 //!
 //! A measuring tool, not a test: `cargo bench --bench gather_cost`, settings via argv or the
 //! environment (`D=64 WRITES=100000 PAIRS=5 HEAD=250 BODY=293 TAIL=27`). It prints both
-//! figures for each interleaved pair. CPU is this thread's on-CPU time from
-//! /proc/thread-self/schedstat, which on loopback includes the receive path the kernel runs
-//! in the sender's context, as it does for parlor's writers.
+//! figures for each interleaved pair. CPU is this thread's CPU clock, which on loopback
+//! includes the receive path the kernel runs in the sender's context, as it does for
+//! parlor's writers.
 
 use std::io::{IoSlice, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -25,12 +25,13 @@ fn setting(key: &str, default: usize) -> usize {
     }
 }
 
-/// This thread's on-CPU nanoseconds.
+/// This thread's on-CPU nanoseconds, exact to now (`CLOCK_THREAD_CPUTIME_ID`; the
+/// schedstat file would lag by up to a tick for the thread reading it).
 fn thread_cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    (t.tv_sec as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(t.tv_nsec as u64)
 }
 
 #[derive(Clone, Copy)]
@@ -66,34 +67,43 @@ fn write_all_vectored(tx: &mut TcpStream, mut iov: &mut [IoSlice<'_>]) {
     }
 }
 
+/// CPU ns per delivery of `s.writes` calls of `one_write(w, socket)` on a fresh pair.
+fn per_delivery(s: Sizes, mut one_write: impl FnMut(usize, &mut TcpStream)) -> f64 {
+    let mut tx = pair();
+    let start = thread_cpu_ns();
+    for w in 0..s.writes {
+        one_write(w, &mut tx);
+    }
+    (thread_cpu_ns() - start) as f64 / (s.writes * s.deliveries) as f64
+}
+
+/// Where in `source` delivery `d` of write `w` takes its copy from: a different one each
+/// time, as recipients' headers differ.
+fn source_at(s: Sizes, w: usize, d: usize) -> usize {
+    ((w * 7 + d) % s.deliveries) * (s.head + s.body + s.tail)
+}
+
 /// CPU ns per delivery: every delivery's whole copy memcpy'd into one buffer, one iovec.
 fn contiguous(s: Sizes, source: &[u8]) -> f64 {
     let copy = s.head + s.body + s.tail;
-    let mut tx = pair();
     let mut ring = vec![0u8; copy * s.deliveries];
-    let start = thread_cpu_ns();
-    for w in 0..s.writes {
+    per_delivery(s, |w, tx| {
         for (d, slot) in ring.chunks_exact_mut(copy).enumerate() {
-            // A different source copy each time, as recipients' headers differ.
-            let at = ((w * 7 + d) % s.deliveries) * copy;
+            let at = source_at(s, w, d);
             slot.copy_from_slice(&source[at..at + copy]);
         }
-        write_all_vectored(&mut tx, &mut [IoSlice::new(&ring)]);
-    }
-    (thread_cpu_ns() - start) as f64 / (s.writes * s.deliveries) as f64
+        write_all_vectored(tx, &mut [IoSlice::new(&ring)]);
+    })
 }
 
 /// CPU ns per delivery: only headers and end-line copied, the body shared: three iovecs.
 fn gathered(s: Sizes, source: &[u8]) -> f64 {
     let own = s.head + s.tail;
-    let copy = s.head + s.body + s.tail;
-    let mut tx = pair();
     let body = vec![b'b'; s.body];
     let mut heads = vec![0u8; own * s.deliveries];
-    let start = thread_cpu_ns();
-    for w in 0..s.writes {
+    per_delivery(s, |w, tx| {
         for (d, slot) in heads.chunks_exact_mut(own).enumerate() {
-            let at = ((w * 7 + d) % s.deliveries) * copy;
+            let at = source_at(s, w, d);
             slot.copy_from_slice(&source[at..at + own]);
         }
         // One small allocation per write (per D deliveries): about 1 ns per delivery.
@@ -102,9 +112,8 @@ fn gathered(s: Sizes, source: &[u8]) -> f64 {
             let (head, tail) = slot.split_at(s.head);
             iov.extend([IoSlice::new(head), IoSlice::new(&body), IoSlice::new(tail)]);
         }
-        write_all_vectored(&mut tx, &mut iov);
-    }
-    (thread_cpu_ns() - start) as f64 / (s.writes * s.deliveries) as f64
+        write_all_vectored(tx, &mut iov);
+    })
 }
 
 fn main() {
