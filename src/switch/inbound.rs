@@ -225,9 +225,9 @@ impl Switch {
     /// otherwise cost every recipient an extra chunk (its headers and end-line outweigh a
     /// short body). In a longer chunk, or one whose end is `*`, the whole outbound chunks
     /// go now and only the remainder waits, so every outbound chunk but the last carries
-    /// 2048 octets (R4975-7.1.1-b). Held bytes wait at most [`CARRY_HOLD`] for the rest (R7701-6.1-i:
-    /// distribution never waits on a stalled sender). `true` = the pending bytes are dealt
-    /// with (held, or sent and the remainder held).
+    /// 2048 octets (R4975-7.1.1-b). Held bytes wait at most [`CARRY_HOLD`] for the rest
+    /// (R7701-6.1-i: distribution never waits on a stalled sender). `true` = the pending
+    /// bytes are dealt with (held, or sent and the remainder held).
     fn carry_tail(
         &mut self,
         now: Instant,
