@@ -416,20 +416,33 @@ fn r7700_2_4_a_comparison_combines_all_rules() {
     assert_eq!(ask_nickname(&mut b, "Big Al 2"), 200);
 }
 
-// IMPL-3: a participant without `a=chatroom`, or whose a=chatroom lacks `nickname`, → 403.
+// Issue 14: a participant whose offer had no `a=chatroom` (AG Projects' SDK and Blink never
+// send one), or whose a=chatroom lacks `nickname`, still gets a nickname when the room
+// allows them: RFC 7701 §7.1 makes 403 a matter of room policy. The nickname reaches the
+// others' view of the room (a second NICKNAME for it from another URI is 425).
 #[test]
-fn impl_3_participant_without_nickname_capability_gets_403() {
+fn issue14_participant_without_chatroom_attribute_may_take_a_nickname() {
     let server = Server::start(&[]);
     let mut unaware = join_with_chatroom(server.sip, "dave", None);
-    assert_eq!(unaware.ask_nickname("Dave"), 403);
+    assert_eq!(unaware.ask_nickname("Dave"), 200, "no a=chatroom at all");
     let mut private_only = join_with_chatroom(server.sip, "erin", Some("private-messages"));
-    assert_eq!(private_only.ask_nickname("Erin"), 403);
+    assert_eq!(private_only.ask_nickname("Erin"), 200, "a=chatroom without nickname");
     let mut legacy = join_with_chatroom(server.sip, "frank", Some("nicknames"));
     assert_eq!(
         legacy.ask_nickname("Frank"),
         200,
         "A8: `nicknames` accepted"
     );
+    assert_eq!(legacy.ask_nickname("dave"), 425, "Dave is held by dave's URI");
+}
+
+// R7701-7.1-e with IMPL-3: in a room without nicknames the participant without
+// `a=chatroom` gets the room's 403 like everyone else.
+#[test]
+fn r7701_7_1_e_room_policy_decides_for_unaware_participants_too() {
+    let server = Server::start(&["--no-nicknames"]);
+    let mut unaware = join_with_chatroom(server.sip, "dave", None);
+    assert_eq!(unaware.ask_nickname("Dave"), 403);
 }
 
 // R4975-7.1-d / IMPL-9: a NICKNAME body over 10240 octets → 413 and no effect.

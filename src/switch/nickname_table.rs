@@ -1,5 +1,5 @@
 //! NICKNAME (RFC 7701 §7.1-§7.3, §11): checks in order (413 body over RFC 4975 §7.1's
-//! non-SEND cap, 400 continuation chunk, 403 room policy / non-aware participant, 400 report
+//! non-SEND cap, 400 continuation chunk, 403 room policy (whatever the participant's a=chatroom said), 400 report
 //! headers or missing Use-Nickname, 424 malformed, 425 reserved / in use by another URI /
 //! quarantined), then sets, changes or (`""`) removes the nickname and tells the roster.
 //!
@@ -138,9 +138,11 @@ impl Switch {
     ) -> Result<bool, MsrpError> {
         let me = self.participant(pid).ok_or(MsrpError::SessionUnknown)?;
         let room = self.rooms.get(me.room).ok_or(MsrpError::Forbidden)?;
-        // R7701-7.1-e: room policy first. IMPL-3: a participant that did not declare
-        // `nickname` in its a=chatroom (or no a=chatroom at all) may not use one either.
-        if !room.policy.nicknames || !me.caps.chatroom_aware || !me.caps.nickname {
+        // R7701-7.1-e: room policy decides, and nothing else. A participant whose offer had
+        // no `a=chatroom` (AG Projects' SDK, so Blink, never sends one) or did not list
+        // `nickname` has shown by sending NICKNAME that it supports it; the answer
+        // advertised `nickname`, so it gets the room's answer like everyone else.
+        if !room.policy.nicknames {
             return Err(MsrpError::Forbidden);
         }
         // IMPL-24 / A10: NICKNAME must not carry report headers (RFC 7701 §7.1).

@@ -150,8 +150,10 @@ fn success_pushes_roster_changed_and_failures_do_not() {
     assert_eq!(h.sw.nickname(a.id), None);
 }
 
+/// Issue 14: RFC 7701 §7.1 makes 403 a matter of room policy; a participant without
+/// `a=chatroom` (or without `nickname` in it) that sends NICKNAME gets the room's answer.
 #[test]
-fn non_aware_or_nickname_less_participants_get_403() {
+fn non_aware_or_nickname_less_participants_may_take_nicknames() {
     let mut h = Harness::new();
     let unaware = ChatCaps::default();
     let no_nick = ChatCaps {
@@ -159,10 +161,11 @@ fn non_aware_or_nickname_less_participants_get_403() {
         ..ALL_CAPS
     };
     let (b, cb) = joined_to(&mut h, ROOM, BOB, unaware);
-    assert_eq!(ask(&mut h, cb, &b, BOB, "\"Bob\""), 403);
+    assert_eq!(ask(&mut h, cb, &b, BOB, "\"Bob\""), 200);
+    assert_eq!(h.sw.nickname(b.id), Some("Bob"));
     let (c, cc) = joined_to(&mut h, ROOM, CAROL, no_nick);
-    assert_eq!(ask(&mut h, cc, &c, CAROL, "\"Carol\""), 403);
-    assert_eq!(h.sw.nickname(c.id), None);
+    assert_eq!(ask(&mut h, cc, &c, CAROL, "\"Carol\""), 200);
+    assert_eq!(ask(&mut h, cc, &c, CAROL, "\"bob\""), 425, "Bob is held");
 }
 
 #[test]
