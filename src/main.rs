@@ -13,10 +13,15 @@ usage: parlor serve [FLAGS]     run the chat server (SIP focus + MSRP switch)
                                 print a [user.\"USER\"] config table with the digest
                                 hashes; reads USER, REALM if not given, then the
                                 password from stdin (one line each)
-       parlor --help | -h       print this help
+       parlor --help | -h       print this help (COMMAND --help: that command's)
        parlor --version | -V    print the version
 
 serve flags (defaults in brackets):
+SERVE_FLAGS
+On start, one line is printed: parlor listening sip=IP:PORT msrp=IP:PORT";
+
+/// The flags `serve` and `limits` share.
+const SERVE_FLAGS: &str = "\
   --sip-listen IP:PORT     SIP over UDP and TCP [127.0.0.1:5060]
   --msrp-listen IP:PORT    MSRP over TCP [127.0.0.1:2855]
   --domain NAME            domain of room URIs sip:ROOM@NAME [localhost]
@@ -27,22 +32,64 @@ serve flags (defaults in brackets):
   --config FILE            settings and rooms from a config file
   --profile NAME|FILE      memory profile: tiny, router, gateway [router]
   --memory-cap BYTES       override the profile's memory cap
-  --log LEVEL              off, error, warn, info, debug, trace [info]
+  --limit NAME=VALUE       override one memory-profile field (repeatable)
+  --log LEVEL              off, error, warn, info, debug, trace [info]";
+
+const SERVE_USAGE: &str = "\
+usage: parlor serve [FLAGS]
+Runs the chat server until SIGTERM or SIGINT (exit 0). A bad flag or config prints
+one error line and exits 2. Flags (defaults in brackets):
+SERVE_FLAGS
 On start, one line is printed: parlor listening sip=IP:PORT msrp=IP:PORT";
+
+const LIMITS_USAGE: &str = "\
+usage: parlor limits [FLAGS]
+Prints the memory figures (memory_cap, max_participants, worst_case_bytes, ...) that
+`parlor serve` with the same flags would use, as key=value lines. Flags:
+SERVE_FLAGS";
+
+const HASH_USAGE: &str = "\
+usage: parlor hash-password [USER [REALM]]
+Prints a [user.\"USER\"] table for the config file with the user's SIP digest hashes
+(HA1 for SHA-256 and MD5; the password itself is never stored). Reads from stdin, one
+line each: USER (e.g. sip:alice@example.com) unless given, REALM (the server's
+auth_realm, by default its domain) unless given, then the password. Example:
+  printf 'sip:alice@example.com\\nchat.example.net\\n%s\\n' \"$PASSWORD\" | parlor hash-password";
+
+/// A usage text with the shared flag list filled in.
+fn usage(text: &str) -> String {
+    text.replace("SERVE_FLAGS", SERVE_FLAGS)
+}
+
+/// `COMMAND --help` (or `-h`) anywhere among a command's words.
+fn asks_help(args: &[OsString]) -> bool {
+    args.iter()
+        .any(|a| a.to_str().is_some_and(|a| a == "--help" || a == "-h"))
+}
 
 fn main() -> ExitCode {
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
     if args.is_empty() {
-        eprintln!("{USAGE}");
+        eprintln!("{}", usage(USAGE));
         return ExitCode::from(2);
     }
     let command = args.remove(0);
+    let help = match command.to_str() {
+        Some("serve") => Some(SERVE_USAGE),
+        Some("limits") => Some(LIMITS_USAGE),
+        Some("hash-password") => Some(HASH_USAGE),
+        _ => None,
+    };
+    if let Some(text) = help.filter(|_| asks_help(&args)) {
+        println!("{}", usage(text));
+        return ExitCode::SUCCESS;
+    }
     match command.to_str() {
         Some("serve") => serve(args),
         Some("limits") => limits(args),
         Some("hash-password") => hash_password(args),
         Some("--help" | "-h" | "help") => {
-            println!("{USAGE}");
+            println!("{}", usage(USAGE));
             ExitCode::SUCCESS
         }
         Some("--version" | "-V") => {
@@ -50,7 +97,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         _ => {
-            eprintln!("parlor: unknown command {command:?}\n{USAGE}");
+            eprintln!("parlor: unknown command {command:?}\n{}", usage(USAGE));
             ExitCode::from(2)
         }
     }
@@ -133,7 +180,7 @@ fn hash_password(args: Vec<OsString>) -> ExitCode {
     }
     let password = next("password", None);
     if given.next().is_some() {
-        eprintln!("parlor: hash-password takes at most USER and REALM\n{USAGE}");
+        eprintln!("parlor: hash-password takes at most USER and REALM\n{HASH_USAGE}");
         return ExitCode::from(2);
     }
     let (Some(user), Some(realm), Some(password)) = (user, realm, password) else {

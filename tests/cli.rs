@@ -83,3 +83,27 @@ fn help_version_and_unknown_command() {
     let (code, _, _) = run(&[]);
     assert_eq!(code, Some(2));
 }
+
+// Issue 14: every subcommand's `--help` (or `-h`) prints that command's usage on stdout and
+// exits 0; `hash-password --help` used to take `--help` as the user name and wait for a
+// realm and a password on stdin.
+#[test]
+fn every_subcommand_has_help() {
+    for (command, expect) in [
+        ("serve", "usage: parlor serve"),
+        ("limits", "usage: parlor limits"),
+        ("hash-password", "usage: parlor hash-password"),
+    ] {
+        for flag in ["--help", "-h"] {
+            let (code, out, err) = run(&[command, flag]);
+            assert_eq!(code, Some(0), "{command} {flag}: {err}");
+            assert!(out.starts_with(expect), "{command} {flag}: {out}");
+            assert!(err.is_empty(), "{command} {flag} stderr: {err}");
+        }
+    }
+    let (_, out, _) = run(&["serve", "--help"]);
+    assert!(out.contains("--limit NAME=VALUE"), "{out}");
+    let (code, out, _) = run(&["serve", "--log", "warn", "--help"]);
+    assert_eq!(code, Some(0), "--help after other flags");
+    assert!(out.starts_with("usage: parlor serve"), "{out}");
+}
