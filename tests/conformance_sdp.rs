@@ -384,3 +384,68 @@ fn r4975_8_1_a_exactly_one_msrp_stream_accepted_others_port_0() {
     assert_eq!(m_lines[3], "m=video 0 RTP/AVP 31 32");
     assert_eq!(answer.matches("a=path:").count(), 1, "one accepted stream");
 }
+
+/// A file-transfer m-line as RFC 5547 §8 and AG Projects' SDK write it (sendonly, a
+/// file-selector, a transfer id).
+fn file_transfer_section(path: &str) -> String {
+    crlf_join(&[
+        "m=message 9 TCP/MSRP *",
+        "a=sendonly",
+        "a=accept-types:message/cpim",
+        "a=accept-wrapped-types:*",
+        &format!("a=path:{path}"),
+        "a=setup:active",
+        "a=file-selector:name:\"holiday.jpg\" type:image/jpeg size:32349 \
+         hash:sha-1:72:24:5F:E8:65:3D:DA:F3:71:36:2F:86:D4:71:91:3E:E4:A2:CE:2E",
+        "a=file-transfer-id:vBnG916bdberum2fFEABR1FR3ExZMUrd",
+    ])
+}
+
+fn crlf_join(lines: &[&str]) -> String {
+    lines.iter().map(|l| format!("{l}\r\n")).collect()
+}
+
+// Issue 14 / RFC 5547: a file transfer offer used to get 200 with a=recvonly, then 415 for
+// every chunk. Alone it is refused with 488 and a Warning that says why.
+#[test]
+fn rfc5547_file_transfer_offer_alone_is_488_with_warning() {
+    let server = Server::start(&[]);
+    let mut sdp = crlf_join(&[
+        "v=0",
+        "o=alice 1 1 IN IP4 127.0.0.1",
+        "s=-",
+        "c=IN IP4 127.0.0.1",
+        "t=0 0",
+    ]);
+    sdp.push_str(&file_transfer_section(&fresh_path()));
+    let r = invite_room(server.sip, &sdp);
+    assert_eq!(r.status(), Some(488), "{}", r.start);
+    let warning = r.header("Warning").unwrap_or_default().to_string();
+    assert!(
+        warning.starts_with("304 ") && warning.contains("file"),
+        "Warning {warning:?}"
+    );
+}
+
+// Issue 14 / RFC 3264 §6: beside a chat stream, the file transfer stream is refused in
+// place (port 0) and the chat stream joins.
+#[test]
+fn rfc5547_file_transfer_stream_beside_chat_gets_port_0() {
+    let server = Server::start(&[]);
+    let path = fresh_path();
+    let mut sdp = offer("alice", &usual_attrs(&path));
+    sdp.push_str(&file_transfer_section(&fresh_path()));
+    let r = invite_room(server.sip, &sdp);
+    assert_eq!(r.status(), Some(200), "{}", r.start);
+    let answer = r.body_text();
+    let m_lines: Vec<&str> = answer.lines().filter(|l| l.starts_with("m=")).collect();
+    assert_eq!(m_lines.len(), 2, "answer m-lines {m_lines:?}");
+    assert!(!m_lines[0].starts_with("m=message 0 "), "{m_lines:?}");
+    assert_eq!(m_lines[1], "m=message 0 TCP/MSRP *");
+    assert!(!answer.contains("a=recvonly"), "{answer}");
+    assert_eq!(
+        answer.matches("a=path:").count(),
+        1,
+        "only the chat stream"
+    );
+}

@@ -1,5 +1,6 @@
 //! SDP offer/answer for a chat-room join (RFC 3264 §5–6 as used by RFC 4975 §8; RFC 6135
-//! §4.2 setup roles; RFC 4975 §6 `msrps` needs TLS; RFC 7701 §5.2 accept-types
+//! §4.2 setup roles; RFC 4975 §6 `msrps` needs TLS; RFC 5547 file transfer streams are
+//! refused; RFC 7701 §5.2 accept-types
 //! `message/cpim`, §8 `a=chatroom`; RFC 3264 §6 one answer m-line per offered one, port 0 for
 //! refused streams, §6.1 mirrored direction): checks the participant's offer, and writes
 //! the focus's answer from what the switch granted; for an offerless INVITE (IMPL-25) it
@@ -65,11 +66,15 @@ pub(super) struct AnswerBasis {
     pub version: u64,
 }
 
-/// True if the section can carry the session over plain TCP: `TCP/MSRP`, a non-zero port,
-/// and no `msrps` URI in its path (RFC 4975 §6: `msrps` means the connection must be TLS,
-/// which this switch does not speak).
+/// True if the section can carry the chat session over plain TCP: `TCP/MSRP`, a non-zero
+/// port, no `msrps` URI in its path (RFC 4975 §6: `msrps` means the connection must be
+/// TLS, which this switch does not speak), and not a file transfer (RFC 5547
+/// `a=file-selector`: its chunks are the file, never Message/CPIM for the room).
 fn usable(m: &MsrpMedia<'_>) -> bool {
-    m.proto == MsrpProto::Tcp && m.port != 0 && !m.path.is_some_and(path_needs_tls)
+    m.proto == MsrpProto::Tcp
+        && m.port != 0
+        && !m.path.is_some_and(path_needs_tls)
+        && !m.file_selector
 }
 
 fn path_needs_tls(path: &str) -> bool {
@@ -114,8 +119,15 @@ pub(super) fn check_offer<'a>(
     let accepted = (0..sd.lines.len()).find(|i| sd.media_of_line(*i).is_some_and(usable));
     let Some((accepted, media)) = accepted.and_then(|i| Some((i, sd.media_of_line(i)?))) else {
         let live = || sd.media.iter().filter(|m| m.port != 0);
-        let msrps = live().any(|m| m.proto == MsrpProto::Tcp);
-        let tls = live().any(|m| m.proto == MsrpProto::Tls);
+        let chat = || live().filter(|m| !m.file_selector);
+        if live().next().is_some() && chat().next().is_none() {
+            return Err(Refusal::not_acceptable(
+                304,
+                "File transfer (RFC 5547 file-selector) not supported in a chat room",
+            ));
+        }
+        let msrps = chat().any(|m| m.proto == MsrpProto::Tcp);
+        let tls = chat().any(|m| m.proto == MsrpProto::Tls);
         return Err(if msrps {
             Refusal::not_acceptable(302, "msrps path needs TLS, not supported")
         } else if tls {

@@ -239,6 +239,8 @@ pub struct MsrpMedia<'a> {
     pub chatroom: Option<Chatroom>,
     /// Media-level direction attribute, else the session-level one, else `sendrecv`.
     pub direction: Direction,
+    /// The section carries `a=file-selector` (RFC 5547 §5): a file transfer, not chat.
+    pub file_selector: bool,
 }
 
 impl MsrpMedia<'_> {
@@ -255,6 +257,7 @@ impl MsrpMedia<'_> {
             max_size: None,
             chatroom: None,
             direction: Direction::SendRecv,
+            file_selector: false,
         }
     }
 
@@ -463,6 +466,7 @@ fn parse_media_line(
         max_size: None,
         chatroom: None,
         direction,
+        file_selector: false,
     };
     Ok((line, Some(media)))
 }
@@ -493,6 +497,7 @@ fn apply_attribute<'a>(m: &mut MsrpMedia<'a>, v: &'a str) -> Result<(), SdpError
             );
         }
         ("chatroom", val) => m.chatroom = Some(Chatroom::parse(val.unwrap_or_default())),
+        ("file-selector", _) => m.file_selector = true,
         (name, None) if Direction::parse(name).is_some() => {
             m.direction = Direction::parse(name).unwrap_or_default();
         }

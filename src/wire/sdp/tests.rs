@@ -370,3 +370,13 @@ fn direction_answers_mirror_the_offer() {
     assert!(!Direction::RecvOnly.sends() && Direction::RecvOnly.receives());
     assert!(!Direction::Inactive.sends() && !Direction::Inactive.receives());
 }
+
+#[test]
+fn file_selector_marks_a_file_transfer_section() {
+    let mut lines = example1_sdp();
+    let sd = SessionDescription::parse(&lines, 4096).unwrap();
+    assert!(!sd.msrp_media().unwrap().file_selector, "a chat section");
+    lines.extend_from_slice(b"a=file-selector:name:\"a.txt\" type:text/plain size:5\r\n");
+    let sd = SessionDescription::parse(&lines, 4096).unwrap();
+    assert!(sd.msrp_media().unwrap().file_selector);
+}
