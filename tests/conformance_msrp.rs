@@ -638,3 +638,79 @@ fn r4975_6_a_msrps_path_without_tls_refused() {
         r.start
     );
 }
+
+// Issue 14 / RFC 4975 §7.3: a SEND without To-Path used to get neither a response nor a
+// close. It gets 400 on its connection (the response goes to its From-Path), and the
+// connection's session keeps working.
+#[test]
+fn r4975_7_3_send_without_to_path_gets_400() {
+    let server = Server::start(&[]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut b = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
+    let tid = ident(12);
+    let body = cpim_body(&a.uri, ROOM, b"no to-path");
+    let req = format!(
+        "MSRP {tid} SEND\r\nFrom-Path: {}\r\nMessage-ID: {}\r\nByte-Range: 1-{}/{}\r\n\
+         Content-Type: message/cpim\r\n\r\n",
+        a.local_path,
+        ident(10),
+        body.len(),
+        body.len()
+    );
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(&body);
+    bytes.extend_from_slice(format!("\r\n-------{tid}$\r\n").as_bytes());
+    a.conn().write(&bytes);
+    let r = a.response_to(&tid);
+    assert_eq!(r.status, Some(400), "{r:?}");
+    assert_eq!(r.header("To-Path"), Some(a.local_path.as_str()));
+    assert!(b.next_send(QUIET).is_none(), "the malformed SEND was forwarded");
+    let (tid, _, good) = a.say(b"still here");
+    assert_eq!(a.response_to(&tid).status, Some(200));
+    assert_eq!(b.next_send(STEP).expect("copy").body, good);
+}
+
+// Issue 14 / RFC 4975 §7.3: without From-Path no response can be routed: the connection
+// is closed, not left waiting.
+#[test]
+fn r4975_7_3_request_without_from_path_closes_the_connection() {
+    let server = Server::start(&[]);
+    let a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut stranger = MsrpConn::connect(a.answer.msrp_addr());
+    let tid = ident(12);
+    stranger.write(
+        format!(
+            "MSRP {tid} SEND\r\nTo-Path: {}\r\nMessage-ID: {}\r\nByte-Range: 1-0/0\r\n\
+             -------{tid}$\r\n",
+            a.answer.path,
+            ident(10)
+        )
+        .as_bytes(),
+    );
+    assert!(stranger.closed_within(STEP), "connection left open");
+}
+
+// Issue 14 / RFC 4975 §7.1: a bodiless SEND whose end-line carries another transaction id
+// used to be read as a header line, so the request never ended and got no answer. It gets
+// 400 and the connection is closed (its framing is not trusted any further).
+#[test]
+fn r4975_7_1_bodiless_send_with_foreign_end_line_gets_400_and_close() {
+    let server = Server::start(&[]);
+    let a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut conn = MsrpConn::connect(a.answer.msrp_addr());
+    let tid = ident(12);
+    let other = ident(12);
+    conn.write(
+        format!(
+            "MSRP {tid} SEND\r\nTo-Path: {}\r\nFrom-Path: {}\r\nMessage-ID: {}\r\n\
+             Byte-Range: 1-0/0\r\n-------{other}$\r\n",
+            a.answer.path,
+            fresh_path(),
+            ident(10)
+        )
+        .as_bytes(),
+    );
+    let r = conn.recv(STEP).expect("a response");
+    assert_eq!((r.tid.as_str(), r.status), (tid.as_str(), Some(400)));
+    assert!(conn.closed_within(STEP), "connection left open");
+}

@@ -180,6 +180,9 @@ impl Switch {
             match framer.push(rest) {
                 Err(e) => {
                     log::debug!("msrp connection {}: framing error {e:?}", ci.0);
+                    if e == MsrpError::BadEndLine {
+                        self.answer_bad_end_line(entropy, ci, framer.head());
+                    }
                     self.close_conn(ci, "framing error");
                     break;
                 }
@@ -357,11 +360,15 @@ impl Switch {
         head: &Head,
         tx: &mut Inbound,
     ) {
-        let (Some(to), Some(from)) = (head.headers.to_path, head.headers.from_path) else {
-            log::debug!(
-                "msrp connection {}: request without To-Path/From-Path",
-                ci.0
-            );
+        let Some(from) = head.headers.from_path else {
+            // RFC 4975 §7.3: a response goes to the From-Path; without one nothing can be
+            // answered, and a peer that sends such requests is not speaking MSRP.
+            self.close_conn(ci, "request without From-Path");
+            return;
+        };
+        let Some(to) = head.headers.to_path else {
+            log::debug!("msrp connection {}: request without To-Path: 400", ci.0);
+            tx.reply = Reply::Error(MsrpError::BadHeader);
             return;
         };
         let pid = match self.resolve_session(ci, to, from) {
@@ -711,6 +718,27 @@ impl Switch {
         }
     }
 
+    /// A bodiless request ended by another transaction's end-line: 400 to its From-Path
+    /// (unless it asked for no failure reports) before the connection closes.
+    fn answer_bad_end_line(
+        &mut self,
+        entropy: &mut dyn Entropy,
+        ci: MsrpConnId,
+        head: Option<Head<'_>>,
+    ) {
+        // Responses and REPORTs are never answered (RFC 4975 §7.1.2).
+        let Some(head) = head.filter(|h| h.method().is_some_and(|m| m != Method::Report)) else {
+            return;
+        };
+        let tx = Inbound {
+            method: Some(MethodKind::Other),
+            reply: Reply::Error(MsrpError::BadEndLine),
+            failure_report: head.failure_report(),
+            ..Inbound::default()
+        };
+        self.respond(entropy, ci, &head, &tx);
+    }
+
     /// The response (RFC 4975 §7.2, Failure-Report rules) and the success REPORT (§7.1.3).
     fn respond(&mut self, entropy: &mut dyn Entropy, ci: MsrpConnId, head: &Head, tx: &Inbound) {
         let Some(method) = tx.method else {
@@ -726,15 +754,25 @@ impl Switch {
             parts,
             conns,
             events,
+            local,
             ..
         } = self;
-        let own = tx
+        // A request without To-Path names none of our sessions: its 400 comes from the
+        // switch's address with a session-id that no session has.
+        let anonymous;
+        let own = match tx
             .pid
             .and_then(|id| parts.get(index_of(id)).filter(|p| p.id == id))
             .map(|p| p.path.as_str())
-            .or(head.headers.to_path);
-        let (Some(from_path), Some(own), Some(m)) = (head.headers.from_path, own, head.method())
-        else {
+            .or(head.headers.to_path)
+        {
+            Some(own) => own,
+            None => {
+                anonymous = format!("msrp://{local}/-;tcp");
+                anonymous.as_str()
+            }
+        };
+        let (Some(from_path), Some(m)) = (head.headers.from_path, head.method()) else {
             return;
         };
         if answer {

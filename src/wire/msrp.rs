@@ -155,6 +155,10 @@ pub enum MsrpError {
     NicknameTaken,
     /// Unknown method (RFC 4975 §12).
     NotImplemented,
+    /// A bodiless message ended with an end-line of another transaction id (RFC 4975 §7.1:
+    /// the end-line repeats the start line's). The head is complete (`Framer::head`), the
+    /// stream is not trusted any further.
+    BadEndLine,
 }
 
 impl MsrpError {
@@ -167,7 +171,8 @@ impl MsrpError {
             | MsrpError::BadHeader
             | MsrpError::BadByteRange
             | MsrpError::BadStatus
-            | MsrpError::BadUri => (400, "Bad request"),
+            | MsrpError::BadUri
+            | MsrpError::BadEndLine => (400, "Bad request"),
             MsrpError::HeaderTooLarge | MsrpError::TooLarge => (413, "Message too large"),
             MsrpError::SessionUnknown => (481, "Session does not exist"),
             MsrpError::SessionInUse => (506, "Session already bound"),

@@ -164,15 +164,37 @@ fn unknown_method_501_report_and_responses_are_silent() {
         "MSRP abcd9999 200 OK\r\nTo-Path: {}\r\nFrom-Path: {}\r\n-------abcd9999$\r\n",
         a.path, ALICE.peer
     );
-    let no_paths = b"MSRP nopa1234 SEND\r\nMessage-ID: x1\r\n-------nopa1234$\r\n";
     h.input(c, report.as_bytes());
     h.input(c, response.as_bytes());
-    h.input(c, no_paths);
     assert!(h.drain(c).is_empty());
     assert!(h
         .events()
         .iter()
         .all(|e| !matches!(e, SwitchEvent::Close(_))));
+}
+
+/// Issue 14: a request without To-Path gets 400 (routed to its From-Path); one without
+/// From-Path cannot be answered, and its connection is closed.
+#[test]
+fn missing_to_path_is_400_missing_from_path_closes() {
+    let mut h = Harness::new();
+    let (_a, c) = h.joined(ALICE);
+    let no_to = format!(
+        "MSRP noto1234 SEND\r\nFrom-Path: {}\r\nMessage-ID: x1\r\n-------noto1234$\r\n",
+        ALICE.peer
+    );
+    h.input(c, no_to.as_bytes());
+    let out = h.msgs(c);
+    assert_eq!(out[0].code(), 400);
+    assert_eq!(out[0].to_path, ALICE.peer);
+    assert!(h
+        .events()
+        .iter()
+        .all(|e| !matches!(e, SwitchEvent::Close(_))));
+    let no_paths = b"MSRP nopa1234 SEND\r\nMessage-ID: x1\r\n-------nopa1234$\r\n";
+    h.input(c, no_paths);
+    assert!(h.drain(c).is_empty(), "nothing can be answered");
+    assert!(h.events().contains(&SwitchEvent::Close(c)));
 }
 
 #[test]

@@ -280,6 +280,14 @@ impl Framer {
                 }
                 self.state = State::EndPending(flag);
                 return Ok((used, Some(Event::Head(self.view()))));
+            } else if content.starts_with(HYPHENS) {
+                // An end-line of another transaction: no header field starts with seven
+                // hyphens, so the message ends here, malformed. The head stays readable for
+                // an error response.
+                if let Err(e) = self.finish_head(false, line) {
+                    return self.fail(e);
+                }
+                return self.fail(MsrpError::BadEndLine);
             } else {
                 self.index.count += 1;
                 if self.index.count > self.max_headers {

@@ -290,6 +290,22 @@ fn framing_errors_are_sticky() {
 }
 
 #[test]
+fn foreign_end_line_ends_a_bodiless_message_as_an_error_with_its_head() {
+    let bytes = b"MSRP abcd SEND\r\nTo-Path: msrp://a:1/x;tcp\r\nFrom-Path: msrp://b:2/y;tcp\r\n\
+                  -------wxyz$\r\n";
+    for split in 1..bytes.len() {
+        let mut f = framer();
+        let e = run(&mut f, &[&bytes[..split], &bytes[split..]]).err();
+        assert_eq!(e, Some(MsrpError::BadEndLine), "split at {split}");
+        let head = f.head().expect("the head stays readable");
+        assert_eq!(head.tid, "abcd");
+        assert_eq!(head.headers.from_path, Some("msrp://b:2/y;tcp"));
+        assert_eq!(f.push(b"MSRP").err(), Some(MsrpError::BadEndLine), "sticky");
+    }
+    assert_eq!(MsrpError::BadEndLine.status().0, 400);
+}
+
+#[test]
 fn head_view_and_fallback_parser() {
     // A header without a colon defeats httparse; the fallback ignores it.
     let bytes = b"MSRP abcd SEND\r\nto-path:  msrp://h:1/a;tcp \r\nFrom-Path:msrp://h:2/b;tcp\r\n\
