@@ -664,7 +664,10 @@ fn r4975_7_3_send_without_to_path_gets_400() {
     let r = a.response_to(&tid);
     assert_eq!(r.status, Some(400), "{r:?}");
     assert_eq!(r.header("To-Path"), Some(a.local_path.as_str()));
-    assert!(b.next_send(QUIET).is_none(), "the malformed SEND was forwarded");
+    assert!(
+        b.next_send(QUIET).is_none(),
+        "the malformed SEND was forwarded"
+    );
     let (tid, _, good) = a.say(b"still here");
     assert_eq!(a.response_to(&tid).status, Some(200));
     assert_eq!(b.next_send(STEP).expect("copy").body, good);

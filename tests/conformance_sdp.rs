@@ -443,9 +443,5 @@ fn rfc5547_file_transfer_stream_beside_chat_gets_port_0() {
     assert!(!m_lines[0].starts_with("m=message 0 "), "{m_lines:?}");
     assert_eq!(m_lines[1], "m=message 0 TCP/MSRP *");
     assert!(!answer.contains("a=recvonly"), "{answer}");
-    assert_eq!(
-        answer.matches("a=path:").count(),
-        1,
-        "only the chat stream"
-    );
+    assert_eq!(answer.matches("a=path:").count(), 1, "only the chat stream");
 }

@@ -426,14 +426,22 @@ fn issue14_participant_without_chatroom_attribute_may_take_a_nickname() {
     let mut unaware = join_with_chatroom(server.sip, "dave", None);
     assert_eq!(unaware.ask_nickname("Dave"), 200, "no a=chatroom at all");
     let mut private_only = join_with_chatroom(server.sip, "erin", Some("private-messages"));
-    assert_eq!(private_only.ask_nickname("Erin"), 200, "a=chatroom without nickname");
+    assert_eq!(
+        private_only.ask_nickname("Erin"),
+        200,
+        "a=chatroom without nickname"
+    );
     let mut legacy = join_with_chatroom(server.sip, "frank", Some("nicknames"));
     assert_eq!(
         legacy.ask_nickname("Frank"),
         200,
         "A8: `nicknames` accepted"
     );
-    assert_eq!(legacy.ask_nickname("dave"), 425, "Dave is held by dave's URI");
+    assert_eq!(
+        legacy.ask_nickname("dave"),
+        425,
+        "Dave is held by dave's URI"
+    );
 }
 
 // R7701-7.1-e with IMPL-3: in a room without nicknames the participant without

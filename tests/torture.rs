@@ -208,12 +208,19 @@ const TABLE: &[Case] = &[
         "name-addr URI not enclosed in <>",
         Either,
     ),
-    case("badaspec", "3.1.2.14", "spaces within addr-spec", Either),
+    // Issue 14: RFC 4475 calls both of these reasonable to reject; a focus that answered
+    // 200 echoed a To/From it could not have parsed right.
+    case(
+        "badaspec",
+        "3.1.2.14",
+        "spaces within addr-spec",
+        Reject(400),
+    ),
     case(
         "baddn",
         "3.1.2.15",
         "non-token characters in display name",
-        Either,
+        Reject(400),
     ),
     case(
         "badvers",
@@ -501,4 +508,42 @@ fn rfc4475_torture_messages_over_udp() {
 #[test]
 fn rfc4475_torture_messages_over_tcp() {
     run_table(true);
+}
+
+// Issue 14: a request whose display name is not UTF-8 (RFC 3261 §25.1 quoted-string allows
+// UTF8-NONASCII only) used to get no answer at all. It gets 400 over UDP and TCP, and the
+// server answers the next request.
+#[test]
+fn display_name_not_utf8_gets_400() {
+    let server = Server::start(&[]);
+    for tcp in [false, true] {
+        let mut sip = if tcp {
+            SipClient::tcp(server.sip)
+        } else {
+            SipClient::udp(server.sip)
+        };
+        let good = options(&sip);
+        let bad = good.replacen(
+            "From: <sip:probe@example.com>",
+            "From: \"Caf\u{e9}\" <sip:probe@example.com>",
+            1,
+        );
+        // \xe9 alone (Latin-1 é) is not UTF-8.
+        let bad = bad.replacen('\u{e9}', "\u{fffd}", 1).into_bytes();
+        let at = bad
+            .windows(3)
+            .position(|w| w == "\u{fffd}".as_bytes())
+            .expect("marker");
+        let mut bytes = bad[..at].to_vec();
+        bytes.push(0xe9);
+        bytes.extend_from_slice(&bad[at + 3..]);
+        sip.send(&bytes);
+        let r = sip
+            .recv(STEP)
+            .expect("an answer to a non-UTF-8 display name");
+        assert_eq!(r.status(), Some(400), "tcp={tcp}: {}", r.start);
+        sip.send(options(&sip).as_bytes());
+        let r = sip.recv(STEP).expect("the next OPTIONS answered");
+        assert_eq!(r.status(), Some(200), "tcp={tcp}");
+    }
 }

@@ -132,12 +132,23 @@ pub struct SipHeader<'a> {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headers<'a> {
     list: Vec<SipHeader<'a>>,
+    /// Some value was not UTF-8 (RFC 3261 §7.3: UTF8-NONASCII only); it is kept with
+    /// U+FFFD in place of the bad bytes, so a 400 can still echo the block.
+    invalid_utf8: bool,
 }
 
 impl<'a> Headers<'a> {
     /// Headers from a list (tests, emitters).
     pub fn from_list(list: Vec<SipHeader<'a>>) -> Self {
-        Headers { list }
+        Headers {
+            list,
+            invalid_utf8: false,
+        }
+    }
+
+    /// True if some header line was not UTF-8: the message is malformed (400).
+    pub fn had_invalid_utf8(&self) -> bool {
+        self.invalid_utf8
     }
 
     /// Every field in wire order.
@@ -305,14 +316,22 @@ pub(crate) fn parse_block<'a>(
     match httparse::parse_headers(bytes, &mut raw) {
         Ok(httparse::Status::Complete((used, fields))) => {
             let mut list = Vec::with_capacity(fields.len());
+            let mut invalid_utf8 = false;
             for f in fields {
-                let value = std::str::from_utf8(f.value).map_err(|_| SipError::BadHeader)?;
+                let value = match std::str::from_utf8(f.value) {
+                    Ok(v) => Cow::Borrowed(v.trim_matches(is_lws)),
+                    Err(_) => {
+                        invalid_utf8 = true;
+                        let lossy = String::from_utf8_lossy(f.value);
+                        Cow::Owned(lossy.trim_matches(is_lws).to_string())
+                    }
+                };
                 list.push(SipHeader {
                     name: HeaderName::from_wire(f.name),
-                    value: Cow::Borrowed(value.trim_matches(is_lws)),
+                    value,
                 });
             }
-            Ok((Headers { list }, used))
+            Ok((Headers { list, invalid_utf8 }, used))
         }
         Ok(httparse::Status::Partial) => Err(SipError::HeadersIncomplete),
         Err(httparse::Error::TooManyHeaders) => Err(SipError::TooManyHeaders),
@@ -327,6 +346,7 @@ fn parse_block_tolerant<'a>(
     limits: &SipLimits,
 ) -> Result<(Headers<'a>, usize), SipError> {
     let mut list: Vec<SipHeader<'a>> = Vec::new();
+    let mut invalid_utf8 = false;
     let mut pos = 0;
     loop {
         let rest = bytes.get(pos..).ok_or(SipError::HeadersIncomplete)?;
@@ -338,12 +358,12 @@ fn parse_block_tolerant<'a>(
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         pos += nl + 1;
         if line.is_empty() {
-            return Ok((Headers { list }, pos));
+            return Ok((Headers { list, invalid_utf8 }, pos));
         }
-        let line = std::str::from_utf8(line).map_err(|_| SipError::BadHeader)?;
-        if line.starts_with([' ', '\t']) {
+        if line.starts_with(b" ") || line.starts_with(b"\t") {
             let last = list.last_mut().ok_or(SipError::BadHeader)?;
-            let more = line.trim_matches(is_lws);
+            let more = utf8_or_lossy(line, &mut invalid_utf8);
+            let more = more.trim_matches(is_lws);
             if !more.is_empty() {
                 let v = last.value.to_mut();
                 if !v.is_empty() {
@@ -353,18 +373,37 @@ fn parse_block_tolerant<'a>(
             }
             continue;
         }
-        let (name, value) = line.split_once(':').ok_or(SipError::BadHeader)?;
-        let name = name.trim_matches(is_lws);
+        let colon = line
+            .iter()
+            .position(|&b| b == b':')
+            .ok_or(SipError::BadHeader)?;
+        let name = std::str::from_utf8(line.get(..colon).unwrap_or_default())
+            .map_err(|_| SipError::BadHeader)?
+            .trim_matches(is_lws);
         if !is_token(name) {
             return Err(SipError::BadHeader);
         }
         if list.len() >= limits.max_headers {
             return Err(SipError::TooManyHeaders);
         }
-        list.push(SipHeader {
-            name: HeaderName::from_wire(name),
-            value: Cow::Borrowed(value.trim_matches(is_lws)),
-        });
+        let value =
+            match utf8_or_lossy(line.get(colon + 1..).unwrap_or_default(), &mut invalid_utf8) {
+                Cow::Borrowed(v) => Cow::Borrowed(v.trim_matches(is_lws)),
+                Cow::Owned(v) => Cow::Owned(v.trim_matches(is_lws).to_string()),
+            };
+        let name = HeaderName::from_wire(name);
+        list.push(SipHeader { name, value });
+    }
+}
+
+/// `bytes` as text; not UTF-8 → the lossy text, and `invalid` is set.
+fn utf8_or_lossy<'a>(bytes: &'a [u8], invalid: &mut bool) -> Cow<'a, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Cow::Borrowed(text),
+        Err(_) => {
+            *invalid = true;
+            String::from_utf8_lossy(bytes)
+        }
     }
 }
 
@@ -457,10 +496,19 @@ mod tests {
             parse_block(many_tolerant.as_bytes(), &limits()),
             Err(SipError::TooManyHeaders)
         );
-        assert_eq!(
-            parse_block(b"To: \xff\r\n\r\n", &limits()),
-            Err(SipError::BadHeader)
-        );
+        for block in [
+            &b"To: \xff\r\n\r\n"[..],
+            b"To : a\xffb\r\n\r\n",
+            b"To: a\r\n \xff\r\n\r\n",
+        ] {
+            let (h, _) = parse_block(block, &limits()).expect("kept for a 400");
+            assert!(h.had_invalid_utf8(), "{block:?}");
+            assert!(h
+                .get(HeaderName::To)
+                .is_some_and(|v| v.contains('\u{fffd}')));
+        }
+        let (h, _) = parse_block(b"To: \xc3\xa9\r\n\r\n", &limits()).unwrap();
+        assert!(!h.had_invalid_utf8());
     }
 
     #[test]

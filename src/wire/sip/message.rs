@@ -139,6 +139,15 @@ fn parse_inner<'a>(
             })
         }
     };
+    if headers.had_invalid_utf8() {
+        // RFC 3261 §7.3 / §25.1: header text is UTF-8; the (lossy) block still lets the
+        // receiver answer 400.
+        return Err(ParseFailure {
+            error: SipError::BadHeader,
+            method,
+            headers: Some(headers),
+        });
+    }
     let rest = after_line.get(used..).unwrap_or_default();
     let body = if head_only {
         Ok(&[][..])

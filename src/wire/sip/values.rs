@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::header::is_lws;
-use super::{is_token, Method, SipError};
+use super::{is_token, is_token_byte, Method, SipError};
 
 /// The value of parameter `name` in a `;a=1;b;c="x"` list: `Some("")` for a flag, the
 /// unquoted value otherwise, `None` when absent. Names compare case-insensitively.
@@ -188,6 +188,15 @@ impl<'a> NameAddr<'a> {
                 .get(..lt)
                 .ok_or(SipError::BadNameAddr)?
                 .trim_matches(is_lws);
+            // RFC 3261 §25.1: an unquoted display-name is `*(token LWS)`; RFC 4475 §3.1.2.15
+            // (`Bell, Alexander <sip:…>`) is malformed. Non-ASCII letters are let through:
+            // phones write unquoted UTF-8 names.
+            let tokens_ok = name
+                .split(is_lws)
+                .all(|w| w.bytes().all(|b| is_token_byte(b) || !b.is_ascii()));
+            if !tokens_ok {
+                return Err(SipError::BadNameAddr);
+            }
             let rest = v.get(lt..).ok_or(SipError::BadNameAddr)?;
             (Cow::Borrowed(name), rest)
         } else {
@@ -208,10 +217,12 @@ impl<'a> NameAddr<'a> {
         };
         let inner = rest.strip_prefix('<').ok_or(SipError::BadNameAddr)?;
         let gt = inner.find('>').ok_or(SipError::BadNameAddr)?;
-        let uri = inner
-            .get(..gt)
-            .ok_or(SipError::BadNameAddr)?
-            .trim_matches(is_lws);
+        let uri = inner.get(..gt).ok_or(SipError::BadNameAddr)?;
+        // RFC 3261 §25.1: LAQUOT addr-spec RAQUOT, no whitespace inside the brackets
+        // (RFC 4475 §3.1.2.14: `< sip:t.watson@example.org >` is malformed).
+        if uri.contains(is_lws) {
+            return Err(SipError::BadNameAddr);
+        }
         let params = inner
             .get(gt + 1..)
             .ok_or(SipError::BadNameAddr)?
