@@ -96,3 +96,39 @@ fn sigterm_refuses_new_dialogs_and_exits_after_the_grace() {
         start.elapsed()
     );
 }
+
+// Issue 14: on SIGTERM the MSRP connections used to close about 60 µs after the BYEs went
+// out, before any answer: clients saw the drop first, sent their own BYE and got 481. Each
+// participant's MSRP connection now stays open (and keeps working) until its BYE is
+// answered; then it closes, and the server exits 0 once every BYE is answered.
+#[test]
+fn sigterm_keeps_msrp_open_until_the_bye_is_answered() {
+    let mut server = server_with(&["shutdown_grace_ms = 8000"]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut b = Participant::join_and_bind(server.sip, Transport::Tcp, "bob");
+    signal(server.pid(), "TERM");
+    let bye_a = next_request(&mut a.sip, "BYE", STEP, false).expect("BYE to alice");
+    let bye_b = next_request(&mut b.sip, "BYE", STEP, false).expect("BYE to bob");
+    assert!(
+        !a.conn().closed_within(Duration::from_millis(500)),
+        "alice's MSRP connection closed before she answered the BYE"
+    );
+    assert!(
+        !b.conn().closed_within(Duration::from_millis(100)),
+        "bob's MSRP connection closed before he answered the BYE"
+    );
+    a.sip.send(&common::roster::response_to(&bye_a, 200, "OK"));
+    assert!(
+        a.conn().closed_within(STEP),
+        "alice's connection outlived her answered BYE"
+    );
+    assert!(
+        !b.conn().closed_within(Duration::from_millis(200)),
+        "bob's connection closed although his BYE is still unanswered"
+    );
+    assert!(server.is_running(), "exited with a BYE unanswered");
+    b.sip.send(&common::roster::response_to(&bye_b, 200, "OK"));
+    assert!(b.conn().closed_within(STEP));
+    let status = server.wait_exit(Duration::from_secs(6));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}

@@ -30,7 +30,7 @@ use crate::wire::sip::SipLimits;
 
 use connection::Connections;
 pub use dialog::DialogId;
-use dialog::Dialogs;
+use dialog::{Dialog, Dialogs};
 use subscription::Subscriptions;
 use transaction::{lifetime, ClientPurpose, ClientTx, Retransmit, Transactions, TxTimerAction};
 
@@ -195,10 +195,11 @@ impl Focus {
         self.end_all_subscriptions(now, entropy);
         let ids: Vec<DialogId> = self.dialogs.slab.iter().map(|(i, _)| DialogId(i)).collect();
         for id in ids {
-            if let Some(d) = self.dialogs.slab.get(id.0) {
-                conf.leave(now, d.participant);
+            // The participant stays in the switch (its MSRP connection open) until its BYE
+            // is answered or times out; the shell's grace bounds the wait.
+            if let Some(p) = self.end_dialog_with_bye_then_leave(now, entropy, id) {
+                conf.leave(now, p);
             }
-            self.end_dialog_with_bye(now, entropy, id);
         }
     }
 
@@ -223,7 +224,11 @@ impl Focus {
                 TxTimerAction::ClientTimedOut(ClientPurpose::Notify { serial }) => {
                     self.notify_answered(serial, None)
                 }
-                TxTimerAction::ClientTimedOut(ClientPurpose::Bye) => {}
+                TxTimerAction::ClientTimedOut(ClientPurpose::Bye { leave_after }) => {
+                    if let Some(p) = leave_after {
+                        conf.leave(now, p);
+                    }
+                }
             }
         }
         self.run_subscription_timers(now, conf, entropy);
@@ -283,20 +288,46 @@ impl Focus {
     /// Removes a dialog and sends BYE in it (RFC 3261 §15.1.1), retransmitted over UDP
     /// (timer E) until a response or timer F.
     fn end_dialog_with_bye(&mut self, now: Instant, entropy: &mut dyn Entropy, id: DialogId) {
-        let Some(mut dialog) = self.dialogs.slab.try_remove(id.0) else {
+        let Some(dialog) = self.dialogs.slab.try_remove(id.0) else {
             return;
         };
+        self.send_bye(now, entropy, dialog, None);
+    }
+
+    /// Ends dialog `id` with a BYE whose answer (or timeout) makes its participant leave
+    /// the switch. Returns the participant when no BYE transaction could carry that: the
+    /// caller makes it leave now.
+    fn end_dialog_with_bye_then_leave(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        id: DialogId,
+    ) -> Option<ParticipantId> {
+        let dialog = self.dialogs.slab.try_remove(id.0)?;
+        let participant = dialog.participant;
+        (!self.send_bye(now, entropy, dialog, Some(participant))).then_some(participant)
+    }
+
+    /// Sends the BYE of a removed dialog; false if no transaction tracks it (no usable
+    /// transport, or the table was full).
+    fn send_bye(
+        &mut self,
+        now: Instant,
+        entropy: &mut dyn Entropy,
+        mut dialog: Dialog,
+        leave_after: Option<ParticipantId>,
+    ) -> bool {
         if !self.shutting_down {
             self.mark_user_changed(&dialog.member.room, &dialog.member.user);
         }
         let Some(to) = dialog.transport else {
             log::debug!("dialog {} has no usable transport for BYE", dialog.call_id);
-            return;
+            return false;
         };
         let branch = self.new_branch(entropy);
         let sent_by = self.config.sip_local.to_string();
         let bytes = dialog.bye(&branch, transport_token(to), &sent_by);
-        self.start_client_tx(now, to, branch, bytes, ClientPurpose::Bye);
+        self.start_client_tx(now, to, branch, bytes, ClientPurpose::Bye { leave_after })
     }
 
     /// Sends a request the focus originates and keeps its non-INVITE client transaction

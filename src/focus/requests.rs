@@ -62,7 +62,7 @@ impl Focus {
         match parse(bytes, &self.sip_limits) {
             Ok(msg) => match msg.start {
                 StartLine::Request(rl) => self.on_request(now, conf, entropy, src, rl, &msg, bytes),
-                StartLine::Response(sl) => self.on_response(sl, &msg.headers),
+                StartLine::Response(sl) => self.on_response(now, conf, sl, &msg.headers),
             },
             Err(failure) if failure.error == SipError::TooLarge => {
                 self.reject_unframed(entropy, src, bytes, SipError::TooLarge)
@@ -634,7 +634,13 @@ impl Focus {
     }
 
     /// A response to a request the focus sent (BYE, NOTIFY).
-    fn on_response(&mut self, sl: StatusLine<'_>, h: &Headers<'_>) {
+    fn on_response(
+        &mut self,
+        now: Instant,
+        conf: &mut dyn Conference,
+        sl: StatusLine<'_>,
+        h: &Headers<'_>,
+    ) {
         let branch = h.top_via().ok().and_then(|v| v.branch());
         let Some(id) = branch.and_then(|b| self.txs.find_client(b)) else {
             log::debug!(
@@ -645,8 +651,12 @@ impl Focus {
         };
         if sl.code >= 200 {
             let tx = self.txs.clients.remove(id);
-            if let ClientPurpose::Notify { serial } = tx.purpose {
-                self.notify_answered(serial, Some(sl.code));
+            match tx.purpose {
+                ClientPurpose::Notify { serial } => self.notify_answered(serial, Some(sl.code)),
+                ClientPurpose::Bye {
+                    leave_after: Some(p),
+                } => conf.leave(now, p),
+                ClientPurpose::Bye { leave_after: None } => {}
             }
         } else if let Some(t) = self.txs.clients.get_mut(id) {
             let t2 = self.config.limits.t2();

@@ -5,6 +5,7 @@
 
 use slab::Slab;
 
+use crate::conference::ParticipantId;
 use crate::limits::Limits;
 use crate::time::{Duration, Instant};
 use crate::wire::sip::{Headers, Method};
@@ -127,8 +128,11 @@ pub(super) struct ServerTx {
 /// What a client transaction carries, so its outcome reaches the right place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum ClientPurpose {
-    /// A BYE ending a dialog: nothing depends on the answer.
-    Bye,
+    /// A BYE ending a dialog. `leave_after`: the participant whose switch session is ended
+    /// only once the BYE is answered or times out (shutdown: its MSRP connection stays
+    /// open until its user agent knows the dialog is over, so it never sees the drop
+    /// first and answers with a BYE of its own).
+    Bye { leave_after: Option<ParticipantId> },
     /// A NOTIFY of the subscription with this serial (RFC 6665 §4.2.2: a 481, 408 or no
     /// answer ends the subscription).
     Notify { serial: u64 },
