@@ -5,6 +5,8 @@
 //! RFC 7701 leaves this interface out of scope; here it is a synchronous trait so the focus
 //! can answer an INVITE in the same call that admitted the participant.
 
+use ::core::net::IpAddr;
+
 use crate::rand::Entropy;
 use crate::time::Instant;
 pub use crate::wire::sdp::Direction;
@@ -65,6 +67,9 @@ pub struct JoinRequest<'a> {
     /// It asked for privacy and `uri` is its anonymous URI, which it may not know yet
     /// (RFC 7701 §5.2, §6.1): the switch tells it once its session binds.
     pub anonymous: bool,
+    /// The address its INVITE came from: its MSRP connection is expected from there and
+    /// counts against that source's `max_connections_per_source`.
+    pub source: IpAddr,
 }
 
 /// What the switch gives back to an admitted participant.
@@ -78,15 +83,21 @@ pub struct Joined {
     pub policy: RoomPolicy,
 }
 
-/// Why a join was refused, and the SIP status it maps to.
+/// Why a join was refused, and the SIP status it maps to. A join is refused here, at the
+/// INVITE, whenever its MSRP connection could not be accepted afterwards: a 200 is never
+/// followed by a silent drop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JoinError {
     /// No such room and ad-hoc creation is off → 404.
     UnknownRoom,
     /// Room at its participant limit → 486 Busy Here.
     RoomFull,
-    /// The memory cap, the participant table or the room table is full → 503.
+    /// The memory cap, the participant table, the room table, or the MSRP connections
+    /// (open ones plus those joined participants still have to open) are full → 503.
     NoCapacity,
+    /// The INVITE's source address already holds `max_connections_per_source` MSRP
+    /// connections, counting those its joined participants still have to open → 503.
+    SourceBusy,
     /// A field is unusable (URI too long, bad path) → 488.
     BadRequest,
 }
@@ -97,9 +108,32 @@ impl JoinError {
         match self {
             JoinError::UnknownRoom => (404, "Not Found"),
             JoinError::RoomFull => (486, "Busy Here"),
-            JoinError::NoCapacity => (503, "Service Unavailable"),
+            JoinError::NoCapacity | JoinError::SourceBusy => (503, "Service Unavailable"),
             JoinError::BadRequest => (488, "Not Acceptable Here"),
         }
+    }
+
+    /// The text of the refusal's Warning header (RFC 3261 §20.43, code 399): what a person
+    /// reading the client's error needs to know.
+    pub fn warning(self) -> &'static str {
+        match self {
+            JoinError::UnknownRoom => "No such room",
+            JoinError::RoomFull => "The room is full",
+            JoinError::NoCapacity => "The server is full; try again later",
+            JoinError::SourceBusy => {
+                "Too many connections from your address (max_connections_per_source)"
+            }
+            JoinError::BadRequest => "The join request is unusable (URI or MSRP path)",
+        }
+    }
+
+    /// Whether a later retry can succeed without anything changing on the client's side
+    /// (seats and connections free up): the 503/486 then carries Retry-After.
+    pub fn transient(self) -> bool {
+        matches!(
+            self,
+            JoinError::RoomFull | JoinError::NoCapacity | JoinError::SourceBusy
+        )
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::VecDeque;
 use crate::config::Config;
 use crate::focus::{Focus, FocusConfig, FocusOutput, SipConnId, SipTransport};
 use crate::rand::Entropy;
-use crate::switch::{MsrpConnId, Switch, SwitchConfig, SwitchEvent, SwitchStats};
+use crate::switch::{ConnRefusal, MsrpConnId, Switch, SwitchConfig, SwitchEvent, SwitchStats};
 use crate::time::Instant;
 
 /// What the engine asks the shell to do.
@@ -91,8 +91,12 @@ impl Engine {
         self.route(now);
     }
 
-    /// An MSRP connection was accepted; `None` = refuse (close it).
-    pub fn msrp_opened(&mut self, now: Instant, peer: SocketAddr) -> Option<MsrpConnId> {
+    /// An MSRP connection was accepted; `Err` = refuse (close it), saying which limit.
+    pub fn msrp_opened(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+    ) -> Result<MsrpConnId, ConnRefusal> {
         self.switch.conn_opened(now, peer)
     }
 

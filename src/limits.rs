@@ -153,10 +153,13 @@ limits! {
     /// On SIGTERM, how long the shell waits for BYE / final NOTIFY transactions before it
     /// exits anyway.
     shutdown_grace_ms: u64 = 2_000,
-    /// SIP TCP plus MSRP connections one source IP address may hold open at once; one more
-    /// is closed at accept (connections the switch dials out are not counted). Keeps one
-    /// host from taking every slot of `max_sip_connections` / `max_msrp_connections`.
-    max_connections_per_source: usize = 8,
+    /// MSRP connections one source IP address may hold open at once, and separately SIP
+    /// TCP connections; one more is closed at accept (connections the switch dials out are
+    /// not counted), and a join whose MSRP connection would be one more from its INVITE's
+    /// source is refused at the INVITE (503, Retry-After). The profiles set it to
+    /// `max_participants`, so a site behind one NAT can fill the server; the connection
+    /// tables still bound the total. No memory.
+    max_connections_per_source: usize = 64,
     /// A started MSRP start line + header block must be complete within this time, else the
     /// connection is closed (slowloris: a bound connection must not hold a half-sent header
     /// block, `max_msrp_header_bytes` of memory, forever).

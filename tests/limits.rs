@@ -420,29 +420,82 @@ fn total_connection_limits_close_the_extra_connection() {
     assert!(tcp_options_ok(&server) && udp_options_ok(&server));
 }
 
-// max_connections_per_source: SIP TCP and MSRP connections from one address count
-// together; one more is closed at accept, UDP is unaffected, and a freed slot is reusable.
-// (Another address keeps its own count: per_source unit tests; loopback tests share one.)
+// max_connections_per_source: MSRP connections from one address, and separately SIP TCP
+// connections, are each bounded; one more is closed at accept, UDP is unaffected, and a
+// freed slot is reusable. (Another address keeps its own count: the switch's and the
+// focus's unit tests; loopback tests share one source.)
 #[test]
-fn per_source_connection_limit_counts_sip_and_msrp_together() {
-    let server = server(&["max_connections_per_source = 3"]);
+fn per_source_connection_limit_bounds_sip_and_msrp_each() {
+    let server = server(&["max_connections_per_source = 2"]);
     let s1 = connect(server.sip);
     let s2 = connect(server.sip);
     let m1 = connect(server.msrp);
+    let m2 = connect(server.msrp);
     std::thread::sleep(QUIET);
     let mut extra_msrp = connect(server.msrp);
-    assert!(closed_within(&mut extra_msrp, STEP), "4th (MSRP) kept");
+    assert!(closed_within(&mut extra_msrp, STEP), "3rd MSRP kept");
     let mut extra_sip = connect(server.sip);
-    assert!(closed_within(&mut extra_sip, STEP), "4th (SIP) kept");
+    assert!(closed_within(&mut extra_sip, STEP), "3rd SIP kept");
     assert!(udp_options_ok(&server), "UDP affected");
     assert!(
         sip_served(&server, s1),
         "an admitted connection is not served"
     );
-    drop(m1);
+    drop(s2);
     std::thread::sleep(QUIET);
     assert!(tcp_options_ok(&server), "freed slot not reusable");
-    drop(s2);
+    drop((m1, m2));
+}
+
+// Issue 14: with the per-source limit reached, the next join from that address used to get
+// 200 to its INVITE and then have its MSRP connection closed without a word. It is refused
+// at the INVITE: 503 with a Warning that says why and a Retry-After.
+#[test]
+fn join_over_the_per_source_limit_is_refused_at_the_invite() {
+    let server = server(&["max_connections_per_source = 2"]);
+    let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut b = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
+    let path = format!("msrp://127.0.0.1:9/{};tcp", ident(16));
+    let refused = Participant::join_with(
+        server.sip,
+        Transport::Udp,
+        "sip:carol@example.com",
+        &path,
+        &sdp_offer("carol", &path, "active", None),
+    )
+    .err()
+    .expect("the third join from one address refused");
+    assert_eq!(refused.status(), Some(503), "{}", refused.start);
+    let warning = refused.header("Warning").unwrap_or_default();
+    assert!(
+        warning.starts_with("399 ") && warning.contains("max_connections_per_source"),
+        "{warning:?}"
+    );
+    assert!(
+        refused
+            .header("Retry-After")
+            .is_some_and(|v| v.parse::<u32>().is_ok()),
+        "{:?}",
+        refused.header("Retry-After")
+    );
+    let (tid, _, body) = a.say(b"the two who joined still chat");
+    assert_eq!(a.response_to(&tid).status, Some(200));
+    assert_eq!(b.next_send(STEP).expect("copy").body, body);
+}
+
+// Issue 14: the default (router) profile lets a whole site behind one NAT in: twelve
+// participants from one address (the old limit was 8) join, bind and hear each other.
+#[test]
+fn a_dozen_participants_behind_one_address_join_with_the_defaults() {
+    let server = Server::start(&[]);
+    let mut all: Vec<Participant> = (0..12)
+        .map(|i| Participant::join_and_bind(server.sip, Transport::Udp, &format!("user{i}")))
+        .collect();
+    let (tid, _, body) = all[0].say(b"hello from behind the NAT");
+    assert_eq!(all[0].response_to(&tid).status, Some(200));
+    for p in all.iter_mut().skip(1) {
+        assert_eq!(p.next_send(STEP).expect("copy").body, body, "{}", p.uri);
+    }
 }
 
 // sip_idle_timeout_ms against slowloris: a request trickled one byte at a time never
@@ -596,7 +649,7 @@ fn server_capturing_log(lines: &[&str]) -> (std::process::Child, SocketAddr, Soc
 fn a_flood_of_the_same_error_logs_one_warn() {
     let (mut child, sip, msrp) = server_capturing_log(&[
         "max_sip_connections = 1",
-        "max_connections_per_source = 3",
+        "max_connections_per_source = 2",
         "max_sip_message_bytes = 2048",
         "max_sdp_bytes = 1024",
     ]);

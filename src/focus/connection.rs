@@ -36,6 +36,9 @@ pub(super) struct Connections {
     pub slab: Slab<TcpConn>,
     /// A refusal at `max_sip_connections` was logged at warn since a connection last closed.
     pub limit_warned: bool,
+    /// A refusal at `max_connections_per_source` was logged at warn since a connection was
+    /// last accepted.
+    pub source_warned: bool,
     /// Connections closed for a framing error (the first is logged at warn).
     pub framing_errors: u64,
 }
@@ -69,6 +72,25 @@ impl Focus {
             }
             return None;
         }
+        let from_source = self
+            .conns
+            .slab
+            .iter()
+            .filter(|(_, c)| c.peer.ip() == peer.ip())
+            .count();
+        if from_source >= self.config.limits.max_connections_per_source {
+            if self.conns.source_warned {
+                log::debug!("SIP TCP connection from {peer} refused: max_connections_per_source");
+            } else {
+                self.conns.source_warned = true;
+                log::warn!(
+                    "SIP TCP connection from {peer} refused: max_connections_per_source \
+                     reached (further refusals logged at debug)"
+                );
+            }
+            return None;
+        }
+        self.conns.source_warned = false;
         let id = self.conns.slab.insert(TcpConn {
             peer,
             framer: StreamFramer::new(self.config.limits.max_sip_message_bytes),

@@ -152,13 +152,29 @@ impl Focus {
             switch_connects: switch_connects(media),
             direction: media.direction,
             anonymous: minted,
+            source: src.addr.ip(),
         };
         let joined = match conf.join(now, entropy, &req) {
             Ok(j) => j,
             Err(e) => {
                 let (code, reason) = e.sip_status();
-                log::info!("join of {uri} to {room} refused: {e:?}");
-                return self.finish(now, entropy, src, pending, h, Reply::bare(code, reason));
+                log::info!("join of {uri} to {room} from {} refused: {e:?}", src.addr);
+                let warning = format!("399 {} \"{}\"", self.config.sip_local, e.warning());
+                // Seats and connections of joins that never bind free up by then.
+                let retry = (self.config.limits.join_bind_timeout_ms / 1000)
+                    .max(1)
+                    .to_string();
+                let mut headers: Vec<(&str, &str)> = vec![("Warning", &warning)];
+                if e.transient() {
+                    headers.push(("Retry-After", &retry));
+                }
+                let reply = Reply {
+                    code,
+                    reason,
+                    headers: &headers,
+                    body: b"",
+                };
+                return self.finish(now, entropy, src, pending, h, reply);
             }
         };
         let mut id_bytes = [0u8; 4];

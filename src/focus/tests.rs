@@ -518,6 +518,7 @@ fn join_errors_map_to_their_status() {
         (JoinError::UnknownRoom, 404),
         (JoinError::RoomFull, 486),
         (JoinError::NoCapacity, 503),
+        (JoinError::SourceBusy, 503),
         (JoinError::BadRequest, 488),
     ] {
         let mut h = harness();
@@ -527,6 +528,21 @@ fn join_errors_map_to_their_status() {
         let refusal = &sends(&outs)[1].1;
         assert!(to_tag(refusal).is_some());
         assert_eq!(h.focus.dialog_count(), 0);
+        // Issue 14: every refusal says why in a Warning; the ones a retry can get past
+        // say when (seats and connections of joins that never bind free up by then).
+        let warning = warning_of(&outs).expect("Warning");
+        assert!(
+            warning.starts_with("399 ") && warning.contains(err.warning()),
+            "{warning}"
+        );
+        let retry = msg(refusal)
+            .headers
+            .get(HeaderName::Other("Retry-After"))
+            .map(str::to_owned);
+        let want_retry = err
+            .transient()
+            .then(|| (crate::limits::Limits::default().join_bind_timeout_ms / 1000).to_string());
+        assert_eq!(retry, want_retry, "{err:?}");
     }
 }
 

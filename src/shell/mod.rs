@@ -12,7 +12,6 @@ mod entropy;
 pub mod logger;
 mod msrp_conn;
 mod msrp_dial;
-mod per_source;
 mod run;
 mod signals;
 mod sip_tcp;

@@ -12,7 +12,6 @@ use std::rc::Rc;
 use async_io::Async;
 use smol::channel::{self, Receiver, Sender};
 
-use super::per_source::{self, SourceSlot};
 use super::run::{Executor, Shell};
 use crate::switch::MsrpConnId;
 use crate::time::Instant;
@@ -57,25 +56,24 @@ pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<
                 continue;
             }
         };
-        let Some(slot) = per_source::admit(&shell.sources, peer.ip(), "MSRP") else {
-            continue;
-        };
-        let Some(id) = shell.with_engine(|engine, now| engine.msrp_opened(now, peer)) else {
-            if refusal_warned {
-                log::debug!("MSRP connection from {peer} refused: limit or memory cap");
-            } else {
-                refusal_warned = true;
-                log::warn!(
-                    "MSRP connection from {peer} refused: max_msrp_connections or memory cap \
-                     (further refusals logged at debug)"
-                );
+        let id = match shell.with_engine(|engine, now| engine.msrp_opened(now, peer)) {
+            Ok(id) => id,
+            Err(refusal) => {
+                let limit = refusal.limit();
+                if refusal_warned {
+                    log::debug!("MSRP connection from {peer} refused: {limit}");
+                } else {
+                    refusal_warned = true;
+                    log::warn!(
+                        "MSRP connection from {peer} refused: {limit} reached \
+                         (further refusals logged at debug)"
+                    );
+                }
+                continue;
             }
-            continue;
         };
         refusal_warned = false;
-        let mut pumps = register(&shell, id);
-        pumps.slot = Some(slot);
-        start_pumps(shell.clone(), &ex, id, stream, pumps);
+        start_pumps(shell.clone(), &ex, id, stream, register(&shell, id));
     }
 }
 
@@ -86,8 +84,6 @@ pub(super) struct Pumps {
     pub(super) wake: Receiver<()>,
     /// Set by `close` (and when the connection is gone).
     pub(super) closing: Rc<Cell<bool>>,
-    /// The source's connection slot of an accepted connection (none for dialed ones).
-    pub(super) slot: Option<SourceSlot>,
 }
 
 /// Records connection `id` so the engine's wakes and close requests reach it, even before
@@ -113,7 +109,6 @@ pub(super) fn register(shell: &Shell, id: MsrpConnId) -> Pumps {
         token,
         wake: rx,
         closing,
-        slot: None,
     }
 }
 
@@ -143,27 +138,14 @@ pub(super) fn start_pumps(
             handle.stream = Some(stream.clone());
         }
     }
-    ex.spawn(read_loop(
-        shell.clone(),
-        id,
-        pumps.token,
-        stream.clone(),
-        pumps.slot,
-    ))
-    .detach();
+    ex.spawn(read_loop(shell.clone(), id, pumps.token, stream.clone()))
+        .detach();
     ex.spawn(write_loop(shell, id, stream, pumps.wake, pumps.closing))
         .detach();
 }
 
-/// Feeds everything the peer sends to the engine; reports the close once. Holds the
-/// source's connection slot (if accepted) until then.
-async fn read_loop(
-    shell: Rc<Shell>,
-    id: MsrpConnId,
-    token: u64,
-    stream: Rc<Async<TcpStream>>,
-    slot: Option<SourceSlot>,
-) {
+/// Feeds everything the peer sends to the engine; reports the close once.
+async fn read_loop(shell: Rc<Shell>, id: MsrpConnId, token: u64, stream: Rc<Async<TcpStream>>) {
     shell
         .pump(&stream, &id, |engine, now, bytes| {
             engine.msrp_input(now, id, bytes)
@@ -181,7 +163,6 @@ async fn read_loop(
         handle.wake.close();
         shell.with_engine(|engine, now| engine.msrp_closed(now, id));
     }
-    drop(slot);
 }
 
 /// Writes pending output whenever woken; after a close request, flushes and shuts down.

@@ -18,7 +18,6 @@ use smol::LocalExecutor;
 use super::entropy::Urandom;
 use super::msrp_conn::{self, MsrpHandle};
 use super::msrp_dial;
-use super::per_source::{SourceTable, Sources};
 use super::signals::Shutdown;
 use super::sip_tcp::{self, SipHandle};
 use super::timer::{self, TimerWake};
@@ -79,8 +78,6 @@ pub(super) struct Shell {
     pub(super) udp: Async<UdpSocket>,
     pub(super) sip_conns: RefCell<IdMap<SipConnId, SipHandle>>,
     pub(super) msrp_conns: RefCell<IdMap<MsrpConnId, MsrpHandle>>,
-    /// Accepted SIP TCP + MSRP connections per source address (`max_connections_per_source`).
-    pub(super) sources: Sources,
     pub(super) timer: TimerWake,
     /// MSRP connections woken since `msrp_conn::write_through` last looked, and the spare
     /// vector it swaps in while it works.
@@ -254,7 +251,6 @@ pub(super) fn serve(config: Config) -> io::Result<()> {
         udp,
         sip_conns: RefCell::new(IdMap::default()),
         msrp_conns: RefCell::new(IdMap::default()),
-        sources: SourceTable::shared(config.limits.max_connections_per_source),
         timer: TimerWake::new(),
         woken: RefCell::new(Vec::new()),
         woken_spare: RefCell::new(Vec::new()),

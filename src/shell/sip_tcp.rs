@@ -9,7 +9,6 @@ use async_io::Async;
 use smol::channel::{self, Receiver, Sender, TrySendError};
 use smol::io::AsyncWriteExt;
 
-use super::per_source::{self, SourceSlot};
 use super::run::{Executor, Shell};
 use crate::focus::SipConnId;
 
@@ -35,11 +34,8 @@ pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<
                 continue;
             }
         };
-        let Some(slot) = per_source::admit(&shell.sources, peer.ip(), "SIP TCP") else {
-            continue;
-        };
+        // A refusal is logged by the focus, naming the limit.
         let Some(id) = shell.with_engine(|engine, now| engine.sip_tcp_opened(now, peer)) else {
-            log::debug!("SIP TCP from {peer} refused: connection limit");
             continue;
         };
         // One queued message per transaction the focus may have open towards this peer.
@@ -54,21 +50,14 @@ pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<
             old.queue.close();
         }
         let stream = Rc::new(stream);
-        ex.spawn(read_loop(shell.clone(), id, token, stream.clone(), slot))
+        ex.spawn(read_loop(shell.clone(), id, token, stream.clone()))
             .detach();
         ex.spawn(write_loop(stream, rx)).detach();
     }
 }
 
-/// Feeds everything the peer sends to the engine; reports the close once. Holds the
-/// source's connection slot until then.
-async fn read_loop(
-    shell: Rc<Shell>,
-    id: SipConnId,
-    token: u64,
-    stream: Rc<Async<TcpStream>>,
-    slot: SourceSlot,
-) {
+/// Feeds everything the peer sends to the engine; reports the close once.
+async fn read_loop(shell: Rc<Shell>, id: SipConnId, token: u64, stream: Rc<Async<TcpStream>>) {
     shell
         .pump(&stream, &id, |engine, now, bytes| {
             engine.sip_tcp_input(now, id, bytes)
@@ -85,7 +74,6 @@ async fn read_loop(
         handle.queue.close();
         shell.with_engine(|engine, now| engine.sip_tcp_closed(now, id));
     }
-    drop(slot);
 }
 
 /// Writes queued messages in order; when the queue is closed, flushes and shuts down.

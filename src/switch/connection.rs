@@ -5,7 +5,7 @@
 //! happened (always whole messages), so a session ring that keeps refilling cannot starve
 //! the responses in the control ring.
 
-use core::net::SocketAddr;
+use core::net::{IpAddr, SocketAddr};
 
 use crate::conference::ParticipantId;
 use crate::time::{Duration, Instant};
@@ -30,6 +30,8 @@ pub(super) enum Source {
 /// One MSRP connection.
 #[derive(Debug)]
 pub(super) struct Conn {
+    /// The peer's address (for a dialed connection: the address dialed).
+    pub(super) peer: IpAddr,
     pub(super) framer: Framer,
     pub(super) control: Ring,
     /// CPIM header block held until complete (`max_cpim_header_bytes`, allocated now).
@@ -67,18 +69,64 @@ pub(super) struct Conn {
     pub(super) dialed: Option<Dialed>,
 }
 
+/// Why an MSRP connection was refused (the shell closes it and logs this).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnRefusal {
+    /// Its source address holds `max_connections_per_source` accepted connections.
+    PerSource,
+    /// `max_msrp_connections` are open.
+    Connections,
+    /// Its bytes do not fit under `memory_cap`.
+    Memory,
+}
+
+impl ConnRefusal {
+    /// The limit that refused it, as the operator configures it.
+    pub fn limit(self) -> &'static str {
+        match self {
+            ConnRefusal::PerSource => "max_connections_per_source",
+            ConnRefusal::Connections => "max_msrp_connections",
+            ConnRefusal::Memory => "memory_cap",
+        }
+    }
+}
+
 impl Switch {
-    pub(super) fn open_conn(&mut self, now: Instant, peer: SocketAddr) -> Option<MsrpConnId> {
+    /// MSRP connections accepted from `source` and open now (dialed ones are not counted).
+    pub(super) fn accepted_from(&self, source: IpAddr) -> usize {
+        self.conns
+            .iter()
+            .filter(|(_, c)| c.dialed.is_none() && c.peer == source)
+            .count()
+    }
+
+    /// A connection accepted from `peer`, under the per-source limit, the connection table
+    /// and the budget.
+    pub(super) fn accept_conn(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+    ) -> Result<MsrpConnId, ConnRefusal> {
+        if self.accepted_from(peer.ip()) >= self.limits.max_connections_per_source {
+            return Err(ConnRefusal::PerSource);
+        }
+        self.open_conn(now, peer)
+    }
+
+    pub(super) fn open_conn(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+    ) -> Result<MsrpConnId, ConnRefusal> {
         let l = &self.limits;
         if self.conns.len() >= l.max_msrp_connections {
-            log::debug!("msrp connection from {peer} refused: connection limit");
-            return None;
+            return Err(ConnRefusal::Connections);
         }
         if !self.budget.try_reserve(l.msrp_connection_bytes()) {
-            log::debug!("msrp connection from {peer} refused: memory budget");
-            return None;
+            return Err(ConnRefusal::Memory);
         }
         let conn = Conn {
+            peer: peer.ip(),
             framer: Framer::new(l.max_msrp_header_bytes, l.max_headers),
             control: Ring::new(l.conn_ring_bytes),
             cpim: Vec::with_capacity(l.max_cpim_header_bytes),
@@ -97,7 +145,7 @@ impl Switch {
             carry_deadline: None,
             dialed: None,
         };
-        Some(MsrpConnId(self.conns.insert(conn)))
+        Ok(MsrpConnId(self.conns.insert(conn)))
     }
 
     /// After input on `ci`: starts the header timer when a header block has begun and is not

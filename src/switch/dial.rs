@@ -85,7 +85,7 @@ impl Switch {
     /// A new connection slot under the connection limit and the memory budget, and the
     /// `Connect` asking the shell to open it. Its bind timer bounds the connect.
     fn dial_conn(&mut self, now: Instant, addr: SocketAddr) -> Option<MsrpConnId> {
-        let ci = self.open_conn(now, addr)?;
+        let ci = self.open_conn(now, addr).ok()?;
         if let Some(c) = self.conns.get_mut(ci.0) {
             c.dialed = Some(Dialed {
                 addr,

@@ -45,6 +45,7 @@ use crate::time::Instant;
 
 use budget::Budget;
 use connection::Conn;
+pub use connection::ConnRefusal;
 use fast_forward::MessageTable;
 use nickname_table::NicknameTable;
 use room::Rooms;
@@ -182,10 +183,15 @@ impl Switch {
         }
     }
 
-    /// A TCP connection was accepted; `None` = over a limit or the budget, the shell closes it.
-    pub fn conn_opened(&mut self, now: Instant, peer: SocketAddr) -> Option<MsrpConnId> {
+    /// A TCP connection was accepted; `Err` = over a limit or the budget, the shell closes
+    /// it.
+    pub fn conn_opened(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+    ) -> Result<MsrpConnId, ConnRefusal> {
         self.last_now = now;
-        self.open_conn(now, peer)
+        self.accept_conn(now, peer)
     }
 
     /// Bytes read from a connection, any split.

@@ -2,6 +2,8 @@
 //! the room and memory limits, the session path handed to the focus, binding a session to
 //! the connection whose first request names it, and full cleanup on leave or loss.
 
+use ::core::net::IpAddr;
+
 use crate::conference::{ChatCaps, Direction, JoinError, JoinRequest, Joined, ParticipantId};
 use crate::rand::{fill_ident, Entropy};
 use crate::time::{Duration, Instant};
@@ -35,6 +37,9 @@ pub(super) struct Participant {
     pub(super) room: RoomId,
     /// The URI it is known by in the room; CPIM From must equal it.
     pub(super) uri: String,
+    /// Where its INVITE came from: until its session binds, the MSRP connection it still
+    /// has to open counts against this source (`max_connections_per_source`).
+    pub(super) source: IpAddr,
     /// The switch's URI for this session (`msrp://IP:PORT/SID;tcp`).
     pub(super) path: String,
     pub(super) session_id: [u8; SESSION_ID_LEN],
@@ -182,6 +187,13 @@ impl Switch {
             self.counters.refused += 1;
             return Err(JoinError::RoomFull);
         }
+        if dial.is_none() {
+            // Its MSRP connection must be accepted later: refuse now what would be refused
+            // then, counting the connections joined participants have yet to open.
+            self.connection_headroom(req.source).inspect_err(|_| {
+                self.counters.refused += 1;
+            })?;
+        }
         let bytes = self.limits.participant_bytes();
         if self.parts.len() >= self.limits.max_participants.min(MAX_INDEX)
             || !self.budget.try_reserve(bytes)
@@ -212,6 +224,7 @@ impl Switch {
             id_digits: Decimal::new(id.0 as u64),
             room,
             uri: req.uri.trim().to_string(),
+            source: req.source,
             path: path.clone(),
             session_id,
             peer_path: req.peer_path.trim().to_string(),
@@ -252,6 +265,33 @@ impl Switch {
             }
         }
         Ok(Joined { id, path, policy })
+    }
+
+    /// Whether one more participant joining from `source` will get its MSRP connection
+    /// accepted: per source (`max_connections_per_source`), in the connection table
+    /// (`max_msrp_connections`) and in the memory budget (its ring plus a connection each
+    /// for it and every joined participant still without one).
+    fn connection_headroom(&self, source: IpAddr) -> Result<(), JoinError> {
+        let l = &self.limits;
+        let waiting = self
+            .parts
+            .iter()
+            .filter(|(_, p)| p.conn.is_none() && !p.departed)
+            .map(|(_, p)| p.source);
+        let (all, from_source) = waiting.fold((0, 0), |(all, from), ip| {
+            (all + 1, from + usize::from(ip == source))
+        });
+        if self.accepted_from(source) + from_source + 1 > l.max_connections_per_source {
+            return Err(JoinError::SourceBusy);
+        }
+        if self.conns.len() + all + 1 > l.max_msrp_connections {
+            return Err(JoinError::NoCapacity);
+        }
+        let need = l.participant_bytes() + (all + 1) * l.msrp_connection_bytes();
+        if self.budget.reserved().saturating_add(need) > l.memory_cap {
+            return Err(JoinError::NoCapacity);
+        }
+        Ok(())
     }
 
     /// A session-id no live participant uses (collisions are astronomically rare; a few

@@ -245,7 +245,7 @@ impl Room {
         self.engine.sip_datagram(now, sip_addr(who), &ack);
         while self.engine.poll_output().is_some() {}
         let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40000 + who as u16);
-        let Some(conn) = self.engine.msrp_opened(now, peer) else {
+        let Ok(conn) = self.engine.msrp_opened(now, peer) else {
             panic!("participant {who}: MSRP connection refused");
         };
         let bind = format!(

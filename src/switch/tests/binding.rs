@@ -38,6 +38,7 @@ fn ipv6_listen_address_is_bracketed() {
         switch_connects: false,
         direction: Default::default(),
         anonymous: false,
+        source: SOURCE.parse().unwrap(),
     };
     let j = sw
         .join(Instant::ZERO, &mut TestEntropy::new(1), &req)

@@ -83,26 +83,30 @@ fn budget_refuses_joins_and_connections_and_leave_returns_memory() {
     let a = h.join(ALICE);
     let before = h.sw.stats().reserved_bytes;
     assert_eq!(before, base.participant_bytes());
-    let b = h.join(BOB);
+    // Bob's ring fits, but not his ring plus the connections he and Alice still need:
+    // refused at the join (issue 14), not accepted and then dropped at the connect.
+    assert_eq!(h.try_join(ROOM, BOB, ALL_CAPS), Err(JoinError::NoCapacity));
+    assert_eq!(h.sw.stats().refused_joins, 1);
     let c1 = h.conn();
+    h.input(c1, &bind_send("bindaaaa", &a.path, ALICE.peer));
+    h.drain(c1);
     assert_eq!(
         h.try_join(ROOM, CAROL, ALL_CAPS),
         Err(JoinError::NoCapacity)
     );
-    assert_eq!(h.sw.stats().refused_joins, 1);
     assert_eq!(
         h.sw.conn_opened(h.now, "192.0.2.1:1".parse().unwrap()),
-        None
+        Err(ConnRefusal::Memory)
     );
-    assert_eq!(h.sw.stats().reserved_bytes, l.memory_cap);
-    h.input(c1, &bind_send("bindbbbb", &b.path, BOB.peer));
-    h.drain(c1);
-    h.sw.leave(h.now, b.id);
+    assert_eq!(
+        h.sw.stats().reserved_bytes,
+        base.participant_bytes() + base.msrp_connection_bytes()
+    );
+    h.sw.leave(h.now, a.id);
     h.sw.conn_closed(h.now, c1);
-    assert_eq!(h.sw.stats().reserved_bytes, before);
+    assert_eq!(h.sw.stats().reserved_bytes, 0);
     assert_eq!(h.sw.stats().connections, 0);
     assert!(h.try_join(ROOM, CAROL, ALL_CAPS).is_ok());
-    h.sw.leave(h.now, a.id);
     assert_eq!(h.sw.stats().participants, 1);
 }
 
@@ -111,22 +115,84 @@ fn participant_and_connection_tables_are_bounded() {
     let l = Limits {
         max_participants: 2,
         max_room_participants: 2,
-        max_msrp_connections: 1,
+        max_msrp_connections: 2,
         ..limits()
     };
-    let mut h = Harness::with(l, Some(POLICY));
+    let mut h = Harness::with(l.clone(), Some(POLICY));
     h.join(ALICE);
     h.try_join("other", BOB, ALL_CAPS).unwrap();
     assert_eq!(
         h.try_join("third", CAROL, ALL_CAPS),
-        Err(JoinError::NoCapacity)
+        Err(JoinError::NoCapacity),
+        "participant table full"
     );
+    h.conn();
     h.conn();
     assert_eq!(
         h.sw.conn_opened(h.now, "192.0.2.1:1".parse().unwrap()),
-        None
+        Err(ConnRefusal::Connections)
     );
-    assert_eq!(h.sw.stats().connections, 1);
+    assert_eq!(h.sw.stats().connections, 2);
+
+    // One connection slot: the second join would have no connection to bind on.
+    let mut h = Harness::with(
+        Limits {
+            max_msrp_connections: 1,
+            ..l
+        },
+        Some(POLICY),
+    );
+    h.join(ALICE);
+    assert_eq!(
+        h.try_join("other", BOB, ALL_CAPS),
+        Err(JoinError::NoCapacity),
+        "Alice still needs the only connection slot"
+    );
+}
+
+/// Issue 14: the join that would exceed its source's MSRP connections (those open plus
+/// those its joined participants still have to open) is refused at the INVITE with
+/// SourceBusy; other sources are unaffected, and a connection over the limit is refused
+/// at accept.
+#[test]
+fn joins_and_connections_per_source_are_bounded() {
+    let l = Limits {
+        max_connections_per_source: 2,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    let (_a, _ca) = h.joined(ALICE);
+    h.join(BOB);
+    assert_eq!(
+        h.try_join(ROOM, CAROL, ALL_CAPS),
+        Err(JoinError::SourceBusy)
+    );
+    let other = JoinRequest {
+        room: ROOM,
+        uri: CAROL.uri,
+        display_name: "",
+        caps: ALL_CAPS,
+        accept_wrapped_types: "",
+        peer_path: CAROL.peer,
+        peer_max_size: None,
+        switch_connects: false,
+        direction: Default::default(),
+        anonymous: false,
+        source: "198.51.100.7".parse().unwrap(),
+    };
+    assert!(
+        h.sw.join(h.now, &mut h.ent, &other).is_ok(),
+        "another source"
+    );
+    h.conn();
+    assert_eq!(
+        h.sw.conn_opened(h.now, SocketAddr::new(SOURCE.parse().unwrap(), 1)),
+        Err(ConnRefusal::PerSource)
+    );
+    assert!(h
+        .sw
+        .conn_opened(h.now, "198.51.100.7:5".parse().unwrap())
+        .is_ok());
 }
 
 #[test]

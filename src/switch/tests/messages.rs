@@ -25,6 +25,7 @@ fn joined_with(
         switch_connects: false,
         direction: Default::default(),
         anonymous: false,
+        source: SOURCE.parse().unwrap(),
     };
     let j = h.sw.join(h.now, &mut h.ent, &req).unwrap();
     let c = h.conn();
@@ -459,6 +460,7 @@ fn r7701_11_a_b_unaware_participant_gets_two_notices_on_bind() {
         switch_connects: false,
         direction: Default::default(),
         anonymous: false,
+        source: SOURCE.parse().unwrap(),
     };
     let b = h.sw.join(h.now, &mut h.ent, &req).unwrap();
     let cb = h.conn();

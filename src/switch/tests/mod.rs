@@ -19,6 +19,8 @@ use crate::wire::msrp::vectors::{wire, MESSAGES};
 use crate::wire::msrp::{ByteRange, Event, Flag, Framer, StartLine};
 
 pub(super) const LOCAL: &str = "192.0.2.10:2855";
+/// Where the harness's participants and connections come from.
+pub(super) const SOURCE: &str = "192.0.2.200";
 pub(super) const DOMAIN: &str = "chat.example.com";
 pub(super) const ROOM: &str = "chat22";
 pub(super) const ROOM_URI: &str = "sip:chat22@chat.example.com";
@@ -184,6 +186,7 @@ impl Harness {
             switch_connects: false,
             direction: Default::default(),
             anonymous: false,
+            source: SOURCE.parse().unwrap(),
         };
         self.sw.join(self.now, &mut self.ent, &req)
     }
@@ -193,9 +196,8 @@ impl Harness {
     }
 
     pub(super) fn conn(&mut self) -> MsrpConnId {
-        self.sw
-            .conn_opened(self.now, "192.0.2.200:40000".parse().unwrap())
-            .unwrap()
+        let peer = SocketAddr::new(SOURCE.parse().unwrap(), 40000);
+        self.sw.conn_opened(self.now, peer).unwrap()
     }
 
     pub(super) fn input(&mut self, c: MsrpConnId, bytes: &[u8]) {

@@ -17,6 +17,7 @@ fn dial_join(h: &mut Harness, who: Who, peer: &str, caps: ChatCaps) -> Result<Jo
         switch_connects: true,
         direction: Default::default(),
         anonymous: false,
+        source: SOURCE.parse().unwrap(),
     };
     h.sw.join(h.now, &mut h.ent, &req)
 }

@@ -506,7 +506,7 @@ impl World {
             9 => {
                 let peer = SocketAddr::new(IpAddr::V4(ip_of(who)), 40000 + u16::from(arg));
                 if self.msrp.len() < SLOTS {
-                    if let Some(id) = self.engine.msrp_opened(self.now, peer) {
+                    if let Ok(id) = self.engine.msrp_opened(self.now, peer) {
                         let l = &self.config.limits;
                         let out = Framer::new(l.max_msrp_header_bytes * 4, l.max_headers * 4);
                         self.msrp.push(MsrpSlot { id, out });
