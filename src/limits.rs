@@ -23,6 +23,9 @@ pub const MESSAGE_ID_OVERHEAD: usize = 160;
 pub const SUBSCRIPTION_OVERHEAD: usize = 512;
 /// Bytes per entry of the digest-nonce replay table (timestamp, salt, highest nc, slack).
 pub const NONCE_ENTRY_BYTES: usize = 32;
+/// Bookkeeping bytes of one quarantined nickname beyond its strings (room name, URI and
+/// nickname; a switch test checks the real entry is no larger).
+pub const QUARANTINE_ENTRY_BYTES: usize = 96;
 /// Bytes per recipient in a fast-forward Message-ID table entry (a test in the switch
 /// checks the real entry is no larger).
 pub const MESSAGE_ID_RECIPIENT_BYTES: usize = 24;
@@ -80,20 +83,21 @@ limits! {
     max_rooms: usize = 16,
     /// Participants in one room unless the room's policy says fewer.
     max_room_participants: usize = 64,
-    /// Outbound byte ring per participant, allocated at join, never grown. Memory: ×
+    /// Outbound byte ring per participant: reserved in full against the cap at join, its
+    /// buffer allocated as it fills (doubling, never past this). Memory: ×
     /// `max_participants`.
     ring_bytes: usize = 64 * 1024,
     /// Outbound ring per MSRP connection for responses and REPORTs to what it sent.
     /// Memory: × `max_msrp_connections`.
     conn_ring_bytes: usize = 4096,
-    /// Read buffer per connection (MSRP and SIP TCP). Memory: × (`max_msrp_connections` +
-    /// `max_sip_connections`).
+    /// The one read buffer every MSRP and SIP TCP connection reads through (one thread: a
+    /// read is handed to the core before the next). Memory: once.
     read_buf_bytes: usize = 8192,
-    /// MSRP connections open at once. Memory: × (`conn_ring_bytes` + `read_buf_bytes` +
+    /// MSRP connections open at once. Memory: × (`conn_ring_bytes` +
     /// `max_msrp_header_bytes` + `max_cpim_header_bytes` + CONNECTION_OVERHEAD).
     max_msrp_connections: usize = 96,
     /// SIP TCP connections open at once. Memory: × (`max_sip_message_bytes` +
-    /// `read_buf_bytes` + CONNECTION_OVERHEAD).
+    /// CONNECTION_OVERHEAD).
     max_sip_connections: usize = 64,
     /// Largest SIP message (headers + body) accepted over UDP or TCP; larger → 413 or close.
     max_sip_message_bytes: usize = 8192,
@@ -145,7 +149,8 @@ limits! {
     notify_interval_ms: u64 = 5_000,
     /// Largest NOTIFY (head + conference-info body) the focus builds.
     max_notify_bytes: usize = 16_384,
-    /// Largest nickname in octets after unescaping (RFC 7701 §7.1 allows 1023).
+    /// Largest nickname in octets after unescaping (RFC 7701 §7.1 allows 1023). Memory:
+    /// × `max_participants` held, plus as many quarantined (`nickname_table_bytes`).
     max_nickname_bytes: usize = 1_023,
     /// A nickname released by a leaving participant stays reserved for its URI this long
     /// (RFC 7701 §4.1 quarantine).
@@ -295,19 +300,29 @@ impl Limits {
         self.ring_bytes + PARTICIPANT_OVERHEAD + PARTICIPANT_STRINGS * self.max_uri_bytes
     }
 
-    /// Bytes reserved by one MSRP connection: its control ring, read buffer, the header
-    /// block and CPIM header block it may hold, and bookkeeping.
+    /// Bytes reserved by one MSRP connection: its control ring, the header block and CPIM
+    /// header block it may hold, and bookkeeping. (Reads go through the shell's one shared
+    /// buffer, counted once in `worst_case_bytes`.)
     pub fn msrp_connection_bytes(&self) -> usize {
         self.conn_ring_bytes
-            + self.read_buf_bytes
             + self.max_msrp_header_bytes
             + self.max_cpim_header_bytes
             + CONNECTION_OVERHEAD
     }
 
-    /// Bytes reserved by one SIP TCP connection: read buffer, one message being framed.
+    /// Bytes one SIP TCP connection can hold: one message being framed, and bookkeeping.
     pub fn sip_connection_bytes(&self) -> usize {
-        self.read_buf_bytes + self.max_sip_message_bytes + CONNECTION_OVERHEAD
+        self.max_sip_message_bytes + CONNECTION_OVERHEAD
+    }
+
+    /// Bytes the nickname table can hold (each reserved against the cap while held): a
+    /// nickname per participant, and as many quarantined ones (RFC 7701 §4.1), each with
+    /// its room name and URI.
+    pub fn nickname_table_bytes(&self) -> usize {
+        let held = self.max_participants * self.max_nickname_bytes;
+        let quarantined = self.max_participants
+            * (QUARANTINE_ENTRY_BYTES + 2 * self.max_uri_bytes + self.max_nickname_bytes);
+        held + quarantined
     }
 
     /// Bytes one conference-event subscription can hold: bookkeeping, dialog strings, the
@@ -335,11 +350,13 @@ impl Limits {
         participants
             + msrp_conns
             + sip_conns
+            + self.read_buf_bytes
             + transactions
             + message_ids
             + rooms
             + subscriptions
             + nonces
+            + self.nickname_table_bytes()
     }
 
     /// The bytes actually promised at run time: `worst_case_bytes()` bounded by the cap for
@@ -409,12 +426,27 @@ mod tests {
         let w = base.worst_case_bytes();
         let mut more = base.clone();
         more.max_participants += 1;
-        assert_eq!(more.worst_case_bytes(), w + base.participant_bytes());
+        let nicknames = more.nickname_table_bytes() - base.nickname_table_bytes();
+        assert_eq!(
+            nicknames,
+            2 * base.max_nickname_bytes + QUARANTINE_ENTRY_BYTES + 2 * base.max_uri_bytes
+        );
+        assert_eq!(
+            more.worst_case_bytes(),
+            w + base.participant_bytes() + nicknames
+        );
         let mut more = base.clone();
         more.max_msrp_connections += 1;
         assert_eq!(more.worst_case_bytes(), w + base.msrp_connection_bytes());
         let mut more = base.clone();
         more.ring_bytes += 1;
         assert_eq!(more.worst_case_bytes(), w + base.max_participants);
+        // Issue 14: the read buffer is one, shared by every connection.
+        let mut more = base.clone();
+        more.read_buf_bytes += 1;
+        assert_eq!(more.worst_case_bytes(), w + 1);
+        let mut more = base.clone();
+        more.max_nickname_bytes += 1;
+        assert_eq!(more.worst_case_bytes(), w + 2 * base.max_participants);
     }
 }

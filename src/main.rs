@@ -140,6 +140,9 @@ fn limits(args: Vec<OsString>) -> ExitCode {
     println!("ring_bytes={}", l.ring_bytes);
     println!("participant_bytes={}", l.participant_bytes());
     println!("msrp_connection_bytes={}", l.msrp_connection_bytes());
+    println!("sip_connection_bytes={}", l.sip_connection_bytes());
+    println!("read_buf_bytes={}", l.read_buf_bytes);
+    println!("nickname_table_bytes={}", l.nickname_table_bytes());
     println!("worst_case_bytes={}", l.worst_case_bytes());
     println!("bounded_bytes={}", l.bounded_bytes());
     ExitCode::SUCCESS

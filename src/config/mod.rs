@@ -277,7 +277,6 @@ fn explain_limits_error(
                 "memory_cap",
                 "ring_bytes",
                 "conn_ring_bytes",
-                "read_buf_bytes",
                 "max_msrp_header_bytes",
                 "max_cpim_header_bytes",
             ],

@@ -25,7 +25,7 @@ use super::session::index_of;
 use super::{Switch, SwitchEvent};
 
 /// Bookkeeping bytes of one quarantine entry beyond its strings.
-const QUARANTINE_ENTRY_OVERHEAD: usize = 96;
+const QUARANTINE_ENTRY_OVERHEAD: usize = crate::limits::QUARANTINE_ENTRY_BYTES;
 
 /// A nickname released by a leaving holder, held back for its URI.
 #[derive(Debug)]
@@ -331,5 +331,17 @@ impl Switch {
             until: now + Duration::from_millis(self.limits.nickname_quarantine_ms),
             bytes: nick_bytes + extra,
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarantine_entry_fits_the_bytes_limits_counts() {
+        // Limits::nickname_table_bytes budgets each entry with this constant.
+        assert!(core::mem::size_of::<Quarantined>() <= QUARANTINE_ENTRY_OVERHEAD);
+        assert!(core::mem::size_of::<VecDeque<Quarantined>>() < 64);
     }
 }

@@ -66,7 +66,7 @@ pub(super) struct Participant {
     /// Anonymous and just bound: the notice announcing its anonymous URI is due.
     pub(super) anonymity_notice_due: bool,
     pub(super) conn: Option<MsrpConnId>,
-    /// Outbound copies for this session, allocated at join.
+    /// Outbound copies for this session: reserved in full at join, allocated as it fills.
     pub(super) ring: Ring,
     /// Join-to-bind timer; `None` once bound (or pre-bound to a connection the switch opens).
     pub(super) bind_deadline: Option<Instant>,

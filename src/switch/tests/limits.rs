@@ -94,16 +94,23 @@ fn budget_refuses_joins_and_connections_and_leave_returns_memory() {
         h.try_join(ROOM, CAROL, ALL_CAPS),
         Err(JoinError::NoCapacity)
     );
+    // A connection is smaller than a participant: a second one fits, a third does not.
+    assert!(base.msrp_connection_bytes() < base.participant_bytes());
+    let c2 = h
+        .sw
+        .conn_opened(h.now, "192.0.2.1:1".parse().unwrap())
+        .unwrap();
     assert_eq!(
-        h.sw.conn_opened(h.now, "192.0.2.1:1".parse().unwrap()),
+        h.sw.conn_opened(h.now, "192.0.2.1:2".parse().unwrap()),
         Err(ConnRefusal::Memory)
     );
     assert_eq!(
         h.sw.stats().reserved_bytes,
-        base.participant_bytes() + base.msrp_connection_bytes()
+        base.participant_bytes() + 2 * base.msrp_connection_bytes()
     );
     h.sw.leave(h.now, a.id);
     h.sw.conn_closed(h.now, c1);
+    h.sw.conn_closed(h.now, c2);
     assert_eq!(h.sw.stats().reserved_bytes, 0);
     assert_eq!(h.sw.stats().connections, 0);
     assert!(h.try_join(ROOM, CAROL, ALL_CAPS).is_ok());
