@@ -70,8 +70,8 @@ fn example_file_parses_with_its_documented_meaning() {
         &[("etc/parlor.toml", text)],
     );
     assert_eq!(c.domain, "chat.example.net");
-    assert_eq!(c.sip_listen.to_string(), "192.0.2.10:5060");
-    assert_eq!(c.msrp_listen.to_string(), "192.0.2.10:2855");
+    assert_eq!(c.sip_listen.to_string(), "127.0.0.1:5060");
+    assert_eq!(c.msrp_listen.to_string(), "127.0.0.1:2855");
     assert!(!c.allow_adhoc);
     assert_eq!(c.profile, "router");
     assert_eq!(c.limits.memory_cap, 6 << 20);

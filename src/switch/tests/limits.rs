@@ -96,10 +96,9 @@ fn budget_refuses_joins_and_connections_and_leave_returns_memory() {
     );
     // A connection is smaller than a participant: a second one fits, a third does not.
     assert!(base.msrp_connection_bytes() < base.participant_bytes());
-    let c2 = h
-        .sw
-        .conn_opened(h.now, "192.0.2.1:1".parse().unwrap())
-        .unwrap();
+    let c2 =
+        h.sw.conn_opened(h.now, "192.0.2.1:1".parse().unwrap())
+            .unwrap();
     assert_eq!(
         h.sw.conn_opened(h.now, "192.0.2.1:2".parse().unwrap()),
         Err(ConnRefusal::Memory)
