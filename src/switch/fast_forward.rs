@@ -64,6 +64,10 @@ pub(super) struct Entry {
     pub(super) total: Option<u64>,
     /// Offset of the next byte active recipients would get.
     pub(super) next: u64,
+    /// Bytes `1..=checked` were held and checked (CPIM and wrapped MIME headers) before
+    /// forwarding began: no later chunk may start inside them (issue 15), so no byte of a
+    /// checked header is ever forwarded changed.
+    pub(super) checked: u64,
     /// Chunk reception timer; `None` once finished.
     pub(super) deadline: Option<Instant>,
     /// A private message: a session of the CPIM To URI (for REPORT bodies, RFC 7701 §6.2).
@@ -96,6 +100,7 @@ impl MessageTable {
                 recipients: Vec::new(),
                 total: None,
                 next: 1,
+                checked: 0,
                 deadline: None,
                 private_to: None,
                 failure_report: ReportMode::Yes,
@@ -139,6 +144,7 @@ impl MessageTable {
         e.recipients.reserve_exact(self.max_recipients);
         e.total = None;
         e.next = 1;
+        e.checked = 0;
         e.deadline = Some(deadline);
         e.private_to = None;
         e.failure_report = ReportMode::Yes;

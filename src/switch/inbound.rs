@@ -154,6 +154,22 @@ impl<'a> Piece<'a> {
 
 const CPIM: &str = "message/cpim";
 
+/// The length of a header block at the start of `bytes` up to and including its empty
+/// line (CRLF or bare LF line ends), if the empty line is there.
+fn block_end(bytes: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    for _ in 0..bytes.len() {
+        let rest = bytes.get(at..)?;
+        let nl = rest.iter().position(|&b| b == b'\n')?;
+        let line = rest.get(..nl).unwrap_or(&[]);
+        at += nl + 1;
+        if line.is_empty() || line == b"\r" {
+            return Some(at);
+        }
+    }
+    None
+}
+
 /// Longest wait of body bytes held by [`Switch::carry_tail`] for the rest of their chunk
 /// before they are sent as a chunk of their own.
 pub(super) const CARRY_HOLD: Duration = Duration::from_millis(10);
@@ -428,6 +444,21 @@ impl Switch {
             let Some(e) = self.messages.get_mut(slot) else {
                 return Ok(());
             };
+            if e.phase == Phase::Forwarding && range.start <= e.checked {
+                // Issue 15: a chunk that starts again inside the header blocks already
+                // checked and forwarded could carry another CPIM From past the check
+                // (RFC 4975 §7.3.1 lets a resend repeat bytes, never change them; an
+                // overlap in the content is still forwarded with its offsets, IMPL-10).
+                // The whole message ends: its recipients get `#`, the sender 400.
+                log::debug!(
+                    "participant {}: chunk at {} restarts inside the checked headers (1-{})",
+                    pid.0,
+                    range.start,
+                    e.checked
+                );
+                self.abort_message(entropy, slot);
+                return Err(MsrpError::BadByteRange);
+            }
             e.deadline = Some(timer);
             if range.total.is_some() {
                 e.total = range.total;
@@ -571,12 +602,18 @@ impl Switch {
         let take = cap.saturating_sub(c.cpim.len()).min(data.len());
         c.cpim.extend_from_slice(data.get(..take).unwrap_or(&[]));
         let held = core::mem::take(&mut c.cpim);
+        // What the check below reads: up to the end of the wrapped MIME header block once
+        // it is in, else all that is held.
+        let mut checked = held.len();
         let verdict = match cpim::parse(&held, cap) {
             Ok(Parsed::Partial) if take < data.len() => Some(Err(MsrpError::TooLarge)),
             Ok(Parsed::Partial) if last => Some(Err(MsrpError::BadHeader)),
             Ok(Parsed::Partial) => None,
             // Held until the wrapped Content-Type is known too (R7701-6.1-h).
             Ok(Parsed::Complete(h)) => {
+                if let Some(end) = block_end(held.get(h.body_offset..).unwrap_or(&[])) {
+                    checked = h.body_offset + end;
+                }
                 match cpim::wrapped_content_type(&held, h.body_offset, cap, last) {
                     Ok(Parsed::Complete(wrapped)) => {
                         Some(self.choose_recipients(slot, &h, wrapped))
@@ -601,6 +638,7 @@ impl Switch {
                 if let Some(e) = self.messages.get_mut(slot) {
                     e.phase = Phase::Forwarding;
                     e.next = 1;
+                    e.checked = checked as u64;
                 }
                 let private_to = self.messages.get(slot).and_then(|e| e.private_to);
                 if let Some(c) = self.conns.get_mut(ci.0) {
@@ -822,5 +860,19 @@ impl Switch {
             });
             write_report(conns, events, ci, &rep, private, 200);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::block_end;
+
+    #[test]
+    fn block_end_finds_the_empty_line() {
+        assert_eq!(block_end(b"Content-Type: text/plain\r\n\r\nhi"), Some(28));
+        assert_eq!(block_end(b"A: 1\nB: 2\n\nrest"), Some(11));
+        assert_eq!(block_end(b"\r\nbody"), Some(2));
+        assert_eq!(block_end(b"Content-Type: text/plain\r\n"), None);
+        assert_eq!(block_end(b""), None);
     }
 }

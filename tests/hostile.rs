@@ -1,0 +1,158 @@
+//! Attacks of a hostile participant or host on the same network (issue 15), each re-run
+//! against its fix over real loopback sockets: spoofing a CPIM From by restarting a chunk
+//! inside bytes already checked (RFC 4975 §7.3.1, RFC 7701 §6.1/§6.3), ...
+//! tests/ROBUSTNESS.md ("A hostile peer") keeps the figures.
+
+mod common;
+
+use common::msrp::{cpim_body, MsrpMessage, SendRequest};
+use common::{ident, Participant, Server, Transport, QUIET, ROOM, STEP};
+
+/// One chunk of Message-ID `mid` carrying `body` at `start..`, with `end`/`total` as
+/// written (`*` allowed) and `flag`.
+fn chunk(
+    p: &mut Participant,
+    mid: &str,
+    start: usize,
+    end: &str,
+    total: &str,
+    body: &[u8],
+    flag: char,
+) -> u16 {
+    let tid = ident(12);
+    let start = start.to_string();
+    let bytes = SendRequest {
+        tid: &tid,
+        to_path: &p.answer.path,
+        from_path: &p.local_path,
+        message_id: mid,
+        range: (&start, end, total),
+        content_type: Some("message/cpim"),
+        body,
+        flag,
+    }
+    .bytes();
+    p.conn().write(&bytes);
+    p.response_to(&tid).status.expect("a response")
+}
+
+/// Every SEND `p` receives within QUIET (answered).
+fn drain(p: &mut Participant) -> Vec<MsrpMessage> {
+    let mut got = Vec::new();
+    for _ in 0..1000 {
+        match p.next_send(QUIET) {
+            Some(m) => got.push(m),
+            None => break,
+        }
+    }
+    got
+}
+
+// Issue 15 (high): Alice sends chunk 1 of a message with her own valid CPIM header (the
+// whole 116 octets, flag `+`), then a chunk with the same Message-ID starting again at
+// byte 1 whose CPIM header says Bob. Both used to get 200 and both were forwarded, so a
+// client reassembling by Byte-Range showed Bob as the sender. The restart is refused
+// (400), the message ends for its recipients with `#`, and no byte of Bob's name reaches
+// anyone.
+#[test]
+fn chunk_restart_cannot_change_a_checked_cpim_from() {
+    let server = Server::start(&[]);
+    let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut bob = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
+    let mut carol = Participant::join_and_bind(server.sip, Transport::Udp, "carol");
+    let mid = ident(10);
+    let honest = cpim_body(&alice.uri, ROOM, b"hello, this is alice");
+    let forged = cpim_body(&bob.uri, ROOM, b"hello, this is bob!!!!");
+    assert_eq!(honest.len(), forged.len());
+    let n = honest.len().to_string();
+    assert_eq!(chunk(&mut alice, &mid, 1, &n, &n, &honest, '+'), 200);
+    assert_eq!(
+        chunk(&mut alice, &mid, 1, &n, &n, &forged, '$'),
+        400,
+        "a restart inside checked bytes"
+    );
+    for p in [&mut bob, &mut carol] {
+        let got = drain(p);
+        assert!(!got.is_empty(), "{}: the honest chunk", p.uri);
+        assert!(
+            got.iter()
+                .all(|m| !String::from_utf8_lossy(&m.body).contains("this is bob")),
+            "{}: forged bytes forwarded",
+            p.uri
+        );
+        let last = got.last().expect("chunks");
+        assert_eq!(last.flag, b'#', "{}: the message ends with #", p.uri);
+    }
+    let (tid, _, good) = alice.say(b"the next message is fine");
+    assert_eq!(alice.response_to(&tid).status, Some(200));
+    assert_eq!(carol.next_send(STEP).expect("copy").body, good);
+}
+
+// Issue 15: a smaller backwards chunk (`3-7/*` after `1-91/*`) was forwarded too. Any
+// chunk that starts inside the header blocks the switch checked is refused. (An overlap
+// in the content is a resend RFC 4975 §7.3.1 allows: conformance_msrp's IMPL-10 test.)
+#[test]
+fn backwards_chunk_is_refused() {
+    let server = Server::start(&[]);
+    let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut bob = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
+    let mid = ident(10);
+    let body = cpim_body(&alice.uri, ROOM, b"first part of a longer message");
+    let end = body.len().to_string();
+    assert_eq!(chunk(&mut alice, &mid, 1, &end, "*", &body, '+'), 200);
+    assert_eq!(chunk(&mut alice, &mid, 3, "7", "*", b"XXXXX", '+'), 400);
+    let got = drain(&mut bob);
+    assert!(
+        got.iter()
+            .all(|m| !String::from_utf8_lossy(&m.body).contains("XXXXX")),
+        "backwards bytes forwarded"
+    );
+    assert_eq!(got.last().map(|m| m.flag), Some(b'#'));
+}
+
+// What RFC 4975 §7.3.1 does allow still works: the next chunk continues where the last
+// ended, and one that skips ahead is forwarded with its own offsets.
+#[test]
+fn in_order_and_gapped_chunks_are_forwarded() {
+    let server = Server::start(&[]);
+    let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut bob = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
+    let mid = ident(10);
+    let body = cpim_body(&alice.uri, ROOM, b"part one");
+    let end = body.len();
+    assert_eq!(
+        chunk(&mut alice, &mid, 1, &end.to_string(), "*", &body, '+'),
+        200
+    );
+    let second = end + 1;
+    assert_eq!(
+        chunk(
+            &mut alice,
+            &mid,
+            second,
+            &(second + 4).to_string(),
+            "*",
+            b" two!",
+            '+'
+        ),
+        200
+    );
+    let skip = second + 100;
+    assert_eq!(
+        chunk(
+            &mut alice,
+            &mid,
+            skip,
+            &(skip + 5).to_string(),
+            "*",
+            b" three",
+            '$'
+        ),
+        200
+    );
+    let got = drain(&mut bob);
+    let text: Vec<u8> = got.iter().flat_map(|m| m.body.clone()).collect();
+    let text = String::from_utf8_lossy(&text);
+    assert!(text.contains("part one") && text.contains(" two!") && text.contains(" three"));
+    assert_eq!(got.last().map(|m| m.flag), Some(b'$'));
+}
