@@ -289,6 +289,15 @@ impl Limits {
         if self.max_sdp_bytes > self.max_sip_message_bytes {
             return Err(LimitsError::Invalid("max_sdp_bytes"));
         }
+        // Issue 15: every participant's unfinished messages fit the fast-forward table at
+        // once, so no sender (or source) can fill it for everyone else.
+        if self
+            .max_participants
+            .checked_mul(self.max_partial_per_sender)
+            .is_none_or(|n| n > self.max_message_ids)
+        {
+            return Err(LimitsError::Invalid("max_message_ids"));
+        }
         if self.participant_bytes() + self.msrp_connection_bytes() > self.memory_cap {
             return Err(LimitsError::CapTooSmall);
         }
@@ -418,6 +427,17 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(l.validate(), Err(LimitsError::CapTooSmall));
+        // Issue 15: max_participants x max_partial_per_sender must fit max_message_ids.
+        let l = Limits {
+            max_partial_per_sender: 5,
+            ..Limits::default()
+        };
+        assert_eq!(l.validate(), Err(LimitsError::Invalid("max_message_ids")));
+        let l = Limits {
+            max_message_ids: 64 * 5,
+            ..l
+        };
+        assert_eq!(l.validate(), Ok(()));
     }
 
     #[test]

@@ -156,3 +156,81 @@ fn in_order_and_gapped_chunks_are_forwarded() {
     assert!(text.contains("part one") && text.contains(" two!") && text.contains(" three"));
     assert_eq!(got.last().map(|m| m.flag), Some(b'$'));
 }
+
+/// A server with these `[limits]` lines.
+fn server_with(lines: &[&str]) -> Server {
+    let cfg = common::roster::limits_config(lines);
+    Server::start(&["--config", cfg.to_str().expect("utf-8 temp path")])
+}
+
+// Issue 15 (high): on `gateway`, 130 participants from one host, each with 8 unfinished
+// first chunks, filled the 1,024-entry Message-ID table and every other SEND in the server
+// got 413 for the 540 s chunk timer. A profile where participants x max_partial_per_sender
+// exceeds max_message_ids is now refused when it loads (gateway's partial cap became 4).
+#[test]
+fn a_profile_that_lets_senders_fill_the_message_table_is_refused() {
+    let cfg = common::roster::limits_config(&[
+        "max_participants = 4",
+        "max_room_participants = 4",
+        "max_partial_per_sender = 2",
+        "max_message_ids = 7",
+    ]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_parlor"))
+        .args(["limits", "--config", cfg.to_str().expect("utf-8")])
+        .output()
+        .expect("run parlor limits");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "max_message_ids (7) must be at least max_participants x max_partial_per_sender"
+        ),
+        "{err}"
+    );
+    for profile in ["tiny", "router", "gateway"] {
+        let ok = std::process::Command::new(env!("CARGO_BIN_EXE_parlor"))
+            .args(["limits", "--profile", profile])
+            .output()
+            .expect("run parlor limits");
+        assert!(ok.status.success(), "{profile}");
+    }
+}
+
+// The attack itself in miniature: every seat but one taken by one host, each holding the
+// most unfinished messages it may; the last participant still sends, and everyone hears.
+#[test]
+fn one_host_with_every_other_seat_cannot_stop_the_last_participant() {
+    let server = server_with(&[
+        "max_participants = 4",
+        "max_room_participants = 4",
+        "max_partial_per_sender = 2",
+        "max_message_ids = 8",
+    ]);
+    let mut attackers: Vec<Participant> = (0..3)
+        .map(|i| Participant::join_and_bind(server.sip, Transport::Udp, &format!("evil{i}")))
+        .collect();
+    for a in &mut attackers {
+        for k in 0..3 {
+            let body = cpim_body(&a.uri.clone(), ROOM, b"never finished");
+            let n = body.len().to_string();
+            let code = chunk(a, &ident(10), 1, &n, "*", &body, '+');
+            assert_eq!(
+                code,
+                if k < 2 { 200 } else { 413 },
+                "unfinished message {k}"
+            );
+        }
+    }
+    let mut victim = Participant::join_and_bind(server.sip, Transport::Udp, "victim");
+    let mid = ident(10);
+    let body = cpim_body(&victim.uri.clone(), ROOM, b"still heard");
+    let n = body.len().to_string();
+    assert_eq!(chunk(&mut victim, &mid, 1, &n, &n, &body, '+'), 200);
+    let (tid, _, whole) = victim.say(b"and a whole one");
+    assert_eq!(victim.response_to(&tid).status, Some(200));
+    let got = drain(&mut attackers[0]);
+    assert!(
+        got.iter().any(|m| m.body == whole),
+        "the whole message arrived"
+    );
+}

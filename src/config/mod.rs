@@ -302,6 +302,14 @@ fn explain_limits_error(
                 let max = related("max_sip_message_bytes");
                 let message = format!("max_sdp_bytes ({value}) must not exceed max_sip_message_bytes ({max})");
                 at(&[name, "max_sip_message_bytes"], message)
+            } else if name == "max_message_ids" {
+                let (p, q) = (related("max_participants"), related("max_partial_per_sender"));
+                let message = format!(
+                    "max_message_ids ({value}) must be at least max_participants x \
+                     max_partial_per_sender ({p} x {q} = {})",
+                    p.saturating_mul(q)
+                );
+                at(&[name, "max_participants", "max_partial_per_sender"], message)
             } else {
                 at(&[name], format!("`{name}` = {value} is below its minimum (see Limits::validate)"))
             }

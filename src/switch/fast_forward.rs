@@ -133,6 +133,19 @@ impl MessageTable {
     ) -> Option<MsgSlot> {
         let mut inbound_id = heapless::Vec::new();
         inbound_id.extend_from_slice(id).ok()?;
+        if self.free.is_empty() {
+            // An ended message kept only for `#` aborts its recipients could not take yet
+            // gives way to a message in flight: `Limits::validate` makes room for every
+            // participant's `max_partial_per_sender` in-flight messages, and those aborts
+            // belong to recipients whose rings are full (issue 15: no one can fill the
+            // table for everyone else).
+            let finished = self
+                .entries
+                .iter()
+                .position(|e| e.phase == Phase::Finished)?;
+            log::debug!("message table full: dropping the owed aborts of entry {finished}");
+            self.release(MsgSlot(finished));
+        }
         let i = self.free.pop()?;
         let e = self.entries.get_mut(i)?;
         e.phase = Phase::AwaitingCpim;
@@ -311,6 +324,36 @@ mod tests {
         e.phase = Phase::Finished;
         t.forget_recipient(ParticipantId(9));
         assert_eq!(t.in_use(), 0);
+    }
+
+    /// Issue 15: an ended message kept only for owed `#` aborts gives its entry to a new
+    /// message when the table is full; entries in flight never do.
+    #[test]
+    fn a_full_table_takes_a_finished_entry_never_one_in_flight() {
+        let mut t = MessageTable::new(2, 4);
+        let a = t
+            .alloc(ParticipantId(1), b"m1", [b'a'; 12], Instant::ZERO)
+            .unwrap();
+        let b = t
+            .alloc(ParticipantId(2), b"m2", [b'b'; 12], Instant::ZERO)
+            .unwrap();
+        assert_eq!(
+            t.alloc(ParticipantId(3), b"m3", [b'c'; 12], Instant::ZERO),
+            None,
+            "both in flight"
+        );
+        let e = t.get_mut(a).unwrap();
+        e.recipients.push(Recipient {
+            pid: ParticipantId(9),
+            delivery: Delivery::Owes { next: 5 },
+        });
+        e.phase = Phase::Finished;
+        let c = t
+            .alloc(ParticipantId(3), b"m3", [b'c'; 12], Instant::ZERO)
+            .expect("the finished entry gives way");
+        assert_eq!(c, a);
+        assert!(t.get(c).unwrap().recipients.is_empty());
+        assert_eq!(t.get(b).unwrap().phase, Phase::AwaitingCpim);
     }
 
     #[test]
