@@ -234,3 +234,31 @@ fn one_host_with_every_other_seat_cannot_stop_the_last_participant() {
         "the whole message arrived"
     );
 }
+
+// Issue 15 (low): a nickname shaped like a SIP URI or an address was accepted and, in a
+// roster or a client's message line, passed for the participant it names. Such nicknames
+// get 425 (reserved); ordinary ones are unaffected.
+#[test]
+fn nicknames_shaped_like_addresses_are_reserved() {
+    let server = Server::start(&[]);
+    let mut mallory = Participant::join_and_bind(server.sip, Transport::Udp, "mallory");
+    for fake in [
+        "sip:bob@example.com",
+        "SIPS:bob@example.com",
+        "Bob <sip:bob@example.com>",
+        "bob@example.com",
+        "tel:+15551234",
+        "\u{ff53}\u{ff49}\u{ff50}:bob",
+        "bob\u{ff20}example.com",
+    ] {
+        assert_eq!(
+            common::nickname::ask_nickname(&mut mallory, fake),
+            425,
+            "{fake:?}"
+        );
+    }
+    assert_eq!(
+        common::nickname::ask_nickname(&mut mallory, "Mal: the nick"),
+        200
+    );
+}

@@ -236,10 +236,16 @@ impl Authenticator {
             get("cnonce")?,
             get("response")?,
         );
+        // RFC 7616 §3.4: nc counts requests from 00000001; a zero count and an empty
+        // cnonce are not a client's first or any later use (issue 15).
         let nc_value = (nc.len() == 8)
             .then(|| u32::from_str_radix(nc, 16).ok())
             .flatten()
+            .filter(|n| *n > 0)
             .ok_or(AuthFailure::Malformed)?;
+        if cnonce.is_empty() {
+            return Err(AuthFailure::Malformed);
+        }
         let userhash = params
             .get("userhash")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));

@@ -16,7 +16,7 @@ use crate::time::{Duration, Instant};
 use crate::wire::cpim;
 use crate::wire::msrp::{Flag, Head, MsrpError};
 use crate::wire::nickname::{
-    comparison_key, enforce, parse_use_nickname, Requested, MAX_NON_SEND_BODY,
+    comparison_key, enforce, looks_like_address, parse_use_nickname, Requested, MAX_NON_SEND_BODY,
 };
 
 use super::inbound::{Inbound, MethodKind, Reply};
@@ -199,7 +199,10 @@ impl Switch {
         key: &str,
     ) -> Result<(), MsrpError> {
         let room_name_key = comparison_key(&holder.room_name).ok();
-        if self.nicknames.is_reserved(key) || room_name_key.as_deref() == Some(key) {
+        if self.nicknames.is_reserved(key)
+            || room_name_key.as_deref() == Some(key)
+            || looks_like_address(key)
+        {
             return Err(MsrpError::NicknameTaken);
         }
         self.expire_quarantine(now);

@@ -80,6 +80,20 @@ pub fn quote_nickname(nick: &str, out: &mut String) {
     out.push('"');
 }
 
+/// URI schemes a nickname may not start with (case-insensitive): a nickname shown where a
+/// URI is expected must not pass for one.
+const ADDRESS_SCHEMES: [&str; 6] = ["sip:", "sips:", "tel:", "im:", "pres:", "mailto:"];
+
+/// True if `nick` (enforced or comparison form) is shaped like an address: a URI with a
+/// chat scheme, anything with `@` (`alice@example.com`), or angle brackets (`<sip:…>`).
+/// Such nicknames are refused as reserved (issue 15): in a roster or a message line they
+/// would impersonate the participant whose address they copy.
+pub fn looks_like_address(nick: &str) -> bool {
+    let lower = nick.trim().to_ascii_lowercase();
+    ADDRESS_SCHEMES.iter().any(|s| lower.starts_with(s))
+        || nick.contains(['@', '<', '>', '\u{ff20}', '\u{ff1c}', '\u{ff1e}'])
+}
+
 /// RFC 8266 §2.3 enforcement: the form that is stored and shown. Refuses disallowed code
 /// points, empty results and results longer than `max_bytes` (NFKC can expand).
 pub fn enforce(nick: &str, max_bytes: usize) -> Result<String, NicknameError> {

@@ -236,3 +236,32 @@ fn hex_round_trip() {
     assert!(!constant_time_eq(b"abc", b"abd"));
     assert!(!constant_time_eq(b"abc", b"ab"));
 }
+
+// Issue 15: nc=00000000 and an empty cnonce were accepted; both are refused (RFC 7616 §3.4:
+// the count starts at 1, the client nonce is the client's contribution to the response).
+#[test]
+fn zero_nonce_count_and_empty_cnonce_are_malformed() {
+    let mut f = Fixture::new(Limits::default());
+    let n = f.nonce(secs(1));
+    let zero = authorization(Algorithm::Sha256, "pw", &n, "00000000");
+    assert_eq!(f.check(secs(2), &zero), Err(AuthFailure::Malformed));
+    let input = ResponseInput {
+        nonce: &n,
+        nc: "00000001",
+        cnonce: "",
+        method: "INVITE",
+        uri: URI,
+    };
+    let h = ha1(Algorithm::Sha256, "alice", REALM, "pw");
+    let empty = format!(
+        "Digest username=\"alice\", realm=\"{REALM}\", nonce=\"{n}\", uri=\"{URI}\", \
+         algorithm=SHA-256, qop=auth, nc=00000001, cnonce=\"\", response=\"{}\"",
+        response(Algorithm::Sha256, &h, &input)
+    );
+    assert_eq!(f.check(secs(2), &empty), Err(AuthFailure::Malformed));
+    let good = authorization(Algorithm::Sha256, "pw", &n, "00000001");
+    assert!(
+        f.check(secs(2), &good).is_ok(),
+        "the same nonce still works"
+    );
+}

@@ -38,9 +38,14 @@ impl<'a> SipUri<'a> {
         } else {
             return Err(SipError::BadUri);
         };
-        // userinfo may hold '?' and ';' (RFC 3261 §25.1 user-unreserved); the host part and
-        // the headers hold no literal '@'.
-        let (user, after_user) = match rest.rfind('@') {
+        // userinfo may hold '?' and ';' (RFC 3261 §25.1 user-unreserved); no part of a SIP
+        // URI holds a literal '@' but the one ending userinfo. Two of them are malformed:
+        // `sip:evil@evil.com;x=@trusted.example` must not read as a user at
+        // trusted.example (issue 15: allow lists match the host).
+        if rest.bytes().filter(|&b| b == b'@').count() > 1 {
+            return Err(SipError::BadUri);
+        }
+        let (user, after_user) = match rest.find('@') {
             Some(at) => {
                 let userinfo = rest.get(..at).ok_or(SipError::BadUri)?;
                 let user = userinfo.split_once(':').map_or(userinfo, |(u, _)| u);
@@ -98,6 +103,23 @@ mod tests {
         assert_eq!(u.headers, "subject=hi");
         let u = SipUri::parse("sip:192.0.2.10:5060").unwrap();
         assert_eq!((u.user, u.host, u.port), (None, "192.0.2.10", Some(5060)));
+    }
+
+    /// Issue 15: a second '@' must not move the host (allow lists match the host).
+    #[test]
+    fn a_second_at_sign_is_malformed() {
+        for uri in [
+            "sip:evil@evil.com;x=@trusted.example",
+            "sip:a@b@trusted.example",
+            "sip:evil@evil.com?h=@trusted.example",
+        ] {
+            assert_eq!(SipUri::parse(uri), Err(SipError::BadUri), "{uri}");
+        }
+        assert_eq!(
+            SipUri::parse("sip:%40user@trusted.example").unwrap().host,
+            "trusted.example",
+            "an escaped @ in the user part is fine"
+        );
     }
 
     #[test]
