@@ -9,6 +9,7 @@
 mod msrp_session;
 mod roster;
 mod sip_dialog;
+mod term;
 mod transport;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use msrp_session::{cpim, Inbound, Session};
 use parlor::rand::fill_ident;
 use parlor::shell::Urandom;
 use sip_dialog::{Challenge, Credentials, Dialog, SipMessage};
+use term::Term;
 use transport::{Event, Links, SipLink};
 
 const USAGE: &str = "\
@@ -47,6 +49,8 @@ const T2: Duration = Duration::from_secs(4);
 const GIVE_UP: Duration = Duration::from_secs(32);
 /// How long `/quit` waits for the BYE's answer before leaving anyway.
 const BYE_WAIT: Duration = Duration::from_secs(4);
+/// How long the exit waits for a terminal that takes no output before leaving anyway.
+const OUTPUT_STALL: Duration = Duration::from_secs(2);
 
 struct Args {
     room: String,
@@ -58,11 +62,11 @@ struct Args {
     auth_user: Option<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
+/// `Ok(None)`: `--help`.
+fn parse_args() -> Result<Option<Args>, String> {
     let mut pargs = pico_args::Arguments::from_env();
     if pargs.contains(["-h", "--help"]) {
-        println!("{USAGE}");
-        std::process::exit(0);
+        return Ok(None);
     }
     let me: String = pargs
         .value_from_str("--as")
@@ -93,7 +97,7 @@ fn parse_args() -> Result<Args, String> {
             return Err(format!("{what}: expected a sip:user@host URI, got {uri:?}"));
         }
     }
-    Ok(Args {
+    Ok(Some(Args {
         room,
         me,
         nick,
@@ -101,25 +105,36 @@ fn parse_args() -> Result<Args, String> {
         server,
         password_file,
         auth_user,
-    })
+    }))
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
+    let term = match Term::start() {
+        Ok(term) => term,
+        Err(_) => return ExitCode::from(1),
+    };
+    let code = match parse_args() {
+        Ok(None) => {
+            term.out(USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(Some(args)) => {
+            let ex = LocalExecutor::new();
+            match smol::block_on(ex.run(chat(&ex, args, &term))) {
+                Ok(code) => code,
+                Err(e) => {
+                    term.err(format!("parlor-chat: {e}"));
+                    ExitCode::from(1)
+                }
+            }
+        }
         Err(msg) => {
-            eprintln!("parlor-chat: {msg}\n{USAGE}");
-            return ExitCode::from(2);
+            term.err(format!("parlor-chat: {msg}\n{USAGE}"));
+            ExitCode::from(2)
         }
     };
-    let ex = LocalExecutor::new();
-    match smol::block_on(ex.run(chat(&ex, args))) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("parlor-chat: {e}");
-            ExitCode::from(1)
-        }
-    }
+    term.finish(OUTPUT_STALL);
+    code
 }
 
 /// Random identifiers for tags, branches, transaction ids, Message-IDs and session-ids.
@@ -140,7 +155,7 @@ enum Pending {
     Nickname(String),
 }
 
-async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
+async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<ExitCode> {
     let credentials = match &args.password_file {
         Some(path) => Some(read_credentials(path, &args)?),
         None => None,
@@ -149,6 +164,10 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
     let (sip, local) = SipLink::connect(args.server, args.tcp).await?;
     let links = Links::start(ex, sip.clone());
     let events = links.events.clone();
+    let gone = links.sender();
+    term.on_gone(move || {
+        let _ = gone.try_send(Event::OutputGone);
+    });
     let mut dialog = Dialog {
         room: args.room.clone(),
         me: args.me.clone(),
@@ -197,11 +216,13 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
                 dialog.authorization = Some(ch.authorization(who, "INVITE", &dialog.room, &cnonce));
             }
             (Some(_), None) => {
-                println!("server: {code} {reason} (the room wants a password: --password-file)");
+                term.out(format!(
+                    "server: {code} {reason} (the room wants a password: --password-file)"
+                ));
                 return Ok(ExitCode::from(1));
             }
             _ => {
-                println!("server: {code} {reason}");
+                term.out(format!("server: {code} {reason}"));
                 return Ok(ExitCode::from(1));
             }
         }
@@ -214,8 +235,8 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
     let ack_branch = format!("z9hG4bK{}", ids.id(14));
     sip.send(&dialog.ack(&ack_branch)).await?;
     let Some(remote_path) = ok.answer_path() else {
-        println!("server: 200 OK without a=path; leaving");
-        leave(&sip, &mut dialog, &events, &mut ids).await;
+        term.out("server: 200 OK without a=path; leaving");
+        leave(&sip, &mut dialog, &events, &mut ids, term).await;
         return Ok(ExitCode::from(1));
     };
     let session = Session::new(local_path, remote_path.clone());
@@ -223,8 +244,8 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
     let msrp = match links.connect_msrp(ex, msrp_addr).await {
         Ok(m) => m,
         Err(e) => {
-            println!("cannot connect MSRP to {msrp_addr}: {e}");
-            leave(&sip, &mut dialog, &events, &mut ids).await;
+            term.out(format!("cannot connect MSRP to {msrp_addr}: {e}"));
+            leave(&sip, &mut dialog, &events, &mut ids, term).await;
             return Ok(ExitCode::from(1));
         }
     };
@@ -240,6 +261,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
         msrp,
         pending,
         inbound: Inbound::new(),
+        term: term.clone(),
         bind_failed: false,
         joined: false,
         me: args.me.clone(),
@@ -285,35 +307,40 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
             Event::StdinEof => queued.push_back("/quit".to_string()),
             Event::Msrp(bytes) => {
                 if !run.msrp_input(&bytes).await? {
-                    println!("server: sent something that is not MSRP; leaving");
+                    term.out("server: sent something that is not MSRP; leaving");
                     break;
                 }
                 if run.bind_failed {
-                    leave(&sip, &mut dialog, &events, &mut ids).await;
+                    leave(&sip, &mut dialog, &events, &mut ids, term).await;
                     return Ok(ExitCode::from(1));
                 }
             }
             Event::MsrpGone => {
-                println!("* MSRP connection closed by the server");
-                leave(&sip, &mut dialog, &events, &mut ids).await;
+                term.out("* MSRP connection closed by the server");
+                leave(&sip, &mut dialog, &events, &mut ids, term).await;
                 return Ok(ExitCode::from(1));
             }
             Event::Sip(msg) => {
                 if msg.method.as_deref() == Some("BYE") {
                     sip.send(&msg.response(200, "OK")).await?;
-                    println!("* the server ended the session");
+                    term.out("* the server ended the session");
                     return Ok(ExitCode::SUCCESS);
                 }
-                print_roster_news(&run.room, &msg);
+                print_roster_news(term, &run.room, &msg);
                 answer_other_sip(&sip, &dialog, &ack_branch, &msg).await?;
             }
             Event::SipGone => {
-                println!("* SIP connection closed by the server");
+                term.out("* SIP connection closed by the server");
                 return Ok(ExitCode::from(1));
+            }
+            Event::OutputGone => {
+                // Nobody can read what we print: leave quietly.
+                leave(&sip, &mut dialog, &events, &mut ids, term).await;
+                return Ok(ExitCode::SUCCESS);
             }
         }
     }
-    leave(&sip, &mut dialog, &events, &mut ids).await;
+    leave(&sip, &mut dialog, &events, &mut ids, term).await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -393,19 +420,19 @@ fn read_credentials(path: &std::path::Path, args: &Args) -> io::Result<Credentia
 }
 
 /// Prints the roster a NOTIFY carries, or the refusal of a `/who` fetch.
-fn print_roster_news(room: &str, msg: &SipMessage) {
+fn print_roster_news(term: &Term, room: &str, msg: &SipMessage) {
     match (msg.method.as_deref(), &msg.status) {
         (Some("NOTIFY"), _) if !msg.body.is_empty() => {
             let users = roster::users(&String::from_utf8_lossy(&msg.body));
-            println!("* {} in {room}:", users.len());
+            term.out(format!("* {} in {room}:", users.len()));
             for line in roster::lines(&users) {
-                println!("{line}");
+                term.out(line);
             }
         }
         (None, Some((code, reason)))
             if *code >= 300 && msg.cseq_method.as_deref() == Some("SUBSCRIBE") =>
         {
-            println!("server: {code} {reason}");
+            term.out(format!("server: {code} {reason}"));
         }
         _ => {}
     }
@@ -432,7 +459,13 @@ async fn answer_other_sip(
 }
 
 /// Sends BYE and waits (bounded) for its final response.
-async fn leave(sip: &SipLink, dialog: &mut Dialog, events: &Receiver<Event>, ids: &mut Ids) {
+async fn leave(
+    sip: &SipLink,
+    dialog: &mut Dialog,
+    events: &Receiver<Event>,
+    ids: &mut Ids,
+    term: &Term,
+) {
     dialog.cseq += 1;
     let bye = dialog.bye(&format!("z9hG4bK{}", ids.id(14)));
     if sip.send(&bye).await.is_err() {
@@ -451,7 +484,7 @@ async fn leave(sip: &SipLink, dialog: &mut Dialog, events: &Receiver<Event>, ids
                 if let Some((code, reason)) = &msg.status {
                     let code = *code;
                     if code >= 300 {
-                        println!("server: {code} {reason}");
+                        term.out(format!("server: {code} {reason}"));
                     }
                     if code >= 200 {
                         return;
@@ -493,6 +526,7 @@ struct Running {
     msrp: transport::MsrpLink,
     pending: HashMap<String, Pending>,
     inbound: Inbound,
+    term: Term,
     bind_failed: bool,
     joined: bool,
     me: String,
@@ -521,7 +555,7 @@ impl Running {
                 Some((to, text)) if to.starts_with("sip:") => {
                     self.say(to, text, ids).await?;
                 }
-                _ => println!("* usage: /msg sip:user@host text"),
+                _ => self.term.out("* usage: /msg sip:user@host text"),
             },
             "/nick" if !rest.trim().is_empty() => {
                 let tid = ids.id(12);
@@ -529,7 +563,9 @@ impl Running {
                 self.msrp.send(&self.session.nickname(&tid, &name)).await?;
                 self.pending.insert(tid, Pending::Nickname(name));
             }
-            _ => println!("* unknown command {cmd}; try /msg, /nick, /who, /quit"),
+            _ => self.term.out(format!(
+                "* unknown command {cmd}; try /msg, /nick, /who, /quit"
+            )),
         }
         Ok(true)
     }
@@ -562,9 +598,10 @@ impl Running {
             }
             if let Some(line) = self.session.receive(&self.me, &msg) {
                 if line.private {
-                    println!("<{}> (private) {}", line.from, line.text);
+                    self.term
+                        .out(format!("<{}> (private) {}", line.from, line.text));
                 } else {
-                    println!("<{}> {}", line.from, line.text);
+                    self.term.out(format!("<{}> {}", line.from, line.text));
                 }
             }
         }
@@ -575,14 +612,17 @@ impl Running {
         match self.pending.remove(tid) {
             Some(Pending::Bind) if code == 200 => {
                 self.joined = true;
-                println!("* joined {} as {}", self.room, self.me);
+                self.term
+                    .out(format!("* joined {} as {}", self.room, self.me));
             }
             Some(Pending::Bind) => {
-                println!("server: {code} {comment}");
+                self.term.out(format!("server: {code} {comment}"));
                 self.bind_failed = true;
             }
-            Some(Pending::Nickname(name)) if code == 200 => println!("* nickname is now {name}"),
-            Some(_) if code >= 300 => println!("server: {code} {comment}"),
+            Some(Pending::Nickname(name)) if code == 200 => {
+                self.term.out(format!("* nickname is now {name}"))
+            }
+            Some(_) if code >= 300 => self.term.out(format!("server: {code} {comment}")),
             _ => {}
         }
     }

@@ -1,15 +1,15 @@
-//! The chat client's sockets on one thread: SIP over UDP (connected socket) or TCP, the
-//! MSRP TCP connection, and stdin, each read by a task that forwards [`Event`]s into one
-//! channel the session loop consumes.
+//! The chat client's inputs: SIP over UDP (connected socket) or TCP and the MSRP TCP
+//! connection, each read by a task on the session's thread, and stdin, read by a thread of
+//! its own; all forward [`Event`]s into one channel the session loop consumes. Stdin is
+//! never made non-blocking: on a terminal it shares its open file description with stdout.
 
-use std::io;
+use std::io::{self, BufRead};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::rc::Rc;
 
 use async_io::Async;
 use smol::channel::{self, Receiver, Sender};
-use smol::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
-use smol::stream::StreamExt;
+use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::LocalExecutor;
 
 use parlor::wire::sip::StreamFramer;
@@ -29,6 +29,8 @@ pub enum Event {
     SipGone,
     Msrp(Vec<u8>),
     MsrpGone,
+    /// Stdout can no longer be written (closed pipe, hung-up terminal).
+    OutputGone,
 }
 
 /// The SIP socket.
@@ -89,8 +91,17 @@ impl Links {
     pub fn start(ex: &LocalExecutor<'_>, sip: SipLink) -> Links {
         let (tx, events) = channel::unbounded();
         ex.spawn(read_sip(sip, tx.clone())).detach();
-        ex.spawn(read_stdin(tx.clone())).detach();
+        let stdin_tx = tx.clone();
+        // Without the thread there is no input; the session still works (it ends on BYE).
+        let _ = std::thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || read_stdin(stdin_tx));
         Links { events, tx }
+    }
+
+    /// A sender into the event channel, for events from outside the executor.
+    pub fn sender(&self) -> Sender<Event> {
+        self.tx.clone()
     }
 
     /// Connects the MSRP link and starts its reader.
@@ -169,22 +180,26 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
     }
 }
 
-/// Stdin lines: through the reactor when stdin is a pipe or terminal, through smol's
-/// blocking-thread adapter when it cannot be polled (a regular file).
-async fn read_stdin(tx: Sender<Event>) {
-    let input: Box<dyn AsyncRead + Unpin> = match Async::new(std::io::stdin()) {
-        Ok(stdin) => Box::new(stdin),
-        Err(_) => Box::new(smol::Unblock::new(std::io::stdin())),
-    };
-    let mut lines = BufReader::new(input).lines();
-    while let Some(line) = lines.next().await {
-        let event = match line {
-            Ok(line) => Event::Line(line),
-            Err(_) => break,
-        };
-        if tx.send(event).await.is_err() {
-            return;
+/// Stdin lines, read by a thread of their own with plain blocking reads. Not
+/// `Async::new(stdin)`: that sets O_NONBLOCK on fd 0, and on a terminal fds 0, 1 and 2 are
+/// one open file description, so stdout would turn non-blocking too. Not `smol::Unblock`
+/// either: it reads again after a short read, and a terminal's end of input (`^D`) is a
+/// single zero-length read that it then loses. Bytes that are not UTF-8 become U+FFFD.
+fn read_stdin(tx: Sender<Event>) {
+    let mut input = std::io::stdin().lock();
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match input.read_until(b'\n', &mut line) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                let text = text.trim_end_matches(['\r', '\n']).to_string();
+                if tx.send_blocking(Event::Line(text)).is_err() {
+                    return;
+                }
+            }
         }
     }
-    let _ = tx.send(Event::StdinEof).await;
+    let _ = tx.send_blocking(Event::StdinEof);
 }

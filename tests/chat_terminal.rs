@@ -1,0 +1,118 @@
+//! `parlor-chat` on a pseudo-terminal (issue 14): a terminal that stops taking output while a
+//! 64 KB message arrives must not kill it.
+
+mod common;
+#[path = "common/terminal.rs"]
+mod terminal;
+
+use std::time::Duration;
+
+use common::msrp::{cpim_body, SendRequest};
+use common::{ident, Participant, Server, Transport, ROOM, STEP};
+use terminal::OnTerminal;
+
+/// Starts parlor-chat as `sip:carol@example.com` on a pseudo-terminal and waits until it
+/// says it joined.
+fn chat_on_terminal(server: &Server) -> OnTerminal {
+    let sip = server.sip.to_string();
+    let mut term = OnTerminal::spawn(
+        env!("CARGO_BIN_EXE_parlor-chat"),
+        &[ROOM, "--as", "sip:carol@example.com", "--server", &sip],
+    );
+    term.read_until("* joined sip:lobby@localhost", STEP);
+    term
+}
+
+/// Sends `text` to the room as one CPIM message cut into SEND chunks of at most `chunk`
+/// body bytes (RFC 4975 §5.1); asserts every chunk is answered 200.
+fn say_in_chunks(p: &mut Participant, text: &[u8], chunk: usize) {
+    let body = cpim_body(&p.uri, ROOM, text);
+    let mid = ident(12);
+    let total = body.len();
+    let mut tids = Vec::new();
+    for (i, part) in body.chunks(chunk).enumerate() {
+        let start = i * chunk + 1;
+        let end = start + part.len() - 1;
+        let tid = ident(12);
+        let req = SendRequest {
+            tid: &tid,
+            to_path: &p.answer.path,
+            from_path: &p.local_path,
+            message_id: &mid,
+            range: (&start.to_string(), &end.to_string(), &total.to_string()),
+            content_type: Some("message/cpim"),
+            body: part,
+            flag: if end == total { '$' } else { '+' },
+        }
+        .bytes();
+        p.conn().write(&req);
+        tids.push(tid);
+    }
+    for tid in tids {
+        assert_eq!(p.response_to(&tid).status, Some(200), "chunk {tid}");
+    }
+}
+
+/// 64,000 printable bytes, different on every line of 64, with a recognisable end.
+fn big_text() -> Vec<u8> {
+    let mut text = Vec::with_capacity(64_000);
+    let mut n = 0u32;
+    while text.len() < 64_000 - 16 {
+        text.extend_from_slice(format!("[{n:05}]abcdefghijklmnopqrstuvwxyz ").as_bytes());
+        n += 1;
+    }
+    text.truncate(64_000 - 16);
+    text.extend_from_slice(b" END-OF-THE-BIG!");
+    text
+}
+
+// Issue 14: a terminal that takes no output (Ctrl-S, a slow link) while a 64 KB message
+// arrives. parlor-chat must stay alive and keep serving the session — a line typed meanwhile
+// still reaches the room — and print the whole message once the terminal reads again.
+#[test]
+fn a_stopped_terminal_survives_a_64_kb_message() {
+    let server = Server::start(&[]);
+    let mut alice = Participant::join_and_bind(server.sip, Transport::Tcp, "alice");
+    let mut term = chat_on_terminal(&server);
+
+    // From here the test reads nothing from the terminal until the end.
+    let big = big_text();
+    say_in_chunks(&mut alice, &big, 8 * 1024);
+    let (tid, _, _) = alice.say(b"after the big one");
+    assert_eq!(alice.response_to(&tid).status, Some(200));
+    // Time enough for parlor-chat to fill the terminal's buffer (about 18 KB on Linux).
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        term.child.try_wait().expect("try_wait").is_none(),
+        "parlor-chat died while its terminal took no output: {:?}",
+        term.child.try_wait()
+    );
+    // Input still works while output is stuck: the line reaches the room.
+    term.type_bytes(b"typed while stopped\n");
+    let got = alice
+        .next_message(STEP)
+        .expect("the typed line reaches alice while the terminal is stopped");
+    assert!(
+        got.ends_with(b"typed while stopped"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+
+    // The terminal reads again: everything arrives, in order, nothing lost.
+    let shown = term.read_until("after the big one", Duration::from_secs(20));
+    let want = format!(
+        "<sip:alice@example.com> {}\n",
+        String::from_utf8_lossy(&big)
+    );
+    assert!(
+        shown.contains(&want),
+        "the 64 KB message is not on the terminal whole; read {} bytes ending {:?}",
+        shown.len(),
+        shown.get(shown.len().saturating_sub(200)..)
+    );
+    assert!(!shown.contains("not shown"), "nothing was dropped");
+
+    term.type_bytes(b"\x04"); // ^D: end of input = /quit
+    let status = common::wait_bounded(&mut term.child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
