@@ -1,5 +1,6 @@
 //! `parlor-chat` on a pseudo-terminal (issue 14): a terminal that stops taking output while a
-//! 64 KB message arrives must not kill it.
+//! 64 KB message arrives must not kill it, and a peer's control characters (RFC 3862 CPIM
+//! content is arbitrary text) must reach the terminal only in an inert form.
 
 mod common;
 #[path = "common/terminal.rs"]
@@ -113,6 +114,86 @@ fn a_stopped_terminal_survives_a_64_kb_message() {
     assert!(!shown.contains("not shown"), "nothing was dropped");
 
     term.type_bytes(b"\x04"); // ^D: end of input = /quit
+    let status = common::wait_bounded(&mut term.child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+/// What a peer sends and what must appear on the terminal instead.
+const HOSTILE: &[(&[u8], &str)] = &[
+    // ESC sequences: clear screen, retitle the window (OSC ended by BEL).
+    (
+        b"clear\x1b[2J\x1b[H title\x1b]0;owned\x07 done",
+        "<sip:alice@example.com> clear\u{241b}[2J\u{241b}[H title\u{241b}]0;owned\u{2407} done\n",
+    ),
+    // A carriage return that would move the cursor and overwrite the sender.
+    (
+        b"\r<sip:root@localhost> hi",
+        "<sip:alice@example.com> \u{240d}<sip:root@localhost> hi\n",
+    ),
+    // A newline that would start a line of its own: continuation lines are indented.
+    (
+        b"first\n<sip:root@localhost> second\r\n<sip:root@localhost> third",
+        "<sip:alice@example.com> first\n    <sip:root@localhost> second\n    <sip:root@localhost> third\n",
+    ),
+    // C1 CSI (U+009B in UTF-8), a raw 0x9B byte (not UTF-8), DEL, NUL.
+    (
+        b"c1 \xc2\x9b31m raw \x9b31m del \x7f nul \x00.",
+        "<sip:alice@example.com> c1 <U+009B>31m raw \u{fffd}31m del \u{2421} nul \u{2400}.\n",
+    ),
+    // Bidi override and isolates (Trojan Source), and a tab.
+    (
+        "bidi \u{202e}exe.txt\u{202c} \u{2066}iso\u{2069}\tend".as_bytes(),
+        "<sip:alice@example.com> bidi <U+202E>exe.txt<U+202C> <U+2066>iso<U+2069>    end\n",
+    ),
+];
+
+// Issue 14: a peer's control characters reach the terminal only inertly: no ESC, CR, BEL,
+// DEL, C1 or bidi control is written raw, each is shown as a visible stand-in, and no line a
+// peer controls starts at column 0.
+#[test]
+fn a_peers_control_characters_are_shown_inertly() {
+    let server = Server::start(&[]);
+    let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let mut term = chat_on_terminal(&server);
+    let start = term.output.len();
+    for (text, _) in HOSTILE {
+        let (tid, _, _) = alice.say(text);
+        assert_eq!(alice.response_to(&tid).status, Some(200));
+    }
+    let (tid, _, _) = alice.say(b"that was all");
+    assert_eq!(alice.response_to(&tid).status, Some(200));
+    term.read_until("<sip:alice@example.com> that was all\n", STEP);
+
+    let out = &term.output[start..];
+    let text = std::str::from_utf8(out).expect("parlor-chat writes UTF-8 only");
+    let raw: Vec<(usize, char)> = text
+        .char_indices()
+        .filter(|&(_, c)| {
+            (c.is_control() && c != '\n')
+                || matches!(
+                    c,
+                    '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{2028}' | '\u{2029}'
+                )
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        })
+        .collect();
+    assert!(raw.is_empty(), "raw control characters {raw:?} in {text:?}");
+    for (sent, shown) in HOSTILE {
+        assert!(
+            text.contains(shown),
+            "{:?} should show as {shown:?}; the terminal got {text:?}",
+            String::from_utf8_lossy(sent)
+        );
+    }
+    for line in text.lines() {
+        assert!(
+            !line.starts_with("<sip:root"),
+            "a peer started a line of its own: {line:?}"
+        );
+    }
+
+    term.type_bytes(b"\x04");
     let status = common::wait_bounded(&mut term.child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status:?}");
 }

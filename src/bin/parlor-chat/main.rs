@@ -7,6 +7,7 @@
 //! password from `--password-file`.
 
 mod msrp_session;
+mod render;
 mod roster;
 mod sip_dialog;
 mod term;
@@ -217,12 +218,13 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
             }
             (Some(_), None) => {
                 term.out(format!(
-                    "server: {code} {reason} (the room wants a password: --password-file)"
+                    "server: {code} {} (the room wants a password: --password-file)",
+                    render::field(&reason)
                 ));
                 return Ok(ExitCode::from(1));
             }
             _ => {
-                term.out(format!("server: {code} {reason}"));
+                term.out(format!("server: {code} {}", render::field(&reason)));
                 return Ok(ExitCode::from(1));
             }
         }
@@ -432,7 +434,7 @@ fn print_roster_news(term: &Term, room: &str, msg: &SipMessage) {
         (None, Some((code, reason)))
             if *code >= 300 && msg.cseq_method.as_deref() == Some("SUBSCRIBE") =>
         {
-            term.out(format!("server: {code} {reason}"));
+            term.out(format!("server: {code} {}", render::field(reason)));
         }
         _ => {}
     }
@@ -484,7 +486,7 @@ async fn leave(
                 if let Some((code, reason)) = &msg.status {
                     let code = *code;
                     if code >= 300 {
-                        term.out(format!("server: {code} {reason}"));
+                        term.out(format!("server: {code} {}", render::field(reason)));
                     }
                     if code >= 200 {
                         return;
@@ -564,7 +566,8 @@ impl Running {
                 self.pending.insert(tid, Pending::Nickname(name));
             }
             _ => self.term.out(format!(
-                "* unknown command {cmd}; try /msg, /nick, /who, /quit"
+                "* unknown command {}; try /msg, /nick, /who, /quit",
+                render::field(cmd)
             )),
         }
         Ok(true)
@@ -597,12 +600,12 @@ impl Running {
                 self.msrp.send(&self.session.ok(&msg)).await?;
             }
             if let Some(line) = self.session.receive(&self.me, &msg) {
-                if line.private {
-                    self.term
-                        .out(format!("<{}> (private) {}", line.from, line.text));
-                } else {
-                    self.term.out(format!("<{}> {}", line.from, line.text));
-                }
+                let private = if line.private { " (private)" } else { "" };
+                self.term.out(format!(
+                    "<{}>{private} {}",
+                    render::field(&line.from),
+                    render::body(line.text.as_bytes())
+                ));
             }
         }
         Ok(true)
@@ -616,13 +619,16 @@ impl Running {
                     .out(format!("* joined {} as {}", self.room, self.me));
             }
             Some(Pending::Bind) => {
-                self.term.out(format!("server: {code} {comment}"));
+                self.term
+                    .out(format!("server: {code} {}", render::field(comment)));
                 self.bind_failed = true;
             }
-            Some(Pending::Nickname(name)) if code == 200 => {
-                self.term.out(format!("* nickname is now {name}"))
-            }
-            Some(_) if code >= 300 => self.term.out(format!("server: {code} {comment}")),
+            Some(Pending::Nickname(name)) if code == 200 => self
+                .term
+                .out(format!("* nickname is now {}", render::field(&name))),
+            Some(_) if code >= 300 => self
+                .term
+                .out(format!("server: {code} {}", render::field(comment))),
             _ => {}
         }
     }
