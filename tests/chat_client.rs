@@ -1,13 +1,20 @@
-//! `parlor-chat` against the real server: it joins, prints a raw client's message as
-//! `<sender> text`, sends its stdin line to the room as CPIM, and leaves on end of input.
+//! `parlor-chat` over sockets, against the real server and against a scripted focus: it
+//! joins, prints a raw client's message as `<sender> text`, sends its stdin line to the room
+//! as CPIM, and leaves on end of input; it reads the encapsulated MIME headers of CPIM
+//! (RFC 3862 §3) in any order and shows each content type sensibly.
 
 mod common;
+#[path = "common/fake_focus.rs"]
+mod fake_focus;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use common::{line_channel, wait_bounded, Participant, Server, Transport, ROOM, STEP};
+use fake_focus::FakeFocus;
 
 fn expect_line(lines: &std::sync::mpsc::Receiver<String>, want: &str) -> String {
     let deadline = Instant::now() + STEP;
@@ -68,4 +75,130 @@ fn chat_client_over_udp() {
 #[test]
 fn chat_client_over_tcp() {
     chat_exchanges_a_line(true);
+}
+
+/// parlor-chat as `sip:carol@example.com` against `server` (UDP), stdout as lines.
+fn spawn_chat(server: SocketAddr) -> (Child, Receiver<String>) {
+    let sip = server.to_string();
+    let mut chat = Command::new(env!("CARGO_BIN_EXE_parlor-chat"))
+        .args([ROOM, "--as", "sip:carol@example.com", "--server", &sip])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn parlor-chat");
+    let lines = line_channel(chat.stdout.take().expect("stdout"));
+    (chat, lines)
+}
+
+/// Every line printed until one contains `want` (which is the last).
+fn lines_until(lines: &Receiver<String>, want: &str) -> Vec<String> {
+    let deadline = Instant::now() + STEP;
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => {
+                let done = line.contains(want);
+                seen.push(line.trim_end_matches('\n').to_string());
+                if done {
+                    return seen;
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    panic!("parlor-chat printed no line containing {want:?}; got {seen:?}");
+}
+
+/// A CPIM message from alice to the room whose encapsulated part is `mime` as written.
+fn cpim_from_alice(mime: &[u8]) -> Vec<u8> {
+    let mut body = common::crlf(&[
+        "From: <sip:alice@example.com>",
+        &format!("To: <{ROOM}>"),
+        "DateTime: 2025-01-15T10:02:31Z",
+        "",
+    ])
+    .into_bytes();
+    body.extend_from_slice(mime);
+    body
+}
+
+// Issue 14 (RFC 3862 §3): the encapsulated MIME headers come in any order. The SIP SIMPLE
+// SDK puts MIME-Version first; parlor-chat showed its headers as text.
+#[test]
+fn cpim_mime_headers_in_any_order_are_not_shown_as_text() {
+    let server = Server::start(&[]);
+    let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    let (mut chat, lines) = spawn_chat(server.sip);
+    expect_line(&lines, "* joined sip:lobby@localhost");
+    for mime in [
+        &b"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nfrom the sdk"[..],
+        b"Content-ID: <1@example.com>\r\nContent-Type: text/plain\r\n\r\ncontent-id first",
+        b"Content-Type: text/plain;charset=utf-8\r\n\r\nthe usual order",
+    ] {
+        let (tid, _) = alice.send_body("message/cpim", &cpim_from_alice(mime));
+        assert_eq!(alice.response_to(&tid).status, Some(200));
+    }
+    let (tid, _, _) = alice.say(b"that was all");
+    assert_eq!(alice.response_to(&tid).status, Some(200));
+    let shown = lines_until(&lines, "that was all");
+    assert_eq!(
+        shown,
+        [
+            "<sip:alice@example.com> from the sdk",
+            "<sip:alice@example.com> content-id first",
+            "<sip:alice@example.com> the usual order",
+            "<sip:alice@example.com> that was all",
+        ]
+    );
+    drop(chat.stdin.take());
+    let status = wait_bounded(&mut chat, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+// Issue 14 (RFC 3862 §3, RFC 3994): what is shown depends on the encapsulated Content-Type,
+// found even in a folded header: text is shown, an is-composing indication is not, anything
+// else is one line naming its type and size. A sender that wrote no MIME headers is read as
+// text. (The real switch only relays wrapped types the client declared, so a scripted focus
+// sends these.)
+#[test]
+fn the_wrapped_content_type_decides_what_is_shown() {
+    let mut focus = FakeFocus::bind(Ipv4Addr::LOCALHOST.into());
+    let (mut chat, lines) = spawn_chat(focus.addr);
+    focus.answer_invite();
+    focus.accept_msrp();
+    expect_line(&lines, "* joined sip:lobby@localhost");
+    let composing = b"Content-Type: application/im-iscomposing+xml\r\n\r\n\
+        <?xml version=\"1.0\"?><isComposing xmlns=\"urn:ietf:params:xml:ns:im-iscomposing\">\
+        <state>active</state></isComposing>";
+    let png = b"MIME-Version: 1.0\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    for mime in [
+        &composing[..],
+        png,
+        b"Content-Type:\r\n text/plain;\r\n\tcharset=utf-8\r\n\r\nfolded type",
+        b"no MIME headers at all",
+        b"Content-Type: text/html\r\n\r\n<b>bold</b>",
+        b"Content-Type: text/plain\r\n\r\nthat was all",
+    ] {
+        assert_eq!(focus.send_cpim(&cpim_from_alice(mime)), Some(200));
+    }
+    let shown = lines_until(&lines, "that was all");
+    assert_eq!(
+        shown,
+        [
+            "* <sip:alice@example.com> sent a message of type image/png (16 bytes), not shown",
+            "<sip:alice@example.com> folded type",
+            "<sip:alice@example.com> no MIME headers at all",
+            "<sip:alice@example.com> (text/html) <b>bold</b>",
+            "<sip:alice@example.com> that was all",
+        ]
+    );
+    drop(chat.stdin.take());
+    let bye = focus
+        .recv_request("BYE", STEP)
+        .expect("BYE on end of input");
+    focus.respond(&bye, 200, "OK", None);
+    let status = wait_bounded(&mut chat, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
 }

@@ -599,13 +599,12 @@ impl Running {
             if !msg.no_response {
                 self.msrp.send(&self.session.ok(&msg)).await?;
             }
-            if let Some(line) = self.session.receive(&self.me, &msg) {
-                let private = if line.private { " (private)" } else { "" };
-                self.term.out(format!(
-                    "<{}>{private} {}",
-                    render::field(&line.from),
-                    render::body(line.text.as_bytes())
-                ));
+            if let Some(shown) = self
+                .session
+                .receive(&self.me, &msg)
+                .and_then(|line| line.display())
+            {
+                self.term.out(shown);
             }
         }
         Ok(true)
