@@ -202,3 +202,146 @@ fn the_wrapped_content_type_decides_what_is_shown() {
     let status = wait_bounded(&mut chat, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
+
+/// Every line printed until the process closes its output (bounded), newlines trimmed.
+fn rest_of_output(lines: &Receiver<String>) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut seen = Vec::new();
+    for _ in 0..1_000 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => seen.push(line.trim_end_matches('\n').to_string()),
+            Err(_) => break,
+        }
+    }
+    seen
+}
+
+// Issue 14 (RFC 3261 §15.1.2): a server that shuts down sends every participant a BYE. That
+// is a normal end for the client — "the room was closed", exit 0 — whether the MSRP
+// connection drops before or after the BYE arrives; it used to send its own BYE, get 481
+// and exit 1.
+#[test]
+fn server_shutdown_ends_the_client_normally() {
+    let mut server = Server::start(&[]);
+    let mut chats = Vec::new();
+    for tcp in [false, true] {
+        let sip = server.sip.to_string();
+        let mut args = vec![ROOM, "--as", "sip:carol@example.com", "--server", &sip];
+        if tcp {
+            args.push("--tcp");
+        }
+        let mut chat = Command::new(env!("CARGO_BIN_EXE_parlor-chat"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn parlor-chat");
+        let lines = line_channel(chat.stdout.take().expect("stdout"));
+        expect_line(&lines, "* joined sip:lobby@localhost");
+        chats.push((chat, lines));
+    }
+    let status = server.terminate();
+    assert_eq!(status.code(), Some(0), "server: {status:?}");
+    for (mut chat, lines) in chats {
+        let status = wait_bounded(&mut chat, Duration::from_secs(10));
+        let printed = rest_of_output(&lines);
+        assert_eq!(
+            printed,
+            ["* the room was closed by the server"],
+            "{status:?}"
+        );
+        assert_eq!(status.code(), Some(0), "{printed:?}");
+    }
+}
+
+/// A client joined to a scripted focus.
+fn joined_to_fake_focus() -> (FakeFocus, Child, Receiver<String>) {
+    let mut focus = FakeFocus::bind(Ipv4Addr::LOCALHOST.into());
+    let (chat, lines) = spawn_chat(focus.addr);
+    focus.answer_invite();
+    focus.accept_msrp();
+    expect_line(&lines, "* joined sip:lobby@localhost");
+    (focus, chat, lines)
+}
+
+/// The focus ends the session with a BYE carrying `reason` (RFC 3326), closing MSRP
+/// before or after it; the client answers 200, sends no BYE of its own, says why, exits 0.
+fn focus_ends_the_session(drop_msrp_first: bool) {
+    let (mut focus, mut chat, lines) = joined_to_fake_focus();
+    if drop_msrp_first {
+        focus.close_msrp();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    focus.send_bye(&["Reason: SIP ;cause=200 ;text=\"parlor is shutting down\""]);
+    let answer = focus.bye_answer(STEP).expect("an answer to the BYE");
+    assert_eq!(answer.status(), Some(200), "{}", answer.start);
+    focus.close_msrp();
+    let status = wait_bounded(&mut chat, Duration::from_secs(10));
+    let printed = rest_of_output(&lines);
+    assert_eq!(
+        printed,
+        ["* the room was closed by the server: parlor is shutting down"]
+    );
+    assert_eq!(status.code(), Some(0), "{printed:?}");
+    assert!(
+        focus
+            .recv_request("BYE", Duration::from_millis(300))
+            .is_none(),
+        "no BYE from a client whose session the server ended"
+    );
+}
+
+#[test]
+fn a_bye_after_the_msrp_drop_is_a_normal_end() {
+    focus_ends_the_session(true);
+}
+
+#[test]
+fn a_bye_before_the_msrp_drop_is_a_normal_end() {
+    focus_ends_the_session(false);
+}
+
+// Issue 14: when the MSRP connection drops and no BYE follows, the connection was lost: the
+// client waits briefly for a BYE, then says so, sends its own BYE and exits 1.
+#[test]
+fn msrp_lost_without_a_bye_is_reported_and_exits_1() {
+    let (mut focus, mut chat, lines) = joined_to_fake_focus();
+    let dropped = Instant::now();
+    focus.close_msrp();
+    let bye = focus
+        .recv_request("BYE", Duration::from_secs(5))
+        .expect("the client's BYE after losing MSRP");
+    let waited = dropped.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1500),
+        "BYE after {waited:?}: the client should wait for the server's BYE first"
+    );
+    focus.respond(&bye, 200, "OK", None);
+    let status = wait_bounded(&mut chat, Duration::from_secs(10));
+    let printed = rest_of_output(&lines);
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    assert!(
+        printed[0].starts_with("* lost the connection to the server"),
+        "{printed:?}"
+    );
+    assert_eq!(status.code(), Some(1), "{printed:?}");
+}
+
+// Issue 14 (RFC 3261 §15): the user quits while the server ends the session: the BYEs
+// cross, the server answers ours 481. That is no error: nothing is printed, exit 0.
+#[test]
+fn a_481_to_our_bye_after_the_servers_bye_is_not_an_error() {
+    let (mut focus, mut chat, lines) = joined_to_fake_focus();
+    drop(chat.stdin.take()); // end of input = /quit
+    let ours = focus.recv_request("BYE", STEP).expect("the client's BYE");
+    focus.send_bye(&[]);
+    let answer = focus.bye_answer(STEP).expect("an answer to our BYE");
+    assert_eq!(answer.status(), Some(200), "{}", answer.start);
+    focus.respond(&ours, 481, "Call/Transaction Does Not Exist", None);
+    let status = wait_bounded(&mut chat, Duration::from_secs(10));
+    let printed = rest_of_output(&lines);
+    assert!(printed.iter().all(|l| !l.contains("481")), "{printed:?}");
+    assert_eq!(status.code(), Some(0), "{printed:?}");
+}

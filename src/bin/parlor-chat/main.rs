@@ -50,6 +50,9 @@ const T2: Duration = Duration::from_secs(4);
 const GIVE_UP: Duration = Duration::from_secs(32);
 /// How long `/quit` waits for the BYE's answer before leaving anyway.
 const BYE_WAIT: Duration = Duration::from_secs(4);
+/// How long a dropped MSRP connection waits for the server's BYE: a server that shuts down
+/// sends BYE and closes MSRP, and the close may arrive first.
+const BYE_AFTER_DROP: Duration = Duration::from_secs(2);
 /// How long the exit waits for a terminal that takes no output before leaving anyway.
 const OUTPUT_STALL: Duration = Duration::from_secs(2);
 
@@ -310,7 +313,8 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
             Event::Msrp(bytes) => {
                 if !run.msrp_input(&bytes).await? {
                     term.out("server: sent something that is not MSRP; leaving");
-                    break;
+                    leave(&sip, &mut dialog, &events, &mut ids, term).await;
+                    return Ok(ExitCode::from(1));
                 }
                 if run.bind_failed {
                     leave(&sip, &mut dialog, &events, &mut ids, term).await;
@@ -318,16 +322,28 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
                 }
             }
             Event::MsrpGone => {
-                term.out("* MSRP connection closed by the server");
-                leave(&sip, &mut dialog, &events, &mut ids, term).await;
-                return Ok(ExitCode::from(1));
-            }
-            Event::Sip(msg) => {
-                if msg.method.as_deref() == Some("BYE") {
-                    sip.send(&msg.response(200, "OK")).await?;
-                    term.out("* the server ended the session");
+                let bye = wait_for_bye(&sip, &dialog, &ack_branch, &events).await?;
+                if let Some(reason) = bye {
+                    term.out(room_closed(reason.as_deref()));
                     return Ok(ExitCode::SUCCESS);
                 }
+                term.out(
+                    "* lost the connection to the server: it closed MSRP without ending \
+                     the session; leaving",
+                );
+                if let Some(reason) = leave(&sip, &mut dialog, &events, &mut ids, term).await {
+                    term.out(room_closed(reason.as_deref()));
+                    return Ok(ExitCode::SUCCESS);
+                }
+                return Ok(ExitCode::from(1));
+            }
+            Event::Sip(msg) if msg.method.as_deref() == Some("BYE") => {
+                if answer_bye(&sip, &dialog, &msg).await? {
+                    term.out(room_closed(msg.reason.as_deref()));
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            Event::Sip(msg) => {
                 print_roster_news(term, &run.room, &msg);
                 answer_other_sip(&sip, &dialog, &ack_branch, &msg).await?;
             }
@@ -385,8 +401,8 @@ async fn loop_invite(
             {
                 match msg.status.clone() {
                     Some((code, _)) if code < 200 => retransmit = false,
-                    Some((code, _)) if code < 300 => return Ok(Ok(msg)),
-                    Some((code, reason)) => return Ok(Err((code, reason, msg))),
+                    Some((code, _)) if code < 300 => return Ok(Ok(*msg)),
+                    Some((code, reason)) => return Ok(Err((code, reason, *msg))),
                     None => {}
                 }
             }
@@ -460,19 +476,78 @@ async fn answer_other_sip(
     }
 }
 
-/// Sends BYE and waits (bounded) for its final response.
+/// What the terminal says when the server ended the session with a BYE (RFC 3261 §15.1.2),
+/// with the text of its Reason header (RFC 3326) when it has one.
+fn room_closed(reason: Option<&str>) -> String {
+    match reason.map(str::trim) {
+        Some(reason) if !reason.is_empty() => {
+            format!(
+                "* the room was closed by the server: {}",
+                render::field(reason)
+            )
+        }
+        _ => "* the room was closed by the server".to_string(),
+    }
+}
+
+/// Answers a BYE from the server: 200 when it is in our dialog (same Call-ID), 481
+/// otherwise (RFC 3261 §15.1.2). Returns whether it ended our dialog.
+async fn answer_bye(sip: &SipLink, dialog: &Dialog, msg: &SipMessage) -> io::Result<bool> {
+    if msg.call_id.as_deref() != Some(dialog.call_id.as_str()) {
+        sip.send(&msg.response(481, "Call/Transaction Does Not Exist"))
+            .await?;
+        return Ok(false);
+    }
+    sip.send(&msg.response(200, "OK")).await?;
+    Ok(true)
+}
+
+/// After the MSRP connection dropped: waits (at most [`BYE_AFTER_DROP`]) for the server's
+/// BYE, answering it and any other request meanwhile. `Some(reason)` = the server ended the
+/// session; `None` = no BYE came (or the SIP connection went too).
+async fn wait_for_bye(
+    sip: &SipLink,
+    dialog: &Dialog,
+    ack_branch: &str,
+    events: &Receiver<Event>,
+) -> io::Result<Option<Option<String>>> {
+    let deadline = Instant::now() + BYE_AFTER_DROP;
+    while Instant::now() < deadline {
+        let event = smol::future::or(async { events.recv().await.ok() }, async {
+            smol::Timer::at(deadline).await;
+            None
+        })
+        .await;
+        match event {
+            Some(Event::Sip(msg)) if msg.method.as_deref() == Some("BYE") => {
+                if answer_bye(sip, dialog, &msg).await? {
+                    return Ok(Some(msg.reason));
+                }
+            }
+            Some(Event::Sip(msg)) => answer_other_sip(sip, dialog, ack_branch, &msg).await?,
+            Some(Event::SipGone) | None => return Ok(None),
+            Some(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Sends BYE and waits (bounded) for its final response. A refusal is printed, except 481:
+/// the server no longer knows the dialog, so it has ended as asked. A BYE from the server
+/// that crosses ours is answered; then `Some(its Reason)` is returned.
 async fn leave(
     sip: &SipLink,
     dialog: &mut Dialog,
     events: &Receiver<Event>,
     ids: &mut Ids,
     term: &Term,
-) {
+) -> Option<Option<String>> {
     dialog.cseq += 1;
     let bye = dialog.bye(&format!("z9hG4bK{}", ids.id(14)));
     if sip.send(&bye).await.is_err() {
-        return;
+        return None;
     }
+    let mut ended_by_server = None;
     let started = Instant::now();
     let mut interval = T1;
     while started.elapsed() < BYE_WAIT {
@@ -482,18 +557,25 @@ async fn leave(
         })
         .await;
         match event {
-            Some(Event::Sip(msg)) if msg.cseq_method.as_deref() == Some("BYE") => {
-                if let Some((code, reason)) = &msg.status {
-                    let code = *code;
-                    if code >= 300 {
-                        term.out(format!("server: {code} {}", render::field(reason)));
-                    }
-                    if code >= 200 {
-                        return;
-                    }
+            Some(Event::Sip(msg)) if msg.method.as_deref() == Some("BYE") => {
+                let ours = answer_bye(sip, dialog, &msg).await.unwrap_or(false);
+                if ours {
+                    ended_by_server = Some(msg.reason);
                 }
             }
-            Some(Event::SipGone) => return,
+            Some(Event::Sip(msg)) if msg.cseq_method.as_deref() == Some("BYE") => {
+                match &msg.status {
+                    Some((code, _)) if *code < 200 => {}
+                    Some((code, reason)) => {
+                        if *code >= 300 && *code != 481 && ended_by_server.is_none() {
+                            term.out(format!("server: {code} {}", render::field(reason)));
+                        }
+                        return ended_by_server;
+                    }
+                    None => {}
+                }
+            }
+            Some(Event::SipGone) => return ended_by_server,
             Some(_) => {}
             None if !sip.is_tcp() => {
                 let _ = sip.send(&bye).await;
@@ -502,6 +584,7 @@ async fn leave(
             None => {}
         }
     }
+    ended_by_server
 }
 
 /// The first hop of an MSRP path: its leftmost URI's `IP:port`; a host name is replaced

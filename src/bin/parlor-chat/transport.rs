@@ -25,7 +25,7 @@ const READ_BYTES: usize = 16 * 1024;
 pub enum Event {
     Line(String),
     StdinEof,
-    Sip(SipMessage),
+    Sip(Box<SipMessage>),
     SipGone,
     Msrp(Vec<u8>),
     MsrpGone,
@@ -141,7 +141,7 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
                 match socket.recv(&mut buf).await {
                     Ok(n) => {
                         if let Some(msg) = SipMessage::parse(&buf[..n]) {
-                            if tx.send(Event::Sip(msg)).await.is_err() {
+                            if tx.send(Event::Sip(Box::new(msg))).await.is_err() {
                                 return;
                             }
                         }
@@ -165,7 +165,7 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
                         Err(_) => break 'read,
                     };
                     if let Some(msg) = msg {
-                        if tx.send(Event::Sip(msg)).await.is_err() {
+                        if tx.send(Event::Sip(Box::new(msg))).await.is_err() {
                             return;
                         }
                     }
