@@ -345,3 +345,45 @@ fn a_481_to_our_bye_after_the_servers_bye_is_not_an_error() {
     assert!(printed.iter().all(|l| !l.contains("481")), "{printed:?}");
     assert_eq!(status.code(), Some(0), "{printed:?}");
 }
+
+// Issue 14 (RFC 4975 §9, RFC 3986 §3.2.2): over IPv6 the client's MSRP URI, Via, Contact
+// and Call-ID carry its address in brackets (`msrp://[::1]:9/…`; unbracketed, the server
+// answered 488), and it connects to a bracketed `a=path`. It joins a server listening on
+// ::1 only and exchanges a line with a raw participant there, over UDP and TCP.
+#[test]
+fn chat_client_over_ipv6() {
+    let server = Server::start_on("[::1]:0", "[::1]:0", &[]);
+    assert!(server.sip.is_ipv6() && server.msrp.is_ipv6());
+    let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    for tcp in [false, true] {
+        let sip = server.sip.to_string();
+        let mut args = vec![ROOM, "--as", "sip:carol@example.com", "--server", &sip];
+        if tcp {
+            args.push("--tcp");
+        }
+        let mut chat = Command::new(env!("CARGO_BIN_EXE_parlor-chat"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn parlor-chat");
+        let lines = line_channel(chat.stdout.take().expect("stdout"));
+        expect_line(&lines, "* joined sip:lobby@localhost");
+
+        let (tid, _, _) = alice.say(b"hello over v6");
+        assert_eq!(alice.response_to(&tid).status, Some(200));
+        let printed = expect_line(&lines, "hello over v6");
+        assert_eq!(printed.trim_end(), "<sip:alice@example.com> hello over v6");
+
+        let mut stdin = chat.stdin.take().expect("stdin");
+        stdin.write_all(b"hi alice over v6\n").expect("write stdin");
+        stdin.flush().expect("flush");
+        let got = alice.next_send(STEP).expect("carol's line at alice");
+        assert_eq!(got.cpim_text(), b"hi alice over v6");
+
+        drop(stdin);
+        let status = wait_bounded(&mut chat, Duration::from_secs(10));
+        assert_eq!(status.code(), Some(0), "{status:?}");
+    }
+}

@@ -15,7 +15,7 @@ mod transport;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -178,7 +178,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
         display: args.nick.clone().unwrap_or_default(),
         local,
         transport: if args.tcp { "TCP" } else { "UDP" },
-        call_id: format!("{}@{}", ids.id(16), local.ip()),
+        call_id: format!("{}@{}", ids.id(16), uri_host(local.ip())),
         from_tag: ids.id(12),
         to_tag: None,
         remote_target: args.room.clone(),
@@ -187,7 +187,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
         invite_cseq: 1,
         authorization: None,
     };
-    let local_path = format!("msrp://{}:9/{};tcp", local.ip(), ids.id(16));
+    let local_path = format!("msrp://{}:9/{};tcp", uri_host(local.ip()), ids.id(16));
     let mut early_lines = Vec::new();
 
     // INVITE → final response; a 401 is answered with credentials (RFC 3261 §22.2).
@@ -587,22 +587,38 @@ async fn leave(
     ended_by_server
 }
 
-/// The first hop of an MSRP path: its leftmost URI's `IP:port`; a host name is replaced
-/// by the SIP server's IP (no name resolution here).
+/// An IP address as the host of a URI: IPv6 in brackets (RFC 3986 §3.2.2, RFC 3261 §25.1
+/// `IPv6reference`, RFC 4975 §9 MSRP URIs).
+fn uri_host(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// The first hop of an MSRP path: its leftmost URI's authority (RFC 4975 §9: `host:port`,
+/// an IPv6 host in brackets). A host name is replaced by the SIP server's IP (no name
+/// resolution here); a missing port is 2855 (RFC 4975 §15.1).
 fn first_hop(path: &str, server: SocketAddr) -> SocketAddr {
     let uri = path.split_whitespace().next().unwrap_or_default();
     let authority = uri
         .split_once("://")
         .map(|(_, rest)| rest.split(['/', ';']).next().unwrap_or_default())
         .unwrap_or_default();
-    if let Ok(addr) = authority.parse() {
-        return addr;
-    }
-    let port = authority
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or(2855);
-    SocketAddr::new(server.ip(), port)
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, rest)) => (host, rest.strip_prefix(':')),
+            None => (v6, None),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let port = port.and_then(|p| p.parse().ok()).unwrap_or(2855);
+    let ip = host.parse().unwrap_or(server.ip());
+    SocketAddr::new(ip, port)
 }
 
 /// The joined session: MSRP link, requests awaiting answers, the input buffer.
@@ -713,5 +729,35 @@ impl Running {
                 .out(format!("server: {code} {}", render::field(comment))),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_hop_reads_ipv4_ipv6_and_names() {
+        let server: SocketAddr = "[2001:db8::5]:5060".parse().unwrap();
+        for (path, want) in [
+            ("msrp://192.0.2.1:2855/s;tcp", "192.0.2.1:2855"),
+            ("msrp://[::1]:40000/abc;tcp", "[::1]:40000"),
+            (
+                "msrp://[2001:db8::1]/abc;tcp msrp://x:1/y;tcp",
+                "[2001:db8::1]:2855",
+            ),
+            ("msrps://user@[fe80::2]:9/s;tcp", "[fe80::2]:9"),
+            ("msrp://relay.example.com:12/s;tcp", "[2001:db8::5]:12"),
+            ("msrp://relay.example.com/s;tcp", "[2001:db8::5]:2855"),
+            ("garbage", "[2001:db8::5]:2855"),
+        ] {
+            assert_eq!(first_hop(path, server).to_string(), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed() {
+        assert_eq!(uri_host("::1".parse().unwrap()), "[::1]");
+        assert_eq!(uri_host("127.0.0.1".parse().unwrap()), "127.0.0.1");
     }
 }
