@@ -387,3 +387,122 @@ fn chat_client_over_ipv6() {
         assert_eq!(status.code(), Some(0), "{status:?}");
     }
 }
+
+/// parlor-chat as carol against `server` with `extra` flags; stdout and stderr as lines.
+fn spawn_chat_with(
+    server: SocketAddr,
+    room: &str,
+    extra: &[&str],
+) -> (Child, Receiver<String>, Receiver<String>) {
+    let sip = server.to_string();
+    let mut chat = Command::new(env!("CARGO_BIN_EXE_parlor-chat"))
+        .args([room, "--as", "sip:carol@example.com", "--server", &sip])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn parlor-chat");
+    let out = line_channel(chat.stdout.take().expect("stdout"));
+    let err = line_channel(chat.stderr.take().expect("stderr"));
+    (chat, out, err)
+}
+
+// Issue 14: a join that gets no answer over UDP is not 32 s of silence. Nothing listening
+// at the port (ICMP port unreachable) is said at once; a server that never answers is said
+// after a few seconds; either way the client keeps trying, as before.
+#[test]
+fn an_unanswered_udp_join_says_so_while_it_waits() {
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let closed_addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let silent_addr = silent.local_addr().expect("addr");
+    for (addr, want) in [
+        (
+            closed_addr,
+            format!("* nothing answers at {closed_addr} over UDP (port unreachable)"),
+        ),
+        (
+            silent_addr,
+            format!("* no answer yet from {silent_addr} over UDP"),
+        ),
+    ] {
+        let started = Instant::now();
+        let (mut chat, out, _err) = spawn_chat_with(addr, ROOM, &[]);
+        let line = out
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|_| panic!("no word about {addr} within 10 s"));
+        assert!(line.starts_with(&want), "{line:?}, want {want:?}");
+        assert!(line.contains("still trying for up to 32 s"), "{line:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(
+            chat.try_wait().expect("try_wait").is_none(),
+            "the client keeps trying"
+        );
+        let _ = chat.kill();
+        let _ = chat.wait();
+    }
+    drop(silent);
+}
+
+// Issue 14: a refused TCP connection names the server and the transport, exit 1.
+#[test]
+fn a_refused_tcp_join_names_the_server() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let (mut chat, _out, err) = spawn_chat_with(addr, ROOM, &["--tcp"]);
+    let status = wait_bounded(&mut chat, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    let line = err.recv_timeout(STEP).expect("an error line");
+    assert!(
+        line.starts_with(&format!(
+            "parlor-chat: cannot reach the SIP server at {addr} over TCP: "
+        )),
+        "{line:?}"
+    );
+}
+
+// Issue 14: a refused join says why in words: the server's Warning text (RFC 3261 §20.43)
+// when it gives one, else what the code means; and when to try again (Retry-After).
+#[test]
+fn a_refused_join_says_why() {
+    let server = Server::start(&[]);
+    let (mut chat, out, _err) = spawn_chat_with(server.sip, "sip:nosuch@localhost", &[]);
+    let line = out.recv_timeout(STEP).expect("the refusal");
+    assert_eq!(
+        line.trim_end(),
+        "server: 404 Not Found (no room sip:nosuch@localhost on this server)"
+    );
+    let status = wait_bounded(&mut chat, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "{status:?}");
+
+    let mut focus = FakeFocus::bind(Ipv4Addr::LOCALHOST.into());
+    let (mut chat, out, _err) = spawn_chat_with(focus.addr, ROOM, &[]);
+    let invite = focus
+        .recv_request("INVITE", STEP)
+        .expect("the client's INVITE");
+    focus.respond_with(
+        &invite,
+        503,
+        "Service Unavailable",
+        &[
+            "Warning: 399 127.0.0.1 \"too many participants from your address\"",
+            "Retry-After: 30",
+        ],
+        None,
+    );
+    let line = out.recv_timeout(STEP).expect("the refusal");
+    assert_eq!(
+        line.trim_end(),
+        "server: 503 Service Unavailable (too many participants from your address); \
+         try again in 30 s"
+    );
+    let status = wait_bounded(&mut chat, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "{status:?}");
+}

@@ -97,6 +97,18 @@ impl FakeFocus {
     /// Answers `req` with `code reason` (RFC 3261 §8.2.6: Via, From, To with our tag,
     /// Call-ID and CSeq copied), with a Contact and `body` as SDP when given.
     pub fn respond(&mut self, req: &SipMessage, code: u16, reason: &str, sdp: Option<&str>) {
+        self.respond_with(req, code, reason, &[], sdp);
+    }
+
+    /// Like [`FakeFocus::respond`], with `extra` header lines (Warning, Retry-After, …).
+    pub fn respond_with(
+        &mut self,
+        req: &SipMessage,
+        code: u16,
+        reason: &str,
+        extra: &[&str],
+        sdp: Option<&str>,
+    ) {
         let mut lines = vec![format!("SIP/2.0 {code} {reason}")];
         for (name, value) in &req.headers {
             let n = name.to_ascii_lowercase();
@@ -110,6 +122,7 @@ impl FakeFocus {
                 }
             }
         }
+        lines.extend(extra.iter().map(|l| l.to_string()));
         if let Some(sdp) = sdp {
             lines.push(format!("Contact: <sip:lobby@{};isfocus>", self.addr));
             lines.push("Content-Type: application/sdp".to_string());

@@ -48,6 +48,8 @@ const MAX_AUTH_TRIES: u32 = 3;
 const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
 const GIVE_UP: Duration = Duration::from_secs(32);
+/// After this long without any answer to the INVITE over UDP, say that we are waiting.
+const SLOW_ANSWER: Duration = Duration::from_secs(4);
 /// How long `/quit` waits for the BYE's answer before leaving anyway.
 const BYE_WAIT: Duration = Duration::from_secs(4);
 /// How long a dropped MSRP connection waits for the server's BYE: a server that shuts down
@@ -195,7 +197,15 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
     let ok = loop {
         let invite = dialog.invite(&local_path);
         let cseq = dialog.invite_cseq;
-        let answer = loop_invite(&sip, &invite, cseq, &events, &mut early_lines).await?;
+        let answer = loop_invite(
+            &sip,
+            &invite,
+            cseq,
+            &events,
+            &mut early_lines,
+            (term, args.server),
+        )
+        .await?;
         let (code, reason, resp) = match answer {
             Ok(ok) => break ok,
             Err(refusal) => refusal,
@@ -227,7 +237,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
                 return Ok(ExitCode::from(1));
             }
             _ => {
-                term.out(format!("server: {code} {}", render::field(&reason)));
+                term.out(refusal(code, &reason, &resp, &dialog.room));
                 return Ok(ExitCode::from(1));
             }
         }
@@ -351,6 +361,8 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
                 term.out("* SIP connection closed by the server");
                 return Ok(ExitCode::from(1));
             }
+            // The server went away; the MSRP drop that comes with it is handled.
+            Event::SipUnreachable => {}
             Event::OutputGone => {
                 // Nobody can read what we print: leave quietly.
                 leave(&sip, &mut dialog, &events, &mut ids, term).await;
@@ -362,45 +374,92 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
     Ok(ExitCode::SUCCESS)
 }
 
+/// The line for a refused INVITE: the server's code and reason, then why in words — the
+/// server's Warning text (RFC 3261 §20.43) when it gave one, else what the code means for
+/// a join — and when to try again (Retry-After, §20.33).
+fn refusal(code: u16, reason: &str, resp: &SipMessage, room: &str) -> String {
+    let why = match (&resp.warning, code) {
+        (Some(warning), _) => Some(render::field(warning)),
+        (None, 403) => Some("you are not allowed in this room".to_string()),
+        (None, 404) => Some(format!("no room {} on this server", render::field(room))),
+        (None, 480 | 486 | 503 | 600 | 603) => Some("the room cannot take you now".to_string()),
+        (None, 488) => Some("the server could not use our session offer".to_string()),
+        _ => None,
+    };
+    let mut line = format!("server: {code} {}", render::field(reason));
+    if let Some(why) = why {
+        line.push_str(&format!(" ({why})"));
+    }
+    if let Some(secs) = resp.retry_after {
+        line.push_str(&format!("; try again in {secs} s"));
+    }
+    line
+}
+
 /// Sends the INVITE (retransmitted over UDP, RFC 3261 §17.1.1.2) until a final response.
-/// Lines typed meanwhile are kept for after the join.
+/// Lines typed meanwhile are kept for after the join. Over UDP, silence is explained
+/// while it lasts: at once when nothing listens at the server's port, after a few seconds
+/// otherwise.
 async fn loop_invite(
     sip: &SipLink,
     invite: &[u8],
     cseq: u32,
     events: &Receiver<Event>,
     early_lines: &mut Vec<String>,
+    (term, server): (&Term, SocketAddr),
 ) -> io::Result<Result<SipMessage, (u16, String, SipMessage)>> {
     sip.send(invite).await?;
     let started = Instant::now();
+    let give_up = started + GIVE_UP;
+    let transport = if sip.is_tcp() { "TCP" } else { "UDP" };
     let mut interval = T1;
-    let mut retransmit = !sip.is_tcp();
+    // Over UDP: when to send the INVITE again (until a provisional response comes).
+    let mut retransmit_at = (!sip.is_tcp()).then(|| started + interval);
+    // When to say that no answer came yet (once, over UDP, until anything is heard).
+    let mut explain_at = (!sip.is_tcp()).then(|| started + SLOW_ANSWER);
     loop {
-        if started.elapsed() > GIVE_UP {
+        let now = Instant::now();
+        if now >= give_up {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "no answer from the server",
+                format!(
+                    "no answer from the SIP server at {server} over {transport} within {} s \
+                     (is it running there? --server IP:PORT, --tcp)",
+                    GIVE_UP.as_secs()
+                ),
             ));
         }
-        let wait = if retransmit { interval } else { GIVE_UP };
+        if explain_at.is_some_and(|at| now >= at) {
+            explain_at = None;
+            term.out(format!(
+                "* no answer yet from {server} over UDP; still trying for up to {} s",
+                GIVE_UP.as_secs()
+            ));
+        }
+        if let Some(at) = retransmit_at.filter(|at| now >= *at) {
+            sip.send(invite).await?;
+            interval = (interval * 2).min(T2);
+            retransmit_at = Some(at + interval);
+        }
+        let wake = [retransmit_at, explain_at]
+            .into_iter()
+            .flatten()
+            .fold(give_up, Instant::min);
         let event = smol::future::or(async { events.recv().await.ok() }, async {
-            smol::Timer::after(wait).await;
+            smol::Timer::at(wake).await;
             None
         })
         .await;
         let Some(event) = event else {
-            if retransmit {
-                sip.send(invite).await?;
-                interval = (interval * 2).min(T2);
-            }
             continue;
         };
         match event {
             Event::Sip(msg)
                 if msg.cseq_method.as_deref() == Some("INVITE") && msg.cseq_seq == Some(cseq) =>
             {
+                explain_at = None;
                 match msg.status.clone() {
-                    Some((code, _)) if code < 200 => retransmit = false,
+                    Some((code, _)) if code < 200 => retransmit_at = None,
                     Some((code, _)) if code < 300 => return Ok(Ok(*msg)),
                     Some((code, reason)) => return Ok(Err((code, reason, *msg))),
                     None => {}
@@ -408,10 +467,18 @@ async fn loop_invite(
             }
             Event::Line(line) => early_lines.push(line),
             Event::StdinEof => early_lines.push("/quit".to_string()),
+            Event::SipUnreachable if explain_at.is_some() => {
+                explain_at = None;
+                term.out(format!(
+                    "* nothing answers at {server} over UDP (port unreachable); still trying \
+                     for up to {} s",
+                    GIVE_UP.as_secs()
+                ));
+            }
             Event::SipGone => {
                 return Err(io::Error::new(
                     io::ErrorKind::ConnectionAborted,
-                    "SIP connection closed",
+                    format!("the SIP server at {server} closed the connection before answering"),
                 ))
             }
             _ => {}

@@ -28,6 +28,10 @@ pub struct SipMessage {
     pub call_id: Option<String>,
     /// What the Reason header says (RFC 3326), e.g. on a BYE.
     pub reason: Option<String>,
+    /// The text of the first Warning header (RFC 3261 §20.43), e.g. why an offer failed.
+    pub warning: Option<String>,
+    /// Retry-After in seconds (RFC 3261 §20.33).
+    pub retry_after: Option<u32>,
     pub body: Vec<u8>,
 }
 
@@ -60,6 +64,14 @@ impl SipMessage {
                 .map(|c| c.uri.to_string()),
             call_id: h.call_id().ok().map(str::to_string),
             reason: h.get(HeaderName::Other("Reason")).map(reason_text),
+            warning: h.get(HeaderName::Other("Warning")).map(warning_text),
+            retry_after: h.get(HeaderName::Other("Retry-After")).and_then(|v| {
+                let digits = v.trim_start();
+                let end = digits
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(digits.len());
+                digits.get(..end)?.parse().ok()
+            }),
             body: msg.body.to_vec(),
         })
     }
@@ -141,6 +153,24 @@ pub fn reason_text(value: &str) -> String {
         Some(token) => token.to_string(),
         None => value.trim().to_string(),
     }
+}
+
+/// The warn-text of a Warning value (RFC 3261 §20.43: `code agent "text"`), unquoted; the
+/// value as written when it has no quoted text.
+pub fn warning_text(value: &str) -> String {
+    let Some(open) = value.find('"') else {
+        return value.trim().to_string();
+    };
+    let mut out = String::new();
+    let mut chars = value.get(open + 1..).unwrap_or_default().chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Our side of the dialog with the room's focus.
@@ -372,5 +402,14 @@ mod tests {
         assert_eq!(reason_text("Q.850;cause=16;text=Normal"), "Normal");
         assert_eq!(reason_text("SIP;cause=503"), "SIP;cause=503");
         assert_eq!(reason_text("SIP;text=\"unterminated"), "unterminated");
+    }
+
+    #[test]
+    fn warning_text_is_the_quoted_text() {
+        assert_eq!(
+            warning_text("399 [::1]:5060 \"no MSRP m-line \\\"here\\\"\""),
+            "no MSRP m-line \"here\""
+        );
+        assert_eq!(warning_text("301 host"), "301 host");
     }
 }

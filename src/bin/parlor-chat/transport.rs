@@ -27,6 +27,9 @@ pub enum Event {
     StdinEof,
     Sip(Box<SipMessage>),
     SipGone,
+    /// Nothing listens at the server's UDP port (an ICMP port unreachable came back);
+    /// sent once.
+    SipUnreachable,
     Msrp(Vec<u8>),
     MsrpGone,
     /// Stdout can no longer be written (closed pipe, hung-up terminal).
@@ -44,7 +47,12 @@ impl SipLink {
     /// A socket towards `server`; also returns our local address (for Via/Contact).
     pub async fn connect(server: SocketAddr, tcp: bool) -> io::Result<(SipLink, SocketAddr)> {
         if tcp {
-            let stream = Async::<TcpStream>::connect(server).await?;
+            let stream = Async::<TcpStream>::connect(server).await.map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot reach the SIP server at {server} over TCP: {e}"),
+                )
+            })?;
             let local = stream.get_ref().local_addr()?;
             Ok((SipLink::Tcp(Rc::new(stream)), local))
         } else {
@@ -137,6 +145,7 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
     match sip {
         SipLink::Udp(socket) => {
             let mut buf = vec![0u8; SIP_DATAGRAM_BYTES];
+            let mut told_unreachable = false;
             loop {
                 match socket.recv(&mut buf).await {
                     Ok(n) => {
@@ -146,8 +155,15 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
                             }
                         }
                     }
-                    // E.g. ICMP port unreachable while the server is not up: keep going.
-                    Err(_) => {
+                    // E.g. ICMP port unreachable while the server is not up: say so once,
+                    // keep going (it may be starting).
+                    Err(e) => {
+                        if e.kind() == io::ErrorKind::ConnectionRefused && !told_unreachable {
+                            told_unreachable = true;
+                            if tx.send(Event::SipUnreachable).await.is_err() {
+                                return;
+                            }
+                        }
                         smol::Timer::after(std::time::Duration::from_millis(100)).await;
                     }
                 }
