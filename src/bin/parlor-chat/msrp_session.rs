@@ -247,11 +247,11 @@ impl Session {
             return None;
         }
         let start = usize::try_from(msg.range_start.max(1)).ok()?;
-        let end = start - 1 + msg.body.len();
-        if end > MAX_MESSAGE_BYTES {
+        let end = (start - 1).checked_add(msg.body.len());
+        let Some(end) = end.filter(|&end| end <= MAX_MESSAGE_BYTES) else {
             self.partial.remove(&id);
             return None;
-        }
+        };
         let whole = self.partial.entry(id.clone()).or_default();
         if whole.len() < end {
             whole.resize(end, 0);
@@ -430,6 +430,20 @@ mod tests {
             shown(b"Content-Type: x/\x1b[2J\r\n\r\n"),
             Some("* <sip:a@x> sent a message of type x/\u{241b}[2j (0 bytes), not shown".into())
         );
+    }
+
+    #[test]
+    fn a_byte_range_at_the_end_of_u64_is_refused_not_a_panic() {
+        let mut session = Session::new("msrp://a".into(), "msrp://b".into());
+        let chunk = MsrpMessage {
+            method: Some("SEND".into()),
+            message_id: Some("m".into()),
+            range_start: u64::MAX,
+            body: b"xy".to_vec(),
+            flag: Flag::Last.byte(),
+            ..MsrpMessage::default()
+        };
+        assert!(session.receive("sip:me@x", &chunk).is_none());
     }
 
     #[test]
