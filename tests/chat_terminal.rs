@@ -13,13 +13,16 @@ use common::{ident, Participant, Server, Transport, ROOM, STEP};
 use terminal::OnTerminal;
 
 /// Starts parlor-chat as `sip:carol@example.com` on a pseudo-terminal and waits until it
-/// says it joined.
-fn chat_on_terminal(server: &Server) -> OnTerminal {
+/// says it joined; `share`: the test keeps a copy of the terminal's slave side.
+fn chat_on_terminal(server: &Server, share: bool) -> OnTerminal {
     let sip = server.sip.to_string();
-    let mut term = OnTerminal::spawn(
-        env!("CARGO_BIN_EXE_parlor-chat"),
-        &[ROOM, "--as", "sip:carol@example.com", "--server", &sip],
-    );
+    let args = [ROOM, "--as", "sip:carol@example.com", "--server", &sip];
+    let program = env!("CARGO_BIN_EXE_parlor-chat");
+    let mut term = if share {
+        OnTerminal::spawn_sharing(program, &args)
+    } else {
+        OnTerminal::spawn(program, &args)
+    };
     term.read_until("* joined sip:lobby@localhost", STEP);
     term
 }
@@ -70,11 +73,16 @@ fn big_text() -> Vec<u8> {
 // Issue 14: a terminal that takes no output (Ctrl-S, a slow link) while a 64 KB message
 // arrives. parlor-chat must stay alive and keep serving the session — a line typed meanwhile
 // still reaches the room — and print the whole message once the terminal reads again.
-#[test]
-fn a_stopped_terminal_survives_a_64_kb_message() {
+// `nonblocking`: the terminal's shared open file description is made non-blocking first (as
+// another program on the terminal, or the client itself before the fix, would), so writes
+// fail with EAGAIN instead of blocking.
+fn stopped_terminal_survives_a_64_kb_message(nonblocking: bool) {
     let server = Server::start(&[]);
     let mut alice = Participant::join_and_bind(server.sip, Transport::Tcp, "alice");
-    let mut term = chat_on_terminal(&server);
+    let mut term = chat_on_terminal(&server, nonblocking);
+    if nonblocking {
+        term.make_shared_description_nonblocking();
+    }
 
     // From here the test reads nothing from the terminal until the end.
     let big = big_text();
@@ -113,9 +121,27 @@ fn a_stopped_terminal_survives_a_64_kb_message() {
     );
     assert!(!shown.contains("not shown"), "nothing was dropped");
 
+    // Still in the room, still reading the terminal.
+    term.type_bytes(b"still here\n");
+    let got = alice.next_message(STEP).expect("a line typed afterwards");
+    assert!(
+        got.ends_with(b"still here"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
     term.type_bytes(b"\x04"); // ^D: end of input = /quit
     let status = common::wait_bounded(&mut term.child, Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[test]
+fn a_stopped_terminal_survives_a_64_kb_message() {
+    stopped_terminal_survives_a_64_kb_message(false);
+}
+
+#[test]
+fn a_stopped_non_blocking_terminal_survives_a_64_kb_message() {
+    stopped_terminal_survives_a_64_kb_message(true);
 }
 
 /// What a peer sends and what must appear on the terminal instead.
@@ -154,7 +180,7 @@ const HOSTILE: &[(&[u8], &str)] = &[
 fn a_peers_control_characters_are_shown_inertly() {
     let server = Server::start(&[]);
     let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
-    let mut term = chat_on_terminal(&server);
+    let mut term = chat_on_terminal(&server, false);
     let start = term.output.len();
     for (text, _) in HOSTILE {
         let (tid, _, _) = alice.say(text);

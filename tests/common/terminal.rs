@@ -8,7 +8,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -30,6 +30,8 @@ pub struct OnTerminal {
     seen: usize,
     /// The slave side has been closed by every process (the child exited).
     hung_up: bool,
+    /// A copy of the slave sharing the child's open file description, when asked for.
+    shared_slave: Option<File>,
 }
 
 /// The master (non-blocking) and the slave of a fresh pseudo-terminal. Output processing
@@ -59,8 +61,20 @@ fn open_pty() -> io::Result<(File, OwnedFd)> {
 impl OnTerminal {
     /// Spawns `program args` on a new pseudo-terminal.
     pub fn spawn(program: &str, args: &[&str]) -> OnTerminal {
+        OnTerminal::spawn_inner(program, args, false)
+    }
+
+    /// Like [`OnTerminal::spawn`], keeping a copy of the slave descriptor (so the test can
+    /// change the file status flags the child's stdin, stdout and stderr share; the master
+    /// then does not hang up when the child exits).
+    pub fn spawn_sharing(program: &str, args: &[&str]) -> OnTerminal {
+        OnTerminal::spawn_inner(program, args, true)
+    }
+
+    fn spawn_inner(program: &str, args: &[&str], share: bool) -> OnTerminal {
         let (master, slave) = open_pty().expect("open a pseudo-terminal");
         let slave = File::from(slave);
+        let shared_slave = share.then(|| slave.try_clone().expect("dup slave"));
         let out = slave.try_clone().expect("dup slave");
         let err = slave.try_clone().expect("dup slave");
         let mut cmd = Command::new(program);
@@ -89,7 +103,18 @@ impl OnTerminal {
             output: Vec::new(),
             seen: 0,
             hung_up: false,
+            shared_slave,
         }
+    }
+
+    /// Sets O_NONBLOCK on the open file description the child's standard streams share, as
+    /// another program on the same terminal may do.
+    pub fn make_shared_description_nonblocking(&self) {
+        let slave = self
+            .shared_slave
+            .as_ref()
+            .expect("spawned with spawn_sharing");
+        rustix::io::ioctl_fionbio(slave, true).expect("FIONBIO on the slave");
     }
 
     /// Reads what the master has now, without waiting; false once the slave is closed.
@@ -138,14 +163,6 @@ impl OnTerminal {
         }
     }
 
-    /// Reads until the child closes the terminal (it exited), at most `limit`.
-    pub fn read_to_hangup(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        while self.read_available() && Instant::now() < deadline {
-            std::thread::sleep(POLL);
-        }
-    }
-
     /// Types `bytes` at the terminal (`\x04` at the start of a line is end of input).
     pub fn type_bytes(&mut self, bytes: &[u8]) {
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -159,11 +176,6 @@ impl OnTerminal {
                 Err(e) => panic!("typing at the terminal: {e}"),
             }
         }
-    }
-
-    /// The master's descriptor.
-    pub fn master(&self) -> BorrowedFd<'_> {
-        self.master.as_fd()
     }
 }
 

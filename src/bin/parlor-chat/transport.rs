@@ -20,6 +20,8 @@ use crate::sip_dialog::{sip_limits, SipMessage};
 const SIP_DATAGRAM_BYTES: usize = 65_535;
 /// MSRP/SIP TCP read size.
 const READ_BYTES: usize = 16 * 1024;
+/// Pause before reading stdin again after "would block".
+const STDIN_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Something happened on one of the inputs.
 pub enum Event {
@@ -200,21 +202,34 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
 /// `Async::new(stdin)`: that sets O_NONBLOCK on fd 0, and on a terminal fds 0, 1 and 2 are
 /// one open file description, so stdout would turn non-blocking too. Not `smol::Unblock`
 /// either: it reads again after a short read, and a terminal's end of input (`^D`) is a
-/// single zero-length read that it then loses. Bytes that are not UTF-8 become U+FFFD.
+/// single zero-length read that it then loses. If another process sharing the terminal
+/// made it non-blocking anyway, "would block" is waited out, not taken for the end.
+/// Bytes that are not UTF-8 become U+FFFD.
 fn read_stdin(tx: Sender<Event>) {
     let mut input = std::io::stdin().lock();
     let mut line = Vec::new();
     loop {
-        line.clear();
         match input.read_until(b'\n', &mut line) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                let text = String::from_utf8_lossy(&line);
-                let text = text.trim_end_matches(['\r', '\n']).to_string();
-                if tx.send_blocking(Event::Line(text)).is_err() {
-                    return;
+            // A line; 0 = the end of input (after what an interrupted read left in `line`).
+            Ok(n) => {
+                if !line.is_empty() {
+                    let text = String::from_utf8_lossy(&line);
+                    let text = text.trim_end_matches(['\r', '\n']).to_string();
+                    line.clear();
+                    if tx.send_blocking(Event::Line(text)).is_err() {
+                        return;
+                    }
+                }
+                if n == 0 {
+                    break;
                 }
             }
+            // What was read so far stays in `line`; read on after a pause.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(STDIN_RETRY);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(_) => break,
         }
     }
     let _ = tx.send_blocking(Event::StdinEof);
