@@ -506,3 +506,47 @@ fn a_refused_join_says_why() {
     let status = wait_bounded(&mut chat, Duration::from_secs(10));
     assert_eq!(status.code(), Some(1), "{status:?}");
 }
+
+// Issue 14: when its output is closed (the reader of a pipe went away, EPIPE), the client
+// leaves quietly: it sends BYE, says nothing on stderr, and exits 0 — it used to panic in
+// println! on the next message.
+#[test]
+fn a_closed_stdout_makes_the_client_leave_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut focus = FakeFocus::bind(Ipv4Addr::LOCALHOST.into());
+    let sip = focus.addr.to_string();
+    let mut chat = Command::new(env!("CARGO_BIN_EXE_parlor-chat"))
+        .args([ROOM, "--as", "sip:carol@example.com", "--server", &sip])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn parlor-chat");
+    // One line is read, then the read end of the pipe is closed.
+    let stdout = chat.stdout.take().expect("stdout");
+    let (tx, first) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let err = line_channel(chat.stderr.take().expect("stderr"));
+    focus.answer_invite();
+    focus.accept_msrp();
+    let joined = first.recv_timeout(STEP).expect("the first line");
+    assert!(joined.starts_with("* joined"), "{joined:?}");
+    std::thread::sleep(Duration::from_millis(100)); // the reader thread has dropped it
+
+    assert_eq!(focus.send_cpim(&cpim_from_alice(b"anyone?")), Some(200));
+    let bye = focus
+        .recv_request("BYE", STEP)
+        .expect("a BYE once stdout is gone");
+    focus.respond(&bye, 200, "OK", None);
+    let status = wait_bounded(&mut chat, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    // Until stderr's reader sees the end (bounded).
+    let said: Vec<String> = (0..100)
+        .map_while(|_| err.recv_timeout(STEP).ok())
+        .collect();
+    assert!(said.is_empty(), "stderr: {said:?}");
+}
