@@ -1,10 +1,13 @@
-//! `parlor-chat`: a one-thread terminal client for an RFC 7701 chat room. Joins with SIP
-//! INVITE + MSRP SDP offer (RFC 4975 §8, RFC 7701 §8), binds its MSRP session with a
-//! bodiless SEND (RFC 4975 §5.4), prints `<sender> text` per received message, and sends
-//! each stdin line as Message/CPIM (RFC 3862). Commands: `/msg URI text`, `/nick NAME`,
-//! `/who` (an in-dialog roster fetch, RFC 6665 §4.4.3 + RFC 4575), `/quit` (also EOF).
-//! A room that demands digest authentication (401, RFC 3261 §22.2) is answered with the
-//! password from `--password-file`.
+//! `parlor-chat`: a terminal client for an RFC 7701 chat room. Joins with SIP INVITE +
+//! MSRP SDP offer (RFC 4975 §8, RFC 7701 §8), binds its MSRP session with a bodiless SEND
+//! (RFC 4975 §5.4), prints `<sender> text` per received message (rendered inertly,
+//! `render.rs`), and sends each stdin line as Message/CPIM (RFC 3862). Commands: `/msg URI
+//! text`, `/nick NAME`, `/who` (an in-dialog roster fetch, RFC 6665 §4.4.3 + RFC 4575),
+//! `/quit` (also EOF). A room that demands digest authentication (401, RFC 3261 §22.2) is
+//! answered with the password from `--password-file`. A BYE from the server (RFC 3261
+//! §15.1.2, with an RFC 3326 Reason) ends the session normally. The session runs on one
+//! thread; stdin and the terminal's output each have a thread of their own, so a terminal
+//! that takes no output never stops the session.
 
 mod msrp_session;
 mod render;
