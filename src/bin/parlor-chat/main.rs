@@ -469,7 +469,8 @@ async fn loop_invite(
                 }
             }
             Event::Line(line) => early_lines.push(line),
-            Event::StdinEof => early_lines.push("/quit".to_string()),
+            // Output gone while joining: leave (quietly) as soon as joined.
+            Event::StdinEof | Event::OutputGone => early_lines.push("/quit".to_string()),
             Event::SipUnreachable if explain_at.is_some() => {
                 explain_at = None;
                 term.out(format!(
