@@ -40,13 +40,19 @@ impl Server {
     /// `parlor serve` on 127.0.0.1 ephemeral ports with `--log warn` (or the level in
     /// `PARLOR_TEST_LOG`) plus `extra` flags.
     pub fn start(extra: &[&str]) -> Server {
+        Server::start_on("127.0.0.1:0", "127.0.0.1:0", extra)
+    }
+
+    /// Like [`Server::start`], listening for SIP on `sip` and for MSRP on `msrp` (e.g.
+    /// `[::1]:0`).
+    pub fn start_on(sip: &str, msrp: &str, extra: &[&str]) -> Server {
         let log = std::env::var("PARLOR_TEST_LOG").unwrap_or_else(|_| "warn".to_string());
         let mut args = vec![
             "serve",
             "--sip-listen",
-            "127.0.0.1:0",
+            sip,
             "--msrp-listen",
-            "127.0.0.1:0",
+            msrp,
             "--log",
             &log,
         ];

@@ -108,7 +108,13 @@ pub struct SipClient {
 
 impl SipClient {
     pub fn udp(server: SocketAddr) -> SipClient {
-        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind UDP");
+        // The loopback address of the server's family.
+        let loopback = if server.is_ipv6() {
+            "[::1]:0"
+        } else {
+            "127.0.0.1:0"
+        };
+        let socket = UdpSocket::bind(loopback).expect("bind UDP");
         let local = socket.local_addr().expect("local addr");
         SipClient {
             socket: SipSocket::Udp(socket),

@@ -1,19 +1,24 @@
-//! `parlor-chat`: a one-thread terminal client for an RFC 7701 chat room. Joins with SIP
-//! INVITE + MSRP SDP offer (RFC 4975 §8, RFC 7701 §8), binds its MSRP session with a
-//! bodiless SEND (RFC 4975 §5.4), prints `<sender> text` per received message, and sends
-//! each stdin line as Message/CPIM (RFC 3862). Commands: `/msg URI text`, `/nick NAME`,
-//! `/who` (an in-dialog roster fetch, RFC 6665 §4.4.3 + RFC 4575), `/quit` (also EOF).
-//! A room that demands digest authentication (401, RFC 3261 §22.2) is answered with the
-//! password from `--password-file`.
+//! `parlor-chat`: a terminal client for an RFC 7701 chat room. Joins with SIP INVITE +
+//! MSRP SDP offer (RFC 4975 §8, RFC 7701 §8), binds its MSRP session with a bodiless SEND
+//! (RFC 4975 §5.4), prints `<sender> text` per received message (rendered inertly,
+//! `render.rs`), and sends each stdin line as Message/CPIM (RFC 3862). Commands: `/msg URI
+//! text`, `/nick NAME`, `/who` (an in-dialog roster fetch, RFC 6665 §4.4.3 + RFC 4575),
+//! `/quit` (also EOF). A room that demands digest authentication (401, RFC 3261 §22.2) is
+//! answered with the password from `--password-file`. A BYE from the server (RFC 3261
+//! §15.1.2, with an RFC 3326 Reason) ends the session normally. The session runs on one
+//! thread; stdin and the terminal's output each have a thread of their own, so a terminal
+//! that takes no output never stops the session.
 
 mod msrp_session;
+mod render;
 mod roster;
 mod sip_dialog;
+mod term;
 mod transport;
 
 use std::collections::HashMap;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -24,6 +29,7 @@ use msrp_session::{cpim, Inbound, Session};
 use parlor::rand::fill_ident;
 use parlor::shell::Urandom;
 use sip_dialog::{Challenge, Credentials, Dialog, SipMessage};
+use term::Term;
 use transport::{Event, Links, SipLink};
 
 const USAGE: &str = "\
@@ -45,8 +51,15 @@ const MAX_AUTH_TRIES: u32 = 3;
 const T1: Duration = Duration::from_millis(500);
 const T2: Duration = Duration::from_secs(4);
 const GIVE_UP: Duration = Duration::from_secs(32);
+/// After this long without any answer to the INVITE over UDP, say that we are waiting.
+const SLOW_ANSWER: Duration = Duration::from_secs(4);
 /// How long `/quit` waits for the BYE's answer before leaving anyway.
 const BYE_WAIT: Duration = Duration::from_secs(4);
+/// How long a dropped MSRP connection waits for the server's BYE: a server that shuts down
+/// sends BYE and closes MSRP, and the close may arrive first.
+const BYE_AFTER_DROP: Duration = Duration::from_secs(2);
+/// How long the exit waits for a terminal that takes no output before leaving anyway.
+const OUTPUT_STALL: Duration = Duration::from_secs(2);
 
 struct Args {
     room: String,
@@ -58,11 +71,11 @@ struct Args {
     auth_user: Option<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
+/// `Ok(None)`: `--help`.
+fn parse_args() -> Result<Option<Args>, String> {
     let mut pargs = pico_args::Arguments::from_env();
     if pargs.contains(["-h", "--help"]) {
-        println!("{USAGE}");
-        std::process::exit(0);
+        return Ok(None);
     }
     let me: String = pargs
         .value_from_str("--as")
@@ -93,7 +106,7 @@ fn parse_args() -> Result<Args, String> {
             return Err(format!("{what}: expected a sip:user@host URI, got {uri:?}"));
         }
     }
-    Ok(Args {
+    Ok(Some(Args {
         room,
         me,
         nick,
@@ -101,25 +114,36 @@ fn parse_args() -> Result<Args, String> {
         server,
         password_file,
         auth_user,
-    })
+    }))
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
+    let term = match Term::start() {
+        Ok(term) => term,
+        Err(_) => return ExitCode::from(1),
+    };
+    let code = match parse_args() {
+        Ok(None) => {
+            term.out(USAGE);
+            ExitCode::SUCCESS
+        }
+        Ok(Some(args)) => {
+            let ex = LocalExecutor::new();
+            match smol::block_on(ex.run(chat(&ex, args, &term))) {
+                Ok(code) => code,
+                Err(e) => {
+                    term.err(format!("parlor-chat: {e}"));
+                    ExitCode::from(1)
+                }
+            }
+        }
         Err(msg) => {
-            eprintln!("parlor-chat: {msg}\n{USAGE}");
-            return ExitCode::from(2);
+            term.err(format!("parlor-chat: {msg}\n{USAGE}"));
+            ExitCode::from(2)
         }
     };
-    let ex = LocalExecutor::new();
-    match smol::block_on(ex.run(chat(&ex, args))) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("parlor-chat: {e}");
-            ExitCode::from(1)
-        }
-    }
+    term.finish(OUTPUT_STALL);
+    code
 }
 
 /// Random identifiers for tags, branches, transaction ids, Message-IDs and session-ids.
@@ -140,7 +164,7 @@ enum Pending {
     Nickname(String),
 }
 
-async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
+async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<ExitCode> {
     let credentials = match &args.password_file {
         Some(path) => Some(read_credentials(path, &args)?),
         None => None,
@@ -149,13 +173,17 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
     let (sip, local) = SipLink::connect(args.server, args.tcp).await?;
     let links = Links::start(ex, sip.clone());
     let events = links.events.clone();
+    let gone = links.sender();
+    term.on_gone(move || {
+        let _ = gone.try_send(Event::OutputGone);
+    });
     let mut dialog = Dialog {
         room: args.room.clone(),
         me: args.me.clone(),
         display: args.nick.clone().unwrap_or_default(),
         local,
         transport: if args.tcp { "TCP" } else { "UDP" },
-        call_id: format!("{}@{}", ids.id(16), local.ip()),
+        call_id: format!("{}@{}", ids.id(16), uri_host(local.ip())),
         from_tag: ids.id(12),
         to_tag: None,
         remote_target: args.room.clone(),
@@ -164,7 +192,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
         invite_cseq: 1,
         authorization: None,
     };
-    let local_path = format!("msrp://{}:9/{};tcp", local.ip(), ids.id(16));
+    let local_path = format!("msrp://{}:9/{};tcp", uri_host(local.ip()), ids.id(16));
     let mut early_lines = Vec::new();
 
     // INVITE → final response; a 401 is answered with credentials (RFC 3261 §22.2).
@@ -172,7 +200,15 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
     let ok = loop {
         let invite = dialog.invite(&local_path);
         let cseq = dialog.invite_cseq;
-        let answer = loop_invite(&sip, &invite, cseq, &events, &mut early_lines).await?;
+        let answer = loop_invite(
+            &sip,
+            &invite,
+            cseq,
+            &events,
+            &mut early_lines,
+            (term, args.server),
+        )
+        .await?;
         let (code, reason, resp) = match answer {
             Ok(ok) => break ok,
             Err(refusal) => refusal,
@@ -197,11 +233,14 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
                 dialog.authorization = Some(ch.authorization(who, "INVITE", &dialog.room, &cnonce));
             }
             (Some(_), None) => {
-                println!("server: {code} {reason} (the room wants a password: --password-file)");
+                term.out(format!(
+                    "server: {code} {} (the room wants a password: --password-file)",
+                    render::field(&reason)
+                ));
                 return Ok(ExitCode::from(1));
             }
             _ => {
-                println!("server: {code} {reason}");
+                term.out(refusal(code, &reason, &resp, &dialog.room));
                 return Ok(ExitCode::from(1));
             }
         }
@@ -214,8 +253,8 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
     let ack_branch = format!("z9hG4bK{}", ids.id(14));
     sip.send(&dialog.ack(&ack_branch)).await?;
     let Some(remote_path) = ok.answer_path() else {
-        println!("server: 200 OK without a=path; leaving");
-        leave(&sip, &mut dialog, &events, &mut ids).await;
+        term.out("server: 200 OK without a=path; leaving");
+        leave(&sip, &mut dialog, &events, &mut ids, term).await;
         return Ok(ExitCode::from(1));
     };
     let session = Session::new(local_path, remote_path.clone());
@@ -223,8 +262,8 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
     let msrp = match links.connect_msrp(ex, msrp_addr).await {
         Ok(m) => m,
         Err(e) => {
-            println!("cannot connect MSRP to {msrp_addr}: {e}");
-            leave(&sip, &mut dialog, &events, &mut ids).await;
+            term.out(format!("cannot connect MSRP to {msrp_addr}: {e}"));
+            leave(&sip, &mut dialog, &events, &mut ids, term).await;
             return Ok(ExitCode::from(1));
         }
     };
@@ -240,6 +279,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
         msrp,
         pending,
         inbound: Inbound::new(),
+        term: term.clone(),
         bind_failed: false,
         joined: false,
         me: args.me.clone(),
@@ -285,88 +325,164 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args) -> io::Result<ExitCode> {
             Event::StdinEof => queued.push_back("/quit".to_string()),
             Event::Msrp(bytes) => {
                 if !run.msrp_input(&bytes).await? {
-                    println!("server: sent something that is not MSRP; leaving");
-                    break;
+                    term.out("server: sent something that is not MSRP; leaving");
+                    leave(&sip, &mut dialog, &events, &mut ids, term).await;
+                    return Ok(ExitCode::from(1));
                 }
                 if run.bind_failed {
-                    leave(&sip, &mut dialog, &events, &mut ids).await;
+                    leave(&sip, &mut dialog, &events, &mut ids, term).await;
                     return Ok(ExitCode::from(1));
                 }
             }
             Event::MsrpGone => {
-                println!("* MSRP connection closed by the server");
-                leave(&sip, &mut dialog, &events, &mut ids).await;
-                return Ok(ExitCode::from(1));
-            }
-            Event::Sip(msg) => {
-                if msg.method.as_deref() == Some("BYE") {
-                    sip.send(&msg.response(200, "OK")).await?;
-                    println!("* the server ended the session");
+                let bye = wait_for_bye(&sip, &dialog, &ack_branch, &events).await?;
+                if let Some(reason) = bye {
+                    term.out(room_closed(reason.as_deref()));
                     return Ok(ExitCode::SUCCESS);
                 }
-                print_roster_news(&run.room, &msg);
+                term.out(
+                    "* lost the connection to the server: it closed MSRP without ending \
+                     the session; leaving",
+                );
+                if let Some(reason) = leave(&sip, &mut dialog, &events, &mut ids, term).await {
+                    term.out(room_closed(reason.as_deref()));
+                    return Ok(ExitCode::SUCCESS);
+                }
+                return Ok(ExitCode::from(1));
+            }
+            Event::Sip(msg) if msg.method.as_deref() == Some("BYE") => {
+                if answer_bye(&sip, &dialog, &msg).await? {
+                    term.out(room_closed(msg.reason.as_deref()));
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            Event::Sip(msg) => {
+                print_roster_news(term, &run.room, &msg);
                 answer_other_sip(&sip, &dialog, &ack_branch, &msg).await?;
             }
             Event::SipGone => {
-                println!("* SIP connection closed by the server");
+                term.out("* SIP connection closed by the server");
                 return Ok(ExitCode::from(1));
+            }
+            // The server went away; the MSRP drop that comes with it is handled.
+            Event::SipUnreachable => {}
+            Event::OutputGone => {
+                // Nobody can read what we print: leave quietly.
+                leave(&sip, &mut dialog, &events, &mut ids, term).await;
+                return Ok(ExitCode::SUCCESS);
             }
         }
     }
-    leave(&sip, &mut dialog, &events, &mut ids).await;
+    leave(&sip, &mut dialog, &events, &mut ids, term).await;
     Ok(ExitCode::SUCCESS)
 }
 
+/// The line for a refused INVITE: the server's code and reason, then why in words — the
+/// server's Warning text (RFC 3261 §20.43) when it gave one, else what the code means for
+/// a join — and when to try again (Retry-After, §20.33).
+fn refusal(code: u16, reason: &str, resp: &SipMessage, room: &str) -> String {
+    let why = match (&resp.warning, code) {
+        (Some(warning), _) => Some(render::field(warning)),
+        (None, 403) => Some("you are not allowed in this room".to_string()),
+        (None, 404) => Some(format!("no room {} on this server", render::field(room))),
+        (None, 480 | 486 | 503 | 600 | 603) => Some("the room cannot take you now".to_string()),
+        (None, 488) => Some("the server could not use our session offer".to_string()),
+        _ => None,
+    };
+    let mut line = format!("server: {code} {}", render::field(reason));
+    if let Some(why) = why {
+        line.push_str(&format!(" ({why})"));
+    }
+    if let Some(secs) = resp.retry_after {
+        line.push_str(&format!("; try again in {secs} s"));
+    }
+    line
+}
+
 /// Sends the INVITE (retransmitted over UDP, RFC 3261 §17.1.1.2) until a final response.
-/// Lines typed meanwhile are kept for after the join.
+/// Lines typed meanwhile are kept for after the join. Over UDP, silence is explained
+/// while it lasts: at once when nothing listens at the server's port, after a few seconds
+/// otherwise.
 async fn loop_invite(
     sip: &SipLink,
     invite: &[u8],
     cseq: u32,
     events: &Receiver<Event>,
     early_lines: &mut Vec<String>,
+    (term, server): (&Term, SocketAddr),
 ) -> io::Result<Result<SipMessage, (u16, String, SipMessage)>> {
     sip.send(invite).await?;
     let started = Instant::now();
+    let give_up = started + GIVE_UP;
+    let transport = if sip.is_tcp() { "TCP" } else { "UDP" };
     let mut interval = T1;
-    let mut retransmit = !sip.is_tcp();
+    // Over UDP: when to send the INVITE again (until a provisional response comes).
+    let mut retransmit_at = (!sip.is_tcp()).then(|| started + interval);
+    // When to say that no answer came yet (once, over UDP, until anything is heard).
+    let mut explain_at = (!sip.is_tcp()).then(|| started + SLOW_ANSWER);
     loop {
-        if started.elapsed() > GIVE_UP {
+        let now = Instant::now();
+        if now >= give_up {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                "no answer from the server",
+                format!(
+                    "no answer from the SIP server at {server} over {transport} within {} s \
+                     (is it running there? --server IP:PORT, --tcp)",
+                    GIVE_UP.as_secs()
+                ),
             ));
         }
-        let wait = if retransmit { interval } else { GIVE_UP };
+        if explain_at.is_some_and(|at| now >= at) {
+            explain_at = None;
+            term.out(format!(
+                "* no answer yet from {server} over UDP; still trying for up to {} s",
+                GIVE_UP.as_secs()
+            ));
+        }
+        if let Some(at) = retransmit_at.filter(|at| now >= *at) {
+            sip.send(invite).await?;
+            interval = (interval * 2).min(T2);
+            retransmit_at = Some(at + interval);
+        }
+        let wake = [retransmit_at, explain_at]
+            .into_iter()
+            .flatten()
+            .fold(give_up, Instant::min);
         let event = smol::future::or(async { events.recv().await.ok() }, async {
-            smol::Timer::after(wait).await;
+            smol::Timer::at(wake).await;
             None
         })
         .await;
         let Some(event) = event else {
-            if retransmit {
-                sip.send(invite).await?;
-                interval = (interval * 2).min(T2);
-            }
             continue;
         };
         match event {
             Event::Sip(msg)
                 if msg.cseq_method.as_deref() == Some("INVITE") && msg.cseq_seq == Some(cseq) =>
             {
+                explain_at = None;
                 match msg.status.clone() {
-                    Some((code, _)) if code < 200 => retransmit = false,
-                    Some((code, _)) if code < 300 => return Ok(Ok(msg)),
-                    Some((code, reason)) => return Ok(Err((code, reason, msg))),
+                    Some((code, _)) if code < 200 => retransmit_at = None,
+                    Some((code, _)) if code < 300 => return Ok(Ok(*msg)),
+                    Some((code, reason)) => return Ok(Err((code, reason, *msg))),
                     None => {}
                 }
             }
             Event::Line(line) => early_lines.push(line),
-            Event::StdinEof => early_lines.push("/quit".to_string()),
+            // Output gone while joining: leave (quietly) as soon as joined.
+            Event::StdinEof | Event::OutputGone => early_lines.push("/quit".to_string()),
+            Event::SipUnreachable if explain_at.is_some() => {
+                explain_at = None;
+                term.out(format!(
+                    "* nothing answers at {server} over UDP (port unreachable); still trying \
+                     for up to {} s",
+                    GIVE_UP.as_secs()
+                ));
+            }
             Event::SipGone => {
                 return Err(io::Error::new(
                     io::ErrorKind::ConnectionAborted,
-                    "SIP connection closed",
+                    format!("the SIP server at {server} closed the connection before answering"),
                 ))
             }
             _ => {}
@@ -393,19 +509,19 @@ fn read_credentials(path: &std::path::Path, args: &Args) -> io::Result<Credentia
 }
 
 /// Prints the roster a NOTIFY carries, or the refusal of a `/who` fetch.
-fn print_roster_news(room: &str, msg: &SipMessage) {
+fn print_roster_news(term: &Term, room: &str, msg: &SipMessage) {
     match (msg.method.as_deref(), &msg.status) {
         (Some("NOTIFY"), _) if !msg.body.is_empty() => {
             let users = roster::users(&String::from_utf8_lossy(&msg.body));
-            println!("* {} in {room}:", users.len());
+            term.out(format!("* {} in {room}:", users.len()));
             for line in roster::lines(&users) {
-                println!("{line}");
+                term.out(line);
             }
         }
         (None, Some((code, reason)))
             if *code >= 300 && msg.cseq_method.as_deref() == Some("SUBSCRIBE") =>
         {
-            println!("server: {code} {reason}");
+            term.out(format!("server: {code} {}", render::field(reason)));
         }
         _ => {}
     }
@@ -431,13 +547,78 @@ async fn answer_other_sip(
     }
 }
 
-/// Sends BYE and waits (bounded) for its final response.
-async fn leave(sip: &SipLink, dialog: &mut Dialog, events: &Receiver<Event>, ids: &mut Ids) {
+/// What the terminal says when the server ended the session with a BYE (RFC 3261 §15.1.2),
+/// with the text of its Reason header (RFC 3326) when it has one.
+fn room_closed(reason: Option<&str>) -> String {
+    match reason.map(str::trim) {
+        Some(reason) if !reason.is_empty() => {
+            format!(
+                "* the room was closed by the server: {}",
+                render::field(reason)
+            )
+        }
+        _ => "* the room was closed by the server".to_string(),
+    }
+}
+
+/// Answers a BYE from the server: 200 when it is in our dialog (same Call-ID), 481
+/// otherwise (RFC 3261 §15.1.2). Returns whether it ended our dialog.
+async fn answer_bye(sip: &SipLink, dialog: &Dialog, msg: &SipMessage) -> io::Result<bool> {
+    if msg.call_id.as_deref() != Some(dialog.call_id.as_str()) {
+        sip.send(&msg.response(481, "Call/Transaction Does Not Exist"))
+            .await?;
+        return Ok(false);
+    }
+    sip.send(&msg.response(200, "OK")).await?;
+    Ok(true)
+}
+
+/// After the MSRP connection dropped: waits (at most [`BYE_AFTER_DROP`]) for the server's
+/// BYE, answering it and any other request meanwhile. `Some(reason)` = the server ended the
+/// session; `None` = no BYE came (or the SIP connection went too).
+async fn wait_for_bye(
+    sip: &SipLink,
+    dialog: &Dialog,
+    ack_branch: &str,
+    events: &Receiver<Event>,
+) -> io::Result<Option<Option<String>>> {
+    let deadline = Instant::now() + BYE_AFTER_DROP;
+    while Instant::now() < deadline {
+        let event = smol::future::or(async { events.recv().await.ok() }, async {
+            smol::Timer::at(deadline).await;
+            None
+        })
+        .await;
+        match event {
+            Some(Event::Sip(msg)) if msg.method.as_deref() == Some("BYE") => {
+                if answer_bye(sip, dialog, &msg).await? {
+                    return Ok(Some(msg.reason));
+                }
+            }
+            Some(Event::Sip(msg)) => answer_other_sip(sip, dialog, ack_branch, &msg).await?,
+            Some(Event::SipGone) | None => return Ok(None),
+            Some(_) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// Sends BYE and waits (bounded) for its final response. A refusal is printed, except 481:
+/// the server no longer knows the dialog, so it has ended as asked. A BYE from the server
+/// that crosses ours is answered; then `Some(its Reason)` is returned.
+async fn leave(
+    sip: &SipLink,
+    dialog: &mut Dialog,
+    events: &Receiver<Event>,
+    ids: &mut Ids,
+    term: &Term,
+) -> Option<Option<String>> {
     dialog.cseq += 1;
     let bye = dialog.bye(&format!("z9hG4bK{}", ids.id(14)));
     if sip.send(&bye).await.is_err() {
-        return;
+        return None;
     }
+    let mut ended_by_server = None;
     let started = Instant::now();
     let mut interval = T1;
     while started.elapsed() < BYE_WAIT {
@@ -447,18 +628,25 @@ async fn leave(sip: &SipLink, dialog: &mut Dialog, events: &Receiver<Event>, ids
         })
         .await;
         match event {
-            Some(Event::Sip(msg)) if msg.cseq_method.as_deref() == Some("BYE") => {
-                if let Some((code, reason)) = &msg.status {
-                    let code = *code;
-                    if code >= 300 {
-                        println!("server: {code} {reason}");
-                    }
-                    if code >= 200 {
-                        return;
-                    }
+            Some(Event::Sip(msg)) if msg.method.as_deref() == Some("BYE") => {
+                let ours = answer_bye(sip, dialog, &msg).await.unwrap_or(false);
+                if ours {
+                    ended_by_server = Some(msg.reason);
                 }
             }
-            Some(Event::SipGone) => return,
+            Some(Event::Sip(msg)) if msg.cseq_method.as_deref() == Some("BYE") => {
+                match &msg.status {
+                    Some((code, _)) if *code < 200 => {}
+                    Some((code, reason)) => {
+                        if *code >= 300 && *code != 481 && ended_by_server.is_none() {
+                            term.out(format!("server: {code} {}", render::field(reason)));
+                        }
+                        return ended_by_server;
+                    }
+                    None => {}
+                }
+            }
+            Some(Event::SipGone) => return ended_by_server,
             Some(_) => {}
             None if !sip.is_tcp() => {
                 let _ = sip.send(&bye).await;
@@ -467,24 +655,41 @@ async fn leave(sip: &SipLink, dialog: &mut Dialog, events: &Receiver<Event>, ids
             None => {}
         }
     }
+    ended_by_server
 }
 
-/// The first hop of an MSRP path: its leftmost URI's `IP:port`; a host name is replaced
-/// by the SIP server's IP (no name resolution here).
+/// An IP address as the host of a URI: IPv6 in brackets (RFC 3986 §3.2.2, RFC 3261 §25.1
+/// `IPv6reference`, RFC 4975 §9 MSRP URIs).
+fn uri_host(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+    }
+}
+
+/// The first hop of an MSRP path: its leftmost URI's authority (RFC 4975 §9: `host:port`,
+/// an IPv6 host in brackets). A host name is replaced by the SIP server's IP (no name
+/// resolution here); a missing port is 2855 (RFC 4975 §15.1).
 fn first_hop(path: &str, server: SocketAddr) -> SocketAddr {
     let uri = path.split_whitespace().next().unwrap_or_default();
     let authority = uri
         .split_once("://")
         .map(|(_, rest)| rest.split(['/', ';']).next().unwrap_or_default())
         .unwrap_or_default();
-    if let Ok(addr) = authority.parse() {
-        return addr;
-    }
-    let port = authority
-        .rsplit_once(':')
-        .and_then(|(_, p)| p.parse().ok())
-        .unwrap_or(2855);
-    SocketAddr::new(server.ip(), port)
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, rest)) => (host, rest.strip_prefix(':')),
+            None => (v6, None),
+        },
+        None => match authority.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    let port = port.and_then(|p| p.parse().ok()).unwrap_or(2855);
+    let ip = host.parse().unwrap_or(server.ip());
+    SocketAddr::new(ip, port)
 }
 
 /// The joined session: MSRP link, requests awaiting answers, the input buffer.
@@ -493,6 +698,7 @@ struct Running {
     msrp: transport::MsrpLink,
     pending: HashMap<String, Pending>,
     inbound: Inbound,
+    term: Term,
     bind_failed: bool,
     joined: bool,
     me: String,
@@ -521,7 +727,7 @@ impl Running {
                 Some((to, text)) if to.starts_with("sip:") => {
                     self.say(to, text, ids).await?;
                 }
-                _ => println!("* usage: /msg sip:user@host text"),
+                _ => self.term.out("* usage: /msg sip:user@host text"),
             },
             "/nick" if !rest.trim().is_empty() => {
                 let tid = ids.id(12);
@@ -529,7 +735,10 @@ impl Running {
                 self.msrp.send(&self.session.nickname(&tid, &name)).await?;
                 self.pending.insert(tid, Pending::Nickname(name));
             }
-            _ => println!("* unknown command {cmd}; try /msg, /nick, /who, /quit"),
+            _ => self.term.out(format!(
+                "* unknown command {}; try /msg, /nick, /who, /quit",
+                render::field(cmd)
+            )),
         }
         Ok(true)
     }
@@ -560,12 +769,12 @@ impl Running {
             if !msg.no_response {
                 self.msrp.send(&self.session.ok(&msg)).await?;
             }
-            if let Some(line) = self.session.receive(&self.me, &msg) {
-                if line.private {
-                    println!("<{}> (private) {}", line.from, line.text);
-                } else {
-                    println!("<{}> {}", line.from, line.text);
-                }
+            if let Some(shown) = self
+                .session
+                .receive(&self.me, &msg)
+                .and_then(|line| line.display())
+            {
+                self.term.out(shown);
             }
         }
         Ok(true)
@@ -575,15 +784,51 @@ impl Running {
         match self.pending.remove(tid) {
             Some(Pending::Bind) if code == 200 => {
                 self.joined = true;
-                println!("* joined {} as {}", self.room, self.me);
+                self.term
+                    .out(format!("* joined {} as {}", self.room, self.me));
             }
             Some(Pending::Bind) => {
-                println!("server: {code} {comment}");
+                self.term
+                    .out(format!("server: {code} {}", render::field(comment)));
                 self.bind_failed = true;
             }
-            Some(Pending::Nickname(name)) if code == 200 => println!("* nickname is now {name}"),
-            Some(_) if code >= 300 => println!("server: {code} {comment}"),
+            Some(Pending::Nickname(name)) if code == 200 => self
+                .term
+                .out(format!("* nickname is now {}", render::field(&name))),
+            Some(_) if code >= 300 => self
+                .term
+                .out(format!("server: {code} {}", render::field(comment))),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn first_hop_reads_ipv4_ipv6_and_names() {
+        let server: SocketAddr = "[2001:db8::5]:5060".parse().unwrap();
+        for (path, want) in [
+            ("msrp://192.0.2.1:2855/s;tcp", "192.0.2.1:2855"),
+            ("msrp://[::1]:40000/abc;tcp", "[::1]:40000"),
+            (
+                "msrp://[2001:db8::1]/abc;tcp msrp://x:1/y;tcp",
+                "[2001:db8::1]:2855",
+            ),
+            ("msrps://user@[fe80::2]:9/s;tcp", "[fe80::2]:9"),
+            ("msrp://relay.example.com:12/s;tcp", "[2001:db8::5]:12"),
+            ("msrp://relay.example.com/s;tcp", "[2001:db8::5]:2855"),
+            ("garbage", "[2001:db8::5]:2855"),
+        ] {
+            assert_eq!(first_hop(path, server).to_string(), want, "{path}");
+        }
+    }
+
+    #[test]
+    fn ipv6_hosts_are_bracketed() {
+        assert_eq!(uri_host("::1".parse().unwrap()), "[::1]");
+        assert_eq!(uri_host("127.0.0.1".parse().unwrap()), "127.0.0.1");
     }
 }

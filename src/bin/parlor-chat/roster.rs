@@ -3,6 +3,8 @@
 //! to list the room's users, one line each. A small scanner, not an XML parser: it reads
 //! what conference servers write (quoted attributes, the five predefined entities).
 
+use crate::render::field;
+
 /// One listed user.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct User {
@@ -94,17 +96,17 @@ pub fn users(xml: &str) -> Vec<User> {
     found
 }
 
-/// One printable line per user.
+/// One printable line per user; what the document says is rendered inertly.
 pub fn lines(users: &[User]) -> Vec<String> {
     users
         .iter()
         .map(|u| {
-            let mut line = format!("*   {}", u.uri);
+            let mut line = format!("*   {}", field(&u.uri));
             if let Some(n) = &u.nickname {
-                line.push_str(&format!(" \"{n}\""));
+                line.push_str(&format!(" \"{}\"", field(n)));
             }
             if let Some(d) = &u.display {
-                line.push_str(&format!(" ({d})"));
+                line.push_str(&format!(" ({})", field(d)));
             }
             if u.devices > 1 {
                 line.push_str(&format!(" [{} devices]", u.devices));
@@ -135,6 +137,13 @@ mod tests {
             ["*   sip:a@x \"A & B\" (Ann <3) [2 devices]", "*   sip:b@x"]
         );
         assert!(users("<user entity=\"x").is_empty());
+        // Control characters, raw or as character references, are shown inertly.
+        let hostile = "<user entity=\"sip:e@x&#27;[2J\" xcon:nickname=\"n&#x202E;ick\">\
+            <display-text>Eve\r\n*   sip:root@x &#155;</display-text></user>";
+        assert_eq!(
+            lines(&users(hostile)),
+            ["*   sip:e@x\u{241b}[2J \"n<U+202E>ick\" (Eve\u{240d}\u{240a}*   sip:root@x <U+009B>)"]
+        );
         assert_eq!(unescape("&#65;&#x42;&bogus;"), "AB&bogus;");
     }
 }

@@ -25,6 +25,13 @@ pub struct SipMessage {
     pub to_tag: Option<String>,
     /// The Contact URI.
     pub contact: Option<String>,
+    pub call_id: Option<String>,
+    /// What the Reason header says (RFC 3326), e.g. on a BYE.
+    pub reason: Option<String>,
+    /// The text of the first Warning header (RFC 3261 §20.43), e.g. why an offer failed.
+    pub warning: Option<String>,
+    /// Retry-After in seconds (RFC 3261 §20.33).
+    pub retry_after: Option<u32>,
     pub body: Vec<u8>,
 }
 
@@ -55,6 +62,16 @@ impl SipMessage {
                 .get(HeaderName::Contact)
                 .and_then(|v| NameAddr::parse(v).ok())
                 .map(|c| c.uri.to_string()),
+            call_id: h.call_id().ok().map(str::to_string),
+            reason: h.get(HeaderName::Other("Reason")).map(reason_text),
+            warning: h.get(HeaderName::Other("Warning")).map(warning_text),
+            retry_after: h.get(HeaderName::Other("Retry-After")).and_then(|v| {
+                let digits = v.trim_start();
+                let end = digits
+                    .find(|c: char| !c.is_ascii_digit())
+                    .unwrap_or(digits.len());
+                digits.get(..end)?.parse().ok()
+            }),
             body: msg.body.to_vec(),
         })
     }
@@ -94,6 +111,66 @@ impl SipMessage {
             Err(_) => Vec::new(),
         }
     }
+}
+
+/// The text of a Reason value (RFC 3326 §2: `protocol ;cause=N ;text="…"`): its `text`
+/// parameter unquoted, else the value as written.
+pub fn reason_text(value: &str) -> String {
+    let mut in_quotes = false;
+    let mut escaped = false;
+    let mut start = 0;
+    let mut params = Vec::new();
+    for (i, c) in value.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_quotes => escaped = true,
+            '"' => in_quotes = !in_quotes,
+            ';' if !in_quotes => {
+                params.push(value.get(start..i).unwrap_or_default());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    params.push(value.get(start..).unwrap_or_default());
+    let text = params.iter().skip(1).find_map(|p| {
+        let (name, v) = p.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("text").then(|| v.trim())
+    });
+    match text {
+        Some(quoted) if quoted.starts_with('"') => {
+            let mut out = String::new();
+            let mut chars = quoted.chars().skip(1);
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => break,
+                    '\\' => out.extend(chars.next()),
+                    c => out.push(c),
+                }
+            }
+            out
+        }
+        Some(token) => token.to_string(),
+        None => value.trim().to_string(),
+    }
+}
+
+/// The warn-text of a Warning value (RFC 3261 §20.43: `code agent "text"`), unquoted; the
+/// value as written when it has no quoted text.
+pub fn warning_text(value: &str) -> String {
+    let Some(open) = value.find('"') else {
+        return value.trim().to_string();
+    };
+    let mut out = String::new();
+    let mut chars = value.get(open + 1..).unwrap_or_default().chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => break,
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Our side of the dialog with the room's focus.
@@ -309,5 +386,30 @@ impl Dialog {
             headers,
             body,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reason_text_is_the_text_parameter_unquoted() {
+        assert_eq!(
+            reason_text("SIP ;cause=200 ;text=\"Room closed; bye \\\"all\\\"\""),
+            "Room closed; bye \"all\""
+        );
+        assert_eq!(reason_text("Q.850;cause=16;text=Normal"), "Normal");
+        assert_eq!(reason_text("SIP;cause=503"), "SIP;cause=503");
+        assert_eq!(reason_text("SIP;text=\"unterminated"), "unterminated");
+    }
+
+    #[test]
+    fn warning_text_is_the_quoted_text() {
+        assert_eq!(
+            warning_text("399 [::1]:5060 \"no MSRP m-line \\\"here\\\"\""),
+            "no MSRP m-line \"here\""
+        );
+        assert_eq!(warning_text("301 host"), "301 host");
     }
 }

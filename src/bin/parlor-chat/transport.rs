@@ -1,15 +1,15 @@
-//! The chat client's sockets on one thread: SIP over UDP (connected socket) or TCP, the
-//! MSRP TCP connection, and stdin, each read by a task that forwards [`Event`]s into one
-//! channel the session loop consumes.
+//! The chat client's inputs: SIP over UDP (connected socket) or TCP and the MSRP TCP
+//! connection, each read by a task on the session's thread, and stdin, read by a thread of
+//! its own; all forward [`Event`]s into one channel the session loop consumes. Stdin is
+//! never made non-blocking: on a terminal it shares its open file description with stdout.
 
-use std::io;
+use std::io::{self, BufRead};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::rc::Rc;
 
 use async_io::Async;
 use smol::channel::{self, Receiver, Sender};
-use smol::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
-use smol::stream::StreamExt;
+use smol::io::{AsyncReadExt, AsyncWriteExt};
 use smol::LocalExecutor;
 
 use parlor::wire::sip::StreamFramer;
@@ -20,15 +20,22 @@ use crate::sip_dialog::{sip_limits, SipMessage};
 const SIP_DATAGRAM_BYTES: usize = 65_535;
 /// MSRP/SIP TCP read size.
 const READ_BYTES: usize = 16 * 1024;
+/// Pause before reading stdin again after "would block".
+const STDIN_RETRY: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Something happened on one of the inputs.
 pub enum Event {
     Line(String),
     StdinEof,
-    Sip(SipMessage),
+    Sip(Box<SipMessage>),
     SipGone,
+    /// Nothing listens at the server's UDP port (an ICMP port unreachable came back);
+    /// sent once.
+    SipUnreachable,
     Msrp(Vec<u8>),
     MsrpGone,
+    /// Stdout can no longer be written (closed pipe, hung-up terminal).
+    OutputGone,
 }
 
 /// The SIP socket.
@@ -42,7 +49,12 @@ impl SipLink {
     /// A socket towards `server`; also returns our local address (for Via/Contact).
     pub async fn connect(server: SocketAddr, tcp: bool) -> io::Result<(SipLink, SocketAddr)> {
         if tcp {
-            let stream = Async::<TcpStream>::connect(server).await?;
+            let stream = Async::<TcpStream>::connect(server).await.map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("cannot reach the SIP server at {server} over TCP: {e}"),
+                )
+            })?;
             let local = stream.get_ref().local_addr()?;
             Ok((SipLink::Tcp(Rc::new(stream)), local))
         } else {
@@ -89,8 +101,17 @@ impl Links {
     pub fn start(ex: &LocalExecutor<'_>, sip: SipLink) -> Links {
         let (tx, events) = channel::unbounded();
         ex.spawn(read_sip(sip, tx.clone())).detach();
-        ex.spawn(read_stdin(tx.clone())).detach();
+        let stdin_tx = tx.clone();
+        // Without the thread there is no input; the session still works (it ends on BYE).
+        let _ = std::thread::Builder::new()
+            .name("stdin".into())
+            .spawn(move || read_stdin(stdin_tx));
         Links { events, tx }
+    }
+
+    /// A sender into the event channel, for events from outside the executor.
+    pub fn sender(&self) -> Sender<Event> {
+        self.tx.clone()
     }
 
     /// Connects the MSRP link and starts its reader.
@@ -126,17 +147,25 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
     match sip {
         SipLink::Udp(socket) => {
             let mut buf = vec![0u8; SIP_DATAGRAM_BYTES];
+            let mut told_unreachable = false;
             loop {
                 match socket.recv(&mut buf).await {
                     Ok(n) => {
                         if let Some(msg) = SipMessage::parse(&buf[..n]) {
-                            if tx.send(Event::Sip(msg)).await.is_err() {
+                            if tx.send(Event::Sip(Box::new(msg))).await.is_err() {
                                 return;
                             }
                         }
                     }
-                    // E.g. ICMP port unreachable while the server is not up: keep going.
-                    Err(_) => {
+                    // E.g. ICMP port unreachable while the server is not up: say so once,
+                    // keep going (it may be starting).
+                    Err(e) => {
+                        if e.kind() == io::ErrorKind::ConnectionRefused && !told_unreachable {
+                            told_unreachable = true;
+                            if tx.send(Event::SipUnreachable).await.is_err() {
+                                return;
+                            }
+                        }
                         smol::Timer::after(std::time::Duration::from_millis(100)).await;
                     }
                 }
@@ -154,7 +183,7 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
                         Err(_) => break 'read,
                     };
                     if let Some(msg) = msg {
-                        if tx.send(Event::Sip(msg)).await.is_err() {
+                        if tx.send(Event::Sip(Box::new(msg))).await.is_err() {
                             return;
                         }
                     }
@@ -169,22 +198,39 @@ async fn read_sip(sip: SipLink, tx: Sender<Event>) {
     }
 }
 
-/// Stdin lines: through the reactor when stdin is a pipe or terminal, through smol's
-/// blocking-thread adapter when it cannot be polled (a regular file).
-async fn read_stdin(tx: Sender<Event>) {
-    let input: Box<dyn AsyncRead + Unpin> = match Async::new(std::io::stdin()) {
-        Ok(stdin) => Box::new(stdin),
-        Err(_) => Box::new(smol::Unblock::new(std::io::stdin())),
-    };
-    let mut lines = BufReader::new(input).lines();
-    while let Some(line) = lines.next().await {
-        let event = match line {
-            Ok(line) => Event::Line(line),
+/// Stdin lines, read by a thread of their own with plain blocking reads. Not
+/// `Async::new(stdin)`: that sets O_NONBLOCK on fd 0, and on a terminal fds 0, 1 and 2 are
+/// one open file description, so stdout would turn non-blocking too. Not `smol::Unblock`
+/// either: it reads again after a short read, and a terminal's end of input (`^D`) is a
+/// single zero-length read that it then loses. If another process sharing the terminal
+/// made it non-blocking anyway, "would block" is waited out, not taken for the end.
+/// Bytes that are not UTF-8 become U+FFFD.
+fn read_stdin(tx: Sender<Event>) {
+    let mut input = std::io::stdin().lock();
+    let mut line = Vec::new();
+    loop {
+        match input.read_until(b'\n', &mut line) {
+            // A line; 0 = the end of input (after what an interrupted read left in `line`).
+            Ok(n) => {
+                if !line.is_empty() {
+                    let text = String::from_utf8_lossy(&line);
+                    let text = text.trim_end_matches(['\r', '\n']).to_string();
+                    line.clear();
+                    if tx.send_blocking(Event::Line(text)).is_err() {
+                        return;
+                    }
+                }
+                if n == 0 {
+                    break;
+                }
+            }
+            // What was read so far stays in `line`; read on after a pause.
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                std::thread::sleep(STDIN_RETRY);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(_) => break,
-        };
-        if tx.send(event).await.is_err() {
-            return;
         }
     }
-    let _ = tx.send(Event::StdinEof).await;
+    let _ = tx.send_blocking(Event::StdinEof);
 }
