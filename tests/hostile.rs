@@ -248,6 +248,7 @@ fn nicknames_shaped_like_addresses_are_reserved() {
         "Bob <sip:bob@example.com>",
         "bob@example.com",
         "tel:+15551234",
+        "Bob <tel:+15551234>",
         "\u{ff53}\u{ff49}\u{ff50}:bob",
         "bob\u{ff20}example.com",
     ] {

@@ -84,14 +84,17 @@ pub fn quote_nickname(nick: &str, out: &mut String) {
 /// URI is expected must not pass for one.
 const ADDRESS_SCHEMES: [&str; 6] = ["sip:", "sips:", "tel:", "im:", "pres:", "mailto:"];
 
-/// True if `nick` (enforced or comparison form) is shaped like an address: a URI with a
-/// chat scheme, anything with `@` (`alice@example.com`), or angle brackets (`<sip:…>`).
-/// Such nicknames are refused as reserved (issue 15): in a roster or a message line they
-/// would impersonate the participant whose address they copy.
+/// True if `nick` (enforced or comparison form) is shaped like an address: anything with
+/// `@` (`alice@example.com`), or a word, or a part after `<`, that starts with a chat URI
+/// scheme (`sip:bob`, `Bob <tel:+1555>`). Such nicknames are refused as reserved (issue
+/// 15): in a roster or a message line they would impersonate the participant whose
+/// address they copy.
 pub fn looks_like_address(nick: &str) -> bool {
-    let lower = nick.trim().to_ascii_lowercase();
-    ADDRESS_SCHEMES.iter().any(|s| lower.starts_with(s))
-        || nick.contains(['@', '<', '>', '\u{ff20}', '\u{ff1c}', '\u{ff1e}'])
+    let lower = nick.to_ascii_lowercase();
+    let scheme_word = lower
+        .split(|c: char| c.is_whitespace() || c == '<' || c == '\u{ff1c}')
+        .any(|word| ADDRESS_SCHEMES.iter().any(|s| word.starts_with(s)));
+    scheme_word || nick.contains(['@', '\u{ff20}'])
 }
 
 /// RFC 8266 §2.3 enforcement: the form that is stored and shown. Refuses disallowed code
