@@ -464,3 +464,58 @@ fn r7701_5_2_a_hash_password_output_configures_a_user() {
     let ok = invite(&server, Transport::Udp, ROOM, ALICE, &[&auth]);
     assert_eq!(ok.status(), Some(200), "{}", ok.start);
 }
+
+// Issue 15 (medium): any user with a valid account turned the replay table over with
+// successful logins, so nonces issued to others before that came back stale and a client
+// retrying 3 times never got in (0 of 10 joins during the burst). Now the user holding
+// the most entries pays for the turnover: bob's nonce, fetched before alice's burst, still
+// lets him in after it. And a request that cannot succeed is not challenged at all: an
+// INVITE to a room that does not exist gets 404 before any 401.
+#[test]
+fn issue15_one_users_logins_do_not_lock_the_others_out() {
+    let bob = format!(
+        "\n[user.\"bob@example.com\"]\nha1_sha256 = \"{}\"\n\n[limits]\nmax_auth_nonces = 4\n",
+        ha1(Algorithm::Sha256, "bob", REALM, "bobs password"),
+    );
+    let config = auth_config(&bob);
+    let server = Server::start(&["--config", &config]);
+    let bob_nonce = fresh_nonce(&server, Algorithm::Sha256);
+    for _ in 0..12 {
+        let nonce = fresh_nonce(&server, Algorithm::Sha256);
+        let auth = authorization(
+            Algorithm::Sha256,
+            "alice",
+            ALICE_PASSWORD,
+            &nonce,
+            "00000001",
+            "INVITE",
+            ROOM,
+        );
+        let ok = invite(&server, Transport::Udp, ROOM, ALICE, &[&auth]);
+        assert_eq!(ok.status(), Some(200), "{}", ok.start);
+    }
+    let auth = authorization(
+        Algorithm::Sha256,
+        "bob",
+        "bobs password",
+        &bob_nonce,
+        "00000001",
+        "INVITE",
+        ROOM,
+    );
+    let ok = invite(
+        &server,
+        Transport::Udp,
+        ROOM,
+        "sip:bob@example.com",
+        &[&auth],
+    );
+    assert_eq!(ok.status(), Some(200), "bob locked out: {}", ok.start);
+
+    let nowhere = invite(&server, Transport::Udp, "sip:nowhere@localhost", ALICE, &[]);
+    assert_eq!(nowhere.status(), Some(404), "{}", nowhere.start);
+    assert!(
+        challenges(&nowhere).is_empty(),
+        "challenged for a missing room"
+    );
+}

@@ -134,20 +134,28 @@ const SALT_BYTES: usize = 8;
 const MAC_BYTES: usize = 16;
 const NONCE_BYTES: usize = TIME_BYTES + SALT_BYTES + MAC_BYTES;
 
-/// One remembered nonce (fits `limits::NONCE_ENTRY_BYTES`).
+/// One remembered use of a nonce by one user (fits `limits::NONCE_ENTRY_BYTES`).
 #[derive(Clone, Copy, Debug)]
 struct NonceUse {
     issued_ms: u64,
     salt: [u8; SALT_BYTES],
+    /// The user (index into `Admission::users`) whose credentials used it.
+    user: u32,
     highest_nc: u32,
 }
 
 /// The focus's digest state: the nonce secret and the replay table.
+///
+/// The table is shared by every user, but each user pays for its own turnover (issue 15):
+/// when it is full, the user holding the most entries loses its oldest one, and only that
+/// user's nonces issued up to then count as stale. One user authenticating over and over
+/// can no longer make everyone else's fresh nonces stale.
 pub(crate) struct Authenticator {
     secret: [u8; 32],
     used: Vec<NonceUse>,
-    /// Nonces issued at or before this instant and not in `used` are stale.
-    forgotten_up_to_ms: Option<u64>,
+    /// Per user (by index): its nonces issued at or before this instant and not in `used`
+    /// are stale. As long as the configured user list, so bounded by the config.
+    forgotten_up_to_ms: Vec<Option<u64>>,
 }
 
 impl Authenticator {
@@ -158,7 +166,7 @@ impl Authenticator {
         Authenticator {
             secret,
             used: Vec::with_capacity(limits.max_auth_nonces),
-            forgotten_up_to_ms: None,
+            forgotten_up_to_ms: Vec::new(),
         }
     }
 
@@ -260,11 +268,12 @@ impl Authenticator {
             method,
             uri,
         };
-        let user = admission
+        let (index, user) = admission
             .users
             .iter()
-            .filter(|u| u.username == username)
-            .find(|u| {
+            .enumerate()
+            .filter(|(_, u)| u.username == username)
+            .find(|(_, u)| {
                 let ha1 = match alg {
                     Algorithm::Sha256 => u.ha1_sha256.as_deref(),
                     Algorithm::Md5 => u.ha1_md5.as_deref(),
@@ -279,7 +288,13 @@ impl Authenticator {
         if now_ms.saturating_sub(issued_ms) > lifetime_ms {
             return Err(AuthFailure::Stale);
         }
-        self.count_use(now_ms, lifetime_ms, issued_ms, salt, nc_value, limits)?;
+        let use_ = NonceUse {
+            issued_ms,
+            salt,
+            user: u32::try_from(index).unwrap_or(u32::MAX),
+            highest_nc: nc_value,
+        };
+        self.count_use(now_ms, lifetime_ms, use_, limits)?;
         Ok(user.aor.clone())
     }
 
@@ -298,53 +313,64 @@ impl Authenticator {
         Ok((u64::from_be_bytes(t), s))
     }
 
-    /// Records nonce-count `nc` for a nonce; `Err` if it did not grow or the nonce was
-    /// forgotten.
+    /// Records a use of a nonce by a user; `Err` if its count did not grow or that user's
+    /// use of it was forgotten.
     fn count_use(
         &mut self,
         now_ms: u64,
         lifetime_ms: u64,
-        issued_ms: u64,
-        salt: [u8; SALT_BYTES],
-        nc: u32,
+        use_: NonceUse,
         limits: &Limits,
     ) -> Result<(), AuthFailure> {
-        if let Some(entry) = self
-            .used
-            .iter_mut()
-            .find(|u| u.issued_ms == issued_ms && u.salt == salt)
-        {
-            if nc <= entry.highest_nc {
+        let same = |u: &NonceUse| {
+            u.issued_ms == use_.issued_ms && u.salt == use_.salt && u.user == use_.user
+        };
+        if let Some(entry) = self.used.iter_mut().find(|u| same(u)) {
+            if use_.highest_nc <= entry.highest_nc {
                 return Err(AuthFailure::Replayed);
             }
-            entry.highest_nc = nc;
+            entry.highest_nc = use_.highest_nc;
             return Ok(());
         }
-        if self.forgotten_up_to_ms.is_some_and(|t| issued_ms <= t) {
+        let user = use_.user as usize;
+        let forgotten = |f: &[Option<u64>], user: usize| f.get(user).copied().flatten();
+        if forgotten(&self.forgotten_up_to_ms, user).is_some_and(|t| use_.issued_ms <= t) {
             return Err(AuthFailure::Stale);
         }
         self.used
             .retain(|u| now_ms.saturating_sub(u.issued_ms) <= lifetime_ms);
         if self.used.len() >= limits.max_auth_nonces {
+            // The biggest holder pays (ties: the user of the oldest entry).
+            let holder = self
+                .used
+                .iter()
+                .map(|u| {
+                    let count = self.used.iter().filter(|v| v.user == u.user).count();
+                    (count, core::cmp::Reverse(u.issued_ms), u.user)
+                })
+                .max()
+                .map(|(_, _, user)| user);
             let oldest = self
                 .used
                 .iter()
                 .enumerate()
+                .filter(|(_, u)| Some(u.user) == holder)
                 .min_by_key(|(_, u)| u.issued_ms)
-                .map(|(i, u)| (i, u.issued_ms));
-            if let Some((i, t)) = oldest {
+                .map(|(i, u)| (i, u.issued_ms, u.user as usize));
+            if let Some((i, t, loser)) = oldest {
                 self.used.swap_remove(i);
-                self.forgotten_up_to_ms = Some(self.forgotten_up_to_ms.map_or(t, |f| f.max(t)));
-                if issued_ms <= t {
+                if self.forgotten_up_to_ms.len() <= loser {
+                    self.forgotten_up_to_ms.resize(loser + 1, None);
+                }
+                if let Some(mark) = self.forgotten_up_to_ms.get_mut(loser) {
+                    *mark = Some(mark.map_or(t, |f| f.max(t)));
+                }
+                if loser == user && use_.issued_ms <= t {
                     return Err(AuthFailure::Stale);
                 }
             }
         }
-        self.used.push(NonceUse {
-            issued_ms,
-            salt,
-            highest_nc: nc,
-        });
+        self.used.push(use_);
         Ok(())
     }
 

@@ -225,7 +225,69 @@ fn expired_entries_leave_the_table() {
     let v = authorization(Algorithm::Sha256, "pw", &n, "00000001");
     assert!(f.check(secs(20), &v).is_ok());
     assert_eq!(f.auth.remembered(), 1);
-    assert_eq!(f.auth.forgotten_up_to_ms, None);
+    assert!(f.auth.forgotten_up_to_ms.iter().all(Option::is_none));
+}
+
+/// `authorization` for user `name` (password "pw").
+fn authorization_as(name: &str, nonce: &str, nc: &str) -> String {
+    let input = ResponseInput {
+        nonce,
+        nc,
+        cnonce: "0a4f113b",
+        method: "INVITE",
+        uri: URI,
+    };
+    let h = ha1(Algorithm::Sha256, name, REALM, "pw");
+    format!(
+        "Digest username=\"{name}\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"{URI}\", \
+         algorithm=SHA-256, qop=auth, nc={nc}, cnonce=\"0a4f113b\", response=\"{}\"",
+        response(Algorithm::Sha256, &h, &input)
+    )
+}
+
+// Issue 15 (medium): successful authentications of one user turned the 16-entry replay
+// table over, so nonces issued to others before that came back stale, and a client
+// retrying 3 times never got in. Now the user holding the most entries pays for the
+// turnover: bob's fresh nonce stays good however often alice authenticates.
+#[test]
+fn one_user_cannot_make_the_others_nonces_stale() {
+    let limits = Limits {
+        max_auth_nonces: 4,
+        ..Limits::default()
+    };
+    let mut f = Fixture::new(limits);
+    f.adm.users.push(UserCredentials {
+        aor: Aor::parse("bob@example.com").unwrap(),
+        username: "bob".into(),
+        ha1_sha256: Some(ha1(Algorithm::Sha256, "bob", REALM, "pw")),
+        ha1_md5: None,
+    });
+    let bob_used = f.nonce(secs(1));
+    assert!(f
+        .check(secs(1), &authorization_as("bob", &bob_used, "00000001"))
+        .is_ok());
+    let bob_fresh = f.nonce(secs(2));
+    let mut alice_first = None;
+    for s in 3..40 {
+        let n = f.nonce(secs(s));
+        let v = authorization_as("alice", &n, "00000001");
+        assert!(f.check(secs(s), &v).is_ok(), "alice at {s}");
+        alice_first.get_or_insert(n);
+    }
+    assert_eq!(f.auth.remembered(), 4);
+    let v = authorization_as("bob", &bob_fresh, "00000001");
+    assert!(
+        f.check(secs(40), &v).is_ok(),
+        "bob's fresh nonce is still good"
+    );
+    let again = authorization_as("bob", &bob_used, "00000002");
+    assert!(f.check(secs(40), &again).is_ok(), "and his used one");
+    let replay = authorization_as("bob", &bob_used, "00000002");
+    assert_eq!(f.check(secs(40), &replay), Err(AuthFailure::Replayed));
+    // Alice's own oldest uses were forgotten: their replays are stale, never accepted.
+    let first = alice_first.expect("alice's first nonce");
+    let replay = authorization_as("alice", &first, "00000002");
+    assert_eq!(f.check(secs(40), &replay), Err(AuthFailure::Stale));
 }
 
 #[test]
