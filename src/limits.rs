@@ -25,7 +25,7 @@ pub const SUBSCRIPTION_OVERHEAD: usize = 512;
 pub const NONCE_ENTRY_BYTES: usize = 32;
 /// Bookkeeping bytes of one quarantined nickname beyond its strings (room name, URI and
 /// nickname; a switch test checks the real entry is no larger).
-pub const QUARANTINE_ENTRY_BYTES: usize = 96;
+pub const QUARANTINE_ENTRY_BYTES: usize = 128;
 /// Bytes per recipient in a fast-forward Message-ID table entry (a test in the switch
 /// checks the real entry is no larger).
 pub const MESSAGE_ID_RECIPIENT_BYTES: usize = 24;

@@ -10,6 +10,7 @@
 //! Nickname and quarantine bytes are reserved against the memory budget while held.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 
 use crate::conference::ParticipantId;
 use crate::time::{Duration, Instant};
@@ -36,6 +37,9 @@ struct Quarantined {
     until: Instant,
     /// Bytes reserved against the budget for this entry.
     bytes: usize,
+    /// Where the holder's INVITE came from: when the table is full, the source with the
+    /// most entries gives one up (issue 15: one peer churning cannot flush the others').
+    source: IpAddr,
 }
 
 /// Reserved words and the quarantine.
@@ -269,7 +273,7 @@ impl Switch {
         let Some(nickname) = p.nickname.take() else {
             return;
         };
-        let (room, uri) = (p.room, p.uri.clone());
+        let (room, uri, source) = (p.room, p.uri.clone(), p.source);
         let nick_bytes = nickname.len();
         let key = comparison_key(&nickname).ok();
         let Some(r) = self.rooms.get(room) else {
@@ -296,35 +300,25 @@ impl Switch {
             self.budget.release(nick_bytes);
             return;
         }
-        // Bounded per room and overall; the budget decides last. The oldest entries go
-        // first to make room.
+        // Bounded per room and overall; the budget decides last. To make room, the source
+        // holding the most entries (this leaver's counted in) gives up its oldest.
         let in_room =
             |t: &NicknameTable| t.quarantine.iter().filter(|q| q.room == room_name).count();
         while in_room(&self.nicknames) >= self.nicknames.max_room_entries {
-            let oldest = self
-                .nicknames
-                .quarantine
-                .iter()
-                .position(|q| q.room == room_name);
-            match oldest.and_then(|i| self.nicknames.quarantine.remove(i)) {
-                Some(q) => self.budget.release(q.bytes),
-                None => break,
+            if !self.evict_quarantined(Some(&room_name), source) {
+                break;
             }
         }
         while self.nicknames.quarantine.len() >= self.nicknames.max_entries {
-            match self.nicknames.quarantine.pop_front() {
-                Some(q) => self.budget.release(q.bytes),
-                None => break,
+            if !self.evict_quarantined(None, source) {
+                break;
             }
         }
         while !self.budget.try_reserve(extra) {
-            match self.nicknames.quarantine.pop_front() {
-                Some(q) => self.budget.release(q.bytes),
-                None => {
-                    log::debug!("nickname of participant {} not quarantined: budget", id.0);
-                    self.budget.release(nick_bytes);
-                    return;
-                }
+            if !self.evict_quarantined(None, source) {
+                log::debug!("nickname of participant {} not quarantined: budget", id.0);
+                self.budget.release(nick_bytes);
+                return;
             }
         }
         self.nicknames.quarantine.push_back(Quarantined {
@@ -333,7 +327,38 @@ impl Switch {
             nickname,
             until: now + Duration::from_millis(self.limits.nickname_quarantine_ms),
             bytes: nick_bytes + extra,
+            source,
         });
+    }
+
+    /// Frees one quarantine entry (in `room`, or anywhere): the oldest of the source that
+    /// holds the most of them, counting `leaving` (the source about to add one) once more,
+    /// so a source churning nicknames evicts its own entries, never the others'. False if
+    /// there is none.
+    fn evict_quarantined(&mut self, room: Option<&str>, leaving: IpAddr) -> bool {
+        let table = &self.nicknames.quarantine;
+        let here = |q: &&Quarantined| room.is_none_or(|r| q.room == r);
+        let count = |ip: IpAddr| {
+            table.iter().filter(here).filter(|q| q.source == ip).count()
+                + usize::from(ip == leaving)
+        };
+        let biggest = table
+            .iter()
+            .filter(here)
+            .map(|q| q.source)
+            .chain(core::iter::once(leaving))
+            .max_by_key(|ip| count(*ip));
+        let victim = table
+            .iter()
+            .position(|q| here(&q) && Some(q.source) == biggest)
+            .or_else(|| table.iter().position(|q| here(&q)));
+        match victim.and_then(|i| self.nicknames.quarantine.remove(i)) {
+            Some(q) => {
+                self.budget.release(q.bytes);
+                true
+            }
+            None => false,
+        }
     }
 }
 

@@ -318,3 +318,52 @@ fn uniqueness_and_quarantine_are_per_room() {
         "only chat22 is reserved here"
     );
 }
+
+/// Issue 15: eight join/nickname/leave cycles from one host flushed the quarantine on
+/// `tiny`, and the attacker took a nickname released moments ago. When the table is full,
+/// the source holding the most entries gives one up, so churn evicts only its own.
+#[test]
+fn quarantine_churn_from_one_source_evicts_only_its_own_entries() {
+    let mut limits = limits();
+    limits.max_room_participants = 3;
+    limits.nickname_quarantine_ms = 60_000;
+    let mut h = Harness::with(limits, Some(POLICY));
+    // The victim joins from its own address, takes "Vic" and leaves.
+    let victim_ip = "198.51.100.20";
+    let req = JoinRequest {
+        room: ROOM,
+        uri: DAVE.uri,
+        display_name: "",
+        caps: ALL_CAPS,
+        accept_wrapped_types: "",
+        peer_path: DAVE.peer,
+        peer_max_size: None,
+        switch_connects: false,
+        direction: Default::default(),
+        anonymous: false,
+        source: victim_ip.parse().unwrap(),
+    };
+    let v = h.sw.join(h.now, &mut h.ent, &req).unwrap();
+    let cv =
+        h.sw.conn_opened(h.now, SocketAddr::new(victim_ip.parse().unwrap(), 5000))
+            .unwrap();
+    h.input(cv, &bind_send("bindvvvv", &v.path, DAVE.peer));
+    assert_eq!(h.msgs(cv)[0].code(), 200);
+    assert_eq!(ask(&mut h, cv, &v, DAVE, "\"Vic\""), 200);
+    h.sw.leave(h.now, v.id);
+    // The attacker churns from SOURCE with three URIs, many times over.
+    for round in 0..8 {
+        for (who, nick) in [(ALICE, "\"m1\""), (BOB, "\"m2\""), (CAROL, "\"m3\"")] {
+            let (j, c) = h.joined(who);
+            let nick = nick.replace('m', &format!("m{round}x"));
+            assert_eq!(ask(&mut h, c, &j, who, &nick), 200);
+            h.sw.leave(h.now, j.id);
+        }
+    }
+    let (a, ca) = h.joined(ALICE);
+    assert_eq!(
+        ask(&mut h, ca, &a, ALICE, "\"vic\""),
+        425,
+        "the victim's nickname is still held for it"
+    );
+}
