@@ -9,8 +9,8 @@
 //! (RFC 7701 §4.1 policy) for `nickname_quarantine_ms`: only the same URI may take it then.
 //! Nickname and quarantine bytes are reserved against the memory budget while held.
 
+use ::core::net::IpAddr;
 use std::collections::VecDeque;
-use std::net::IpAddr;
 
 use crate::conference::ParticipantId;
 use crate::time::{Duration, Instant};

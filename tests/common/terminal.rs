@@ -48,12 +48,27 @@ fn open_pty() -> io::Result<(File, OwnedFd)> {
         OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
         Mode::empty(),
     )?;
-    let mut modes = tcgetattr(&slave)?;
-    modes.output_modes.remove(OutputModes::OPOST);
-    modes
-        .local_modes
-        .remove(LocalModes::ECHO | LocalModes::ECHONL | LocalModes::ECHOCTL);
-    tcsetattr(&slave, OptionalActions::Now, &modes)?;
+    match tcgetattr(&slave) {
+        Ok(mut modes) => {
+            modes.output_modes.remove(OutputModes::OPOST);
+            modes
+                .local_modes
+                .remove(LocalModes::ECHO | LocalModes::ECHONL | LocalModes::ECHOCTL);
+            tcsetattr(&slave, OptionalActions::Now, &modes)?;
+        }
+        // qemu-user (boards/test) has no TCGETS2, which rustix's termios calls use: the
+        // host's stty sets the same modes with the older ioctls.
+        Err(rustix::io::Errno::NOSYS) => {
+            let path = name.to_string_lossy().into_owned();
+            let status = Command::new("stty")
+                .args(["-F", &path, "-opost", "-echo", "-echonl", "-echoctl"])
+                .status()?;
+            if !status.success() {
+                return Err(io::Error::other(format!("stty -F {path}: {status}")));
+            }
+        }
+        Err(e) => return Err(e.into()),
+    }
     rustix::io::ioctl_fionbio(&master, true)?;
     Ok((File::from(master), slave))
 }
