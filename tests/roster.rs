@@ -519,3 +519,83 @@ fn r7701_8_f_reinvite_without_chatroom_disables_private_messages() {
     assert_eq!(b.response_to(&tid).status, Some(200));
     assert_eq!(a.next_message(STEP), Some(body));
 }
+
+/// INVITE as `from` with display name `display`, then ACK: the participant stays joined
+/// (unbound) while the test runs.
+fn join_displayed(server: &Server, from: &str, display: &str) {
+    let mut sip = SipClient::udp(server.sip);
+    let call_id = format!("{}@127.0.0.1", ident(16));
+    let tag = ident(10);
+    let path = format!("msrp://127.0.0.1:9/{};tcp", ident(16));
+    let sdp = common::participant::sdp_offer("u", &path, "active", Some("nickname"));
+    let invite = common::participant::invite(&sip, from, &call_id, &tag, &sdp).replacen(
+        "From: <",
+        &format!("From: \"{display}\" <"),
+        1,
+    );
+    sip.send(invite.as_bytes());
+    let ok = sip.final_response("INVITE");
+    assert_eq!(ok.status(), Some(200), "{}", ok.start);
+    std::mem::forget(sip);
+}
+
+// Issue 15 (low): three 2,500-byte display names pushed another participant out of the
+// roster NOTIFY, which still said the full user-count. Display names give way first, and
+// every member is in the roster.
+#[test]
+fn issue15_long_display_names_never_push_a_member_out() {
+    let server = server_with(100, &["max_notify_bytes = 6144"]);
+    let long = "D".repeat(2500);
+    for name in ["d1", "d2", "d3"] {
+        join_displayed(&server, &format!("sip:{name}@example.com"), &long);
+    }
+    join_displayed(&server, "sip:quiet@example.com", "Quiet");
+    let mut sub = Subscriber::subscribe(server.sip);
+    let seen = notifies_until(&mut sub, |r| r.users.len() == 4);
+    let last = seen.last().expect("a NOTIFY");
+    assert_eq!(last.state, "full");
+    assert!(last.user("sip:quiet@example.com").is_some());
+}
+
+// Issue 15 (low): a roster larger than one NOTIFY arrives over several: the full state
+// with the users that fit, then partial NOTIFYs with the rest; a subscriber that applies
+// them knows every member.
+#[test]
+fn issue15_a_roster_larger_than_one_notify_arrives_in_parts() {
+    let server = server_with(100, &["max_notify_bytes = 2048", "max_uri_bytes = 64"]);
+    let names: Vec<String> = (0..5)
+        .map(|i| format!("sip:member{i}@example.com"))
+        .collect();
+    for n in &names {
+        join_displayed(&server, n, "M");
+    }
+    let mut sub = Subscriber::subscribe(server.sip);
+    let mut known = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + STEP;
+    let mut docs = 0;
+    while known.len() < names.len() && Instant::now() < deadline && docs < 20 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Some(n) = sub.next_notify(left) else {
+            break;
+        };
+        let r = roster_of(&n);
+        docs += 1;
+        assert!(
+            docs > 1 || r.state == "full",
+            "the first NOTIFY is full state"
+        );
+        assert!(n.body_text().contains("<user-count>5</user-count>"));
+        for u in r.users.iter().filter(|u| u.state != "deleted") {
+            known.insert(u.entity.clone());
+        }
+    }
+    assert_eq!(
+        known.len(),
+        5,
+        "members known after {docs} NOTIFYs: {known:?}"
+    );
+    assert!(
+        docs > 1,
+        "the roster did not need splitting: raise the test's sizes"
+    );
+}

@@ -22,12 +22,14 @@ const NOTIFY_HEAD_RESERVE: usize = 512;
 const NOTIFY_HEAD_URIS: usize = 5;
 
 impl Focus {
-    /// The users of `room` (`only` = just these keys; absent keys → deleted entries).
+    /// The users of `room` (`only` = just these keys, absent keys → deleted entries, plus
+    /// every user that joined at or after `from_seq`).
     pub(super) fn users_of<'s>(
         &'s self,
         conf: &'s dyn Conference,
         room: &str,
         only: Option<&'s [String]>,
+        from_seq: Option<u64>,
     ) -> (Vec<UserView<'s>>, usize) {
         let mut members: Vec<_> = self
             .dialogs
@@ -60,6 +62,7 @@ impl Focus {
                     display: &d.member.display,
                     nickname,
                     endpoints: vec![endpoint],
+                    seq: d.member.seq,
                 }),
             }
         }
@@ -67,7 +70,7 @@ impl Focus {
         let Some(only) = only else {
             return (users, count);
         };
-        let picked = only
+        let mut picked: Vec<UserView<'s>> = only
             .iter()
             .map(|key| {
                 users
@@ -79,9 +82,17 @@ impl Focus {
                         display: "",
                         nickname: None,
                         endpoints: Vec::new(),
+                        seq: 0,
                     })
             })
             .collect();
+        if let Some(from) = from_seq {
+            for u in users.iter().filter(|u| u.seq >= from) {
+                if !picked.iter().any(|p| p.entity == u.entity) {
+                    picked.push(u.clone());
+                }
+            }
+        }
         (picked, count)
     }
 
@@ -98,12 +109,15 @@ impl Focus {
             return;
         };
         let dirty = std::mem::take(&mut s.dirty);
+        let resume = if full { None } else { s.resume_seq.take() };
+        s.resume_seq = None;
         let room = s.room.clone();
         let version = s.version.saturating_add(1);
         s.version = version;
         s.needs_full = false;
         s.last_notify = now;
-        let (users, count) = self.users_of(conf, &room, (!full).then_some(dirty.as_slice()));
+        let (users, count) =
+            self.users_of(conf, &room, (!full).then_some(dirty.as_slice()), resume);
         let limits = &self.config.limits;
         let cap = limits
             .max_notify_bytes
@@ -114,11 +128,38 @@ impl Focus {
             DocState::Partial
         };
         let doc = render(&self.room_uri(&room), version, state, count, &users, cap);
-        if doc.omitted > 0 {
-            log::warn!(
-                "roster of {room}: {} users left out of a NOTIFY (max_notify_bytes)",
-                doc.omitted
+        if doc.shortened > 0 || doc.lost > 0 || !doc.omitted.is_empty() {
+            log::debug!(
+                "roster of {room}: NOTIFY over max_notify_bytes: {} users shortened, {} sent \
+                 next, {} cannot be shown",
+                doc.shortened,
+                doc.omitted.len(),
+                doc.lost
             );
+        }
+        if doc.lost > 0 {
+            log::warn!(
+                "roster of {room}: {} users fit no NOTIFY (raise max_notify_bytes)",
+                doc.lost
+            );
+        }
+        // Users that did not fit this time go out in the next (partial) NOTIFY: present
+        // ones by their join order (no per-user memory), departed ones by key (their
+        // `deleted` entries are a few bytes).
+        let omitted = doc.omitted.iter().filter_map(|i| users.get(*i));
+        let resume_seq = omitted.clone().filter(|u| u.seq > 0).map(|u| u.seq).min();
+        let gone: Vec<String> = omitted
+            .filter(|u| u.seq == 0)
+            .map(|u| u.entity.to_owned())
+            .collect();
+        drop(users);
+        if let Some(s) = self.subs.slab.get_mut(i) {
+            s.resume_seq = resume_seq;
+            for key in gone {
+                if !s.dirty.contains(&key) {
+                    s.dirty.push(key);
+                }
+            }
         }
         self.send_notify_body(now, entropy, i, kind, Some(doc.body));
     }

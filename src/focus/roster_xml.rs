@@ -32,6 +32,8 @@ pub(super) struct UserView<'a> {
     pub nickname: Option<&'a str>,
     /// Its endpoints; empty means the user left (`state="deleted"`).
     pub endpoints: Vec<EndpointView<'a>>,
+    /// Join sequence number of its earliest endpoint (0 for a user that left).
+    pub seq: u64,
 }
 
 /// What a document describes.
@@ -44,12 +46,19 @@ pub(super) enum DocState {
     Partial,
 }
 
-/// A rendered document and how many users did not fit under the cap.
+/// A rendered document and the users that did not fit under the cap.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Rendered {
     pub body: Vec<u8>,
-    /// Users left out because the body would have exceeded the cap.
-    pub omitted: usize,
+    /// Indices (into the `users` given) of the users left out because the body would have
+    /// exceeded the cap, even without their display names: they go in the next NOTIFY.
+    pub omitted: Vec<usize>,
+    /// Users shown without their display name (or, alone too big for any document, with
+    /// only the endpoints that fit) to stay under the cap.
+    pub shortened: usize,
+    /// Users that fit no document even with no endpoint (a `max_notify_bytes` far too
+    /// small for `max_nickname_bytes` and `max_uri_bytes`): left out, and logged.
+    pub lost: usize,
 }
 
 /// Appends `s` with the five XML special characters escaped (attribute- and text-safe)
@@ -71,7 +80,18 @@ pub(super) fn escape_into(out: &mut String, s: &str) {
     }
 }
 
-fn user_xml(u: &UserView<'_>) -> String {
+/// How much of a user an element shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Detail {
+    /// Everything.
+    Full,
+    /// No `<display-text>`.
+    NoDisplay,
+    /// No `<display-text>`, and only the first this many endpoints.
+    Endpoints(usize),
+}
+
+fn user_xml(u: &UserView<'_>, detail: Detail) -> String {
     let mut s = String::with_capacity(256);
     s.push_str("  <user entity=\"");
     escape_into(&mut s, u.entity);
@@ -86,12 +106,16 @@ fn user_xml(u: &UserView<'_>) -> String {
         s.push('"');
     }
     s.push_str(">\r\n");
-    if !u.display.is_empty() {
+    if !u.display.is_empty() && detail == Detail::Full {
         s.push_str("   <display-text>");
         escape_into(&mut s, u.display);
         s.push_str("</display-text>\r\n");
     }
-    for e in &u.endpoints {
+    let shown = match detail {
+        Detail::Endpoints(n) => n,
+        _ => usize::MAX,
+    };
+    for e in u.endpoints.iter().take(shown) {
         s.push_str("   <endpoint entity=\"");
         escape_into(&mut s, e.entity);
         let (status, media) = if e.media_bound {
@@ -113,7 +137,10 @@ fn user_xml(u: &UserView<'_>) -> String {
 
 /// Renders a document for `room_uri` at `version`. `user_count` is the number of users in
 /// the room now (`<conference-state><user-count>`). Users are added in order while the
-/// body stays within `cap` bytes; the rest are counted in `omitted`.
+/// body stays within `cap` bytes; one that does not fit is tried without its display name,
+/// and if it still does not fit it is listed in `omitted` (the caller sends it next time:
+/// a NOTIFY never leaves a member out for good, issue 15). A user too big for even an
+/// otherwise empty document is shown with as many endpoints as fit.
 pub(super) fn render(
     room_uri: &str,
     version: u32,
@@ -140,20 +167,48 @@ pub(super) fn render(
          </conference-state>\r\n <users state=\"{state_word}\">\r\n"
     );
     const TAIL: &str = " </users>\r\n</conference-info>\r\n";
+    let empty = head.len() + TAIL.len();
     let mut body = head;
-    let mut omitted = 0;
-    for u in users {
-        let x = user_xml(u);
-        if body.len() + x.len() + TAIL.len() > cap {
-            omitted += 1;
+    let mut omitted = Vec::new();
+    let mut shortened = 0;
+    let mut lost = 0;
+    let fits = |body: &String, x: &String| body.len() + x.len() + TAIL.len() <= cap;
+    for (i, u) in users.iter().enumerate() {
+        let x = user_xml(u, Detail::Full);
+        if fits(&body, &x) {
+            body.push_str(&x);
             continue;
         }
-        body.push_str(&x);
+        let x = user_xml(u, Detail::NoDisplay);
+        if fits(&body, &x) {
+            body.push_str(&x);
+            shortened += 1;
+            continue;
+        }
+        if empty + x.len() <= cap {
+            // Fits a document of its own: the next NOTIFY.
+            omitted.push(i);
+            continue;
+        }
+        // Too big for any document (many devices of one URI): the endpoints that fit.
+        let most = (0..u.endpoints.len())
+            .rev()
+            .find(|n| fits(&body, &user_xml(u, Detail::Endpoints(*n))));
+        match most {
+            Some(n) => {
+                body.push_str(&user_xml(u, Detail::Endpoints(n)));
+                shortened += 1;
+            }
+            None if body.len() == empty - TAIL.len() => lost += 1,
+            None => omitted.push(i),
+        }
     }
     body.push_str(TAIL);
     Rendered {
         body: body.into_bytes(),
         omitted,
+        shortened,
+        lost,
     }
 }
 
@@ -194,6 +249,7 @@ mod tests {
                 entity: "sip:alice@192.0.2.101:5060",
                 media_bound: true,
             }],
+            seq: 1,
         }
     }
 
@@ -213,6 +269,7 @@ mod tests {
                     media_bound: true,
                 },
             ],
+            seq: 2,
         };
         let r = render(
             "sip:chat22@chat.example.com",
@@ -223,7 +280,7 @@ mod tests {
             16_384,
         );
         let xml = String::from_utf8(r.body).unwrap();
-        assert_eq!(r.omitted, 0);
+        assert!(r.omitted.is_empty());
         assert!(balanced(&xml), "{xml}");
         assert!(xml.contains("entity=\"sip:chat22@chat.example.com\" state=\"full\" version=\"1\""));
         assert!(xml.contains("<display-text>Alice &lt;A&amp;B&gt;</display-text>"));
@@ -241,6 +298,7 @@ mod tests {
             display: "Carol",
             nickname: Some("c"),
             endpoints: Vec::new(),
+            seq: 0,
         };
         let r = render("sip:r@d", 7, DocState::Partial, 1, &[gone], 4096);
         let xml = String::from_utf8(r.body).unwrap();
@@ -252,12 +310,66 @@ mod tests {
     }
 
     #[test]
-    fn users_beyond_the_cap_are_omitted_and_counted() {
+    fn users_beyond_the_cap_are_omitted_and_named() {
         let users: Vec<UserView<'_>> = (0..50).map(|_| alice()).collect();
         let r = render("sip:r@d", 1, DocState::Full, 50, &users, 2048);
         assert!(r.body.len() <= 2048);
-        assert!(r.omitted > 0 && r.omitted < 50);
+        assert!(!r.omitted.is_empty() && r.omitted.len() < 50);
+        let shown = std::str::from_utf8(&r.body)
+            .unwrap()
+            .matches("<user ")
+            .count();
+        assert_eq!(shown + r.omitted.len(), 50, "every user shown or named");
+        assert_eq!(r.omitted.last(), Some(&49));
         assert!(balanced(std::str::from_utf8(&r.body).unwrap()));
+    }
+
+    /// Issue 15: three 2,500-byte display names pushed another participant out of the
+    /// roster. A user that does not fit is shown without its display name first.
+    #[test]
+    fn long_display_names_give_way_before_a_member_does() {
+        let long = "D".repeat(2500);
+        let mut users: Vec<UserView<'_>> = (0..3)
+            .map(|_| UserView {
+                display: &long,
+                ..alice()
+            })
+            .collect();
+        users.push(UserView {
+            entity: "sip:dave@example.com",
+            display: "Dave",
+            ..alice()
+        });
+        let r = render("sip:r@d", 1, DocState::Full, 4, &users, 6000);
+        let xml = std::str::from_utf8(&r.body).unwrap();
+        assert!(r.omitted.is_empty(), "{:?}", r.omitted);
+        assert!(r.shortened >= 1);
+        assert!(xml.contains("sip:dave@example.com"), "{xml}");
+        assert_eq!(xml.matches("<user ").count(), 4);
+        assert!(r.body.len() <= 6000);
+    }
+
+    /// One URI on more devices than any document holds: shown with the endpoints that fit.
+    #[test]
+    fn a_user_too_big_for_any_document_shows_the_endpoints_that_fit() {
+        let contacts: Vec<String> = (0..100).map(|i| format!("sip:al@192.0.2.{i}")).collect();
+        let many = UserView {
+            endpoints: contacts
+                .iter()
+                .map(|c| EndpointView {
+                    entity: c,
+                    media_bound: true,
+                })
+                .collect(),
+            ..alice()
+        };
+        let r = render("sip:r@d", 1, DocState::Full, 1, &[many], 4096);
+        assert!(r.body.len() <= 4096);
+        assert!(r.omitted.is_empty() && r.lost == 0);
+        assert_eq!(r.shortened, 1);
+        let xml = std::str::from_utf8(&r.body).unwrap();
+        assert!(xml.matches("<endpoint ").count() > 5);
+        assert!(balanced(xml));
     }
 
     #[test]

@@ -8,7 +8,8 @@
 //! NOTIFY building is in `notify`. Decisions: the pending-change list of a subscription is
 //! a byte budget of 8 × `max_room_participants` (the figure `Limits::subscription_bytes`
 //! counts); a burst larger than that turns the next NOTIFY into full state. A document larger than
-//! `max_notify_bytes` lists the users that fit and logs the rest as omitted. A refresh
+//! `max_notify_bytes` drops display names first, then lists the users that fit; the rest
+//! go out in the next (partial) NOTIFY, never silently left out. A refresh
 //! sends full state (next allowed instant). Any non-2xx answer or timer F ends the
 //! subscription.
 
@@ -80,11 +81,15 @@ pub(super) struct Subscription {
     pub needs_full: bool,
     /// User keys changed since the last NOTIFY.
     pub dirty: Vec<String>,
+    /// The last NOTIFY could not hold every user it should have (`max_notify_bytes`): the
+    /// next one (partial) also carries every user that joined at or after this join
+    /// sequence number, so no member is left out for good (issue 15).
+    pub resume_seq: Option<u64>,
 }
 
 impl Subscription {
     fn pending(&self) -> bool {
-        self.needs_full || !self.dirty.is_empty()
+        self.needs_full || !self.dirty.is_empty() || self.resume_seq.is_some()
     }
 
     fn dirty_bytes(&self) -> usize {
@@ -292,6 +297,7 @@ impl Focus {
                 in_flight: false,
                 needs_full: true,
                 dirty: Vec::new(),
+                resume_seq: None,
             };
             let tag = sub.local_tag.clone();
             return self
@@ -356,6 +362,7 @@ impl Focus {
             in_flight: false,
             needs_full: true,
             dirty: Vec::new(),
+            resume_seq: None,
         };
         self.start_subscription(
             now, conf, entropy, src, pending, h, sub, &local_tag, &expires,
