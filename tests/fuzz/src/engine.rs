@@ -7,7 +7,9 @@
 //!
 //! Checked after every operation: no panic; reserved memory ≤ `memory_cap`; connections and
 //! participants within their limits; every SIP message the focus sends parses; every byte
-//! the switch writes to a connection frames as MSRP without error.
+//! the switch writes to a connection frames as MSRP without error; and no byte of a copy's
+//! CPIM and MIME header blocks, once forwarded, is ever forwarded again changed (issue 15:
+//! the SEND template can restart a message at byte 1 with another participant's From).
 
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ffi::OsString;
@@ -19,7 +21,7 @@ use parlor::focus::{SipConnId, SipTransport};
 use parlor::rand::TestEntropy;
 use parlor::switch::{MsrpConnId, SwitchStats};
 use parlor::time::Instant;
-use parlor::wire::msrp::{Event, Framer};
+use parlor::wire::msrp::{Event, Framer, Method};
 use parlor::wire::sip::{self, emit_response, HeaderName, Response, SipLimits};
 
 use super::Input;
@@ -84,6 +86,84 @@ impl Peer {
 struct MsrpSlot {
     id: MsrpConnId,
     out: Framer,
+    copies: Copies,
+}
+
+/// Bytes at the start of every message copy a connection received, by Message-ID: what
+/// the header-integrity check compares later chunks with.
+#[derive(Default)]
+struct Copies {
+    /// The SEND being framed: its Message-ID and the offset of its next body byte.
+    current: Option<(String, u64)>,
+    /// Per Message-ID, the first `COPY_PREFIX` bytes seen (`None` = not seen yet).
+    seen: Vec<(String, Vec<Option<u8>>)>,
+}
+
+/// Bytes of each copy's start that the header-integrity check keeps.
+const COPY_PREFIX: usize = 2048;
+/// Copies remembered per connection (the oldest are forgotten beyond this).
+const COPIES_KEPT: usize = 32;
+
+impl Copies {
+    /// Records body bytes of the current SEND; panics if a byte inside the header blocks
+    /// (CPIM headers, empty line, MIME headers, empty line) of a copy seen before changes.
+    fn body(&mut self, bytes: &[u8]) {
+        let Some((mid, at)) = self.current.as_mut() else {
+            return;
+        };
+        let i = match self.seen.iter().position(|(m, _)| m == mid) {
+            Some(i) => i,
+            None => {
+                if self.seen.len() >= COPIES_KEPT {
+                    self.seen.remove(0);
+                }
+                self.seen.push((mid.clone(), vec![None; COPY_PREFIX]));
+                self.seen.len() - 1
+            }
+        };
+        let Some((_, prefix)) = self.seen.get_mut(i) else {
+            return;
+        };
+        let headers_end = header_blocks_end(prefix);
+        for &b in bytes {
+            let offset = usize::try_from(*at).unwrap_or(usize::MAX);
+            *at = at.saturating_add(1);
+            let Some(slot) = offset.checked_sub(1).and_then(|k| prefix.get_mut(k)) else {
+                continue;
+            };
+            if let Some(old) = *slot {
+                assert!(
+                    old == b || headers_end.is_none_or(|end| offset > end),
+                    "byte {offset} of the checked headers of copy {mid} changed: {:?} -> {:?}",
+                    old as char,
+                    b as char
+                );
+            }
+            *slot = Some(b);
+        }
+    }
+}
+
+/// Where the CPIM header block and the wrapped MIME header block end (1-based offset of
+/// the last byte of the second empty line), if the prefix is known that far.
+fn header_blocks_end(prefix: &[Option<u8>]) -> Option<usize> {
+    let mut blank_lines = 0;
+    let mut line_start = 0;
+    for (i, b) in prefix.iter().enumerate() {
+        let b = (*b)?;
+        if b == b'\n' {
+            let line = i - line_start;
+            let empty = line == 0 || (line == 1 && prefix.get(i - 1) == Some(&Some(b'\r')));
+            if empty {
+                blank_lines += 1;
+                if blank_lines == 2 {
+                    return Some(i + 1);
+                }
+            }
+            line_start = i + 1;
+        }
+    }
+    None
 }
 
 struct World {
@@ -275,21 +355,27 @@ impl World {
         let tid = format!("t{who}x{}", p.tid);
         let flag = ['$', '+', '#', '$'][usize::from(flags & 3)];
         let continuing = flags & 0x08 != 0 && p.chunk_next > 0;
+        // Bit 6 with a message under way: start it again at byte 1 with another
+        // participant's From (the issue 15 spoofing attempt; the switch must refuse it).
+        let restart = continuing && flags & 0x40 != 0;
         if !continuing {
             p.message += 1;
+        }
+        if !continuing || restart {
             p.chunk_next = 1;
         }
         let mut body = Vec::new();
-        if !continuing {
+        if !continuing || restart {
             let to = if flags & 0x04 == 0 {
                 "<sip:lobby@localhost>".to_string()
             } else {
                 format!("<{}>", Peer::uri(usize::from(flags >> 4) % WHO))
             };
+            let from = if restart { (who + 1) % WHO } else { who };
             body.extend_from_slice(
                 format!(
                     "From: <{}>\r\nTo: {to}\r\n\r\nContent-Type: text/plain\r\n\r\n",
-                    Peer::uri(who)
+                    Peer::uri(from)
                 )
                 .as_bytes(),
             );
@@ -366,7 +452,7 @@ impl World {
         let [a, b] = self.engine.msrp_out(s.id);
         let mut taken: Vec<u8> = a.iter().chain(b.iter()).copied().collect();
         taken.truncate(budget);
-        check_msrp_output(&mut s.out, &taken);
+        check_msrp_output(&mut s.out, &mut s.copies, &taken);
         let id = s.id;
         self.engine.msrp_consumed(self.now, id, taken.len());
     }
@@ -509,7 +595,11 @@ impl World {
                     if let Ok(id) = self.engine.msrp_opened(self.now, peer) {
                         let l = &self.config.limits;
                         let out = Framer::new(l.max_msrp_header_bytes * 4, l.max_headers * 4);
-                        self.msrp.push(MsrpSlot { id, out });
+                        self.msrp.push(MsrpSlot {
+                            id,
+                            out,
+                            copies: Copies::default(),
+                        });
                     }
                 }
             }
@@ -550,7 +640,11 @@ impl World {
                     if arg & 1 == 0 && self.msrp.len() < SLOTS {
                         let l = &self.config.limits;
                         let out = Framer::new(l.max_msrp_header_bytes * 4, l.max_headers * 4);
-                        self.msrp.push(MsrpSlot { id: c, out });
+                        self.msrp.push(MsrpSlot {
+                            id: c,
+                            out,
+                            copies: Copies::default(),
+                        });
                         self.engine.msrp_connected(self.now, c);
                     } else {
                         self.engine.msrp_closed(self.now, c);
@@ -587,8 +681,9 @@ fn roomy(config: &Config) -> SipLimits {
     }
 }
 
-/// Feeds switch output to the framer kept for that connection; a framing error is a bug.
-fn check_msrp_output(framer: &mut Framer, bytes: &[u8]) {
+/// Feeds switch output to the framer kept for that connection; a framing error is a bug,
+/// and so is a changed byte of a copy's checked headers (`Copies::body`).
+fn check_msrp_output(framer: &mut Framer, copies: &mut Copies, bytes: &[u8]) {
     let mut rest = bytes;
     for _ in 0..=(4 * bytes.len() + 8) {
         match framer.push(rest) {
@@ -601,9 +696,22 @@ fn check_msrp_output(framer: &mut Framer, bytes: &[u8]) {
                     h.byte_range().is_ok(),
                     "switch sent a bad Byte-Range: {h:?}"
                 );
+                copies.current = match (h.method(), h.headers.message_id, h.byte_range()) {
+                    (Some(Method::Send), Some(mid), Ok(range)) => {
+                        Some((mid.to_string(), range.map_or(1, |r| r.start)))
+                    }
+                    _ => None,
+                };
                 rest = rest.get(n..).unwrap_or_default();
             }
-            Ok((n, Some(_))) => rest = rest.get(n..).unwrap_or_default(),
+            Ok((n, Some(Event::Body(b)))) => {
+                copies.body(b);
+                rest = rest.get(n..).unwrap_or_default();
+            }
+            Ok((n, Some(Event::End(_)))) => {
+                copies.current = None;
+                rest = rest.get(n..).unwrap_or_default();
+            }
             Err(e) => panic!(
                 "the switch wrote bytes that do not frame ({e:?}):\n{}",
                 String::from_utf8_lossy(bytes)
