@@ -6,13 +6,13 @@
 mod common;
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::conformance::{config_file, fresh_path, raw_request};
 use common::participant::sdp_offer;
 use common::roster::subscribe_request;
 use common::sip::{SipClient, SipMessage};
-use common::{ident, line_channel, wait_bounded, Server, Transport, ROOM, STEP};
+use common::{expect_line, ident, line_channel, wait_bounded, Server, Transport, ROOM, STEP};
 use parlor::focus::auth::{ha1, response, Algorithm, ResponseInput};
 use parlor::wire::sip::DigestParams;
 
@@ -334,20 +334,6 @@ fn r7701_5_2_a_no_credentials_configured_means_open_rooms() {
         subscribe(&server, "sip:anyone@example.com", &[]).status(),
         Some(200)
     );
-}
-
-fn expect_line(lines: &std::sync::mpsc::Receiver<String>, want: &str) -> String {
-    let deadline = Instant::now() + STEP;
-    let mut seen = Vec::new();
-    for _ in 0..100 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(want) => return line,
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    panic!("parlor-chat printed no line containing {want:?}; got {seen:?}");
 }
 
 fn chat(server: &Server, password_file: Option<&str>, tcp: bool) -> std::process::Child {

@@ -13,26 +13,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use common::{line_channel, wait_bounded, Participant, Server, Transport, ROOM, STEP};
+use common::{expect_line, line_channel, wait_bounded, Participant, Server, Transport, ROOM, STEP};
 use fake_focus::FakeFocus;
 
-fn expect_line(lines: &std::sync::mpsc::Receiver<String>, want: &str) -> String {
-    let deadline = Instant::now() + STEP;
-    let mut seen = Vec::new();
-    for _ in 0..100 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(want) => return line,
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    panic!("parlor-chat printed no line containing {want:?}; got {seen:?}");
-}
-
-fn chat_exchanges_a_line(tcp: bool) {
-    let server = Server::start(&[]);
-    let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+/// Carol joins `server` with parlor-chat (UDP or TCP), prints Alice's line as
+/// `<sip:alice@example.com> TEXT`, sends a stdin line to the room as CPIM, and leaves with
+/// exit 0 on end of input.
+fn chat_exchanges_a_line(server: &Server, alice: &mut Participant, tcp: bool, text: &str) {
     let sip = server.sip.to_string();
     let mut args = vec![ROOM, "--as", "sip:carol@example.com", "--server", &sip];
     if tcp {
@@ -48,19 +35,26 @@ fn chat_exchanges_a_line(tcp: bool) {
     let lines = line_channel(chat.stdout.take().expect("stdout"));
     expect_line(&lines, "* joined sip:lobby@localhost");
 
-    let (tid, _, _) = alice.say(b"hello carol");
+    let hello = format!("hello {text}");
+    let (tid, _, _) = alice.say(hello.as_bytes());
     assert_eq!(alice.response_to(&tid).status, Some(200));
-    let printed = expect_line(&lines, "hello carol");
-    assert_eq!(printed.trim_end(), "<sip:alice@example.com> hello carol");
+    let printed = expect_line(&lines, &hello);
+    assert_eq!(
+        printed.trim_end(),
+        format!("<sip:alice@example.com> {hello}")
+    );
 
+    let reply = format!("hi alice {text}");
     let mut stdin = chat.stdin.take().expect("stdin");
-    stdin.write_all(b"hi alice\n").expect("write stdin");
+    stdin
+        .write_all(format!("{reply}\n").as_bytes())
+        .expect("write stdin");
     stdin.flush().expect("flush");
     let got = alice.next_send(STEP).expect("carol's line at alice");
     let body = String::from_utf8_lossy(&got.body).into_owned();
     assert!(body.contains("From: <sip:carol@example.com>"), "{body}");
     assert!(body.contains(&format!("To: <{ROOM}>")), "{body}");
-    assert_eq!(got.cpim_text(), b"hi alice");
+    assert_eq!(got.cpim_text(), reply.as_bytes());
 
     drop(stdin); // end of input = /quit: BYE, exit 0
     let status = wait_bounded(&mut chat, Duration::from_secs(10));
@@ -69,12 +63,16 @@ fn chat_exchanges_a_line(tcp: bool) {
 
 #[test]
 fn chat_client_over_udp() {
-    chat_exchanges_a_line(false);
+    let server = Server::start(&[]);
+    let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    chat_exchanges_a_line(&server, &mut alice, false, "over udp");
 }
 
 #[test]
 fn chat_client_over_tcp() {
-    chat_exchanges_a_line(true);
+    let server = Server::start(&[]);
+    let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
+    chat_exchanges_a_line(&server, &mut alice, true, "over tcp");
 }
 
 /// parlor-chat as `sip:carol@example.com` against `server` (UDP), stdout as lines.
@@ -356,35 +354,7 @@ fn chat_client_over_ipv6() {
     assert!(server.sip.is_ipv6() && server.msrp.is_ipv6());
     let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
     for tcp in [false, true] {
-        let sip = server.sip.to_string();
-        let mut args = vec![ROOM, "--as", "sip:carol@example.com", "--server", &sip];
-        if tcp {
-            args.push("--tcp");
-        }
-        let mut chat = Command::new(env!("CARGO_BIN_EXE_parlor-chat"))
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn parlor-chat");
-        let lines = line_channel(chat.stdout.take().expect("stdout"));
-        expect_line(&lines, "* joined sip:lobby@localhost");
-
-        let (tid, _, _) = alice.say(b"hello over v6");
-        assert_eq!(alice.response_to(&tid).status, Some(200));
-        let printed = expect_line(&lines, "hello over v6");
-        assert_eq!(printed.trim_end(), "<sip:alice@example.com> hello over v6");
-
-        let mut stdin = chat.stdin.take().expect("stdin");
-        stdin.write_all(b"hi alice over v6\n").expect("write stdin");
-        stdin.flush().expect("flush");
-        let got = alice.next_send(STEP).expect("carol's line at alice");
-        assert_eq!(got.cpim_text(), b"hi alice over v6");
-
-        drop(stdin);
-        let status = wait_bounded(&mut chat, Duration::from_secs(10));
-        assert_eq!(status.code(), Some(0), "{status:?}");
+        chat_exchanges_a_line(&server, &mut alice, tcp, "over v6");
     }
 }
 

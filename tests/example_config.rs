@@ -8,29 +8,14 @@ mod common;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
-use std::sync::mpsc::Receiver;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::conformance::config_file;
-use common::{line_channel, wait_bounded, Server, STEP};
+use common::{expect_line, line_channel, wait_bounded, Server, STEP};
 
 fn example() -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/example.toml");
     path.to_str().expect("utf-8 path").to_string()
-}
-
-fn expect_line(lines: &Receiver<String>, want: &str) -> String {
-    let deadline = Instant::now() + STEP;
-    let mut seen = Vec::new();
-    for _ in 0..100 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(want) => return line,
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    panic!("no line containing {want:?}; got {seen:?}");
 }
 
 // Issue 14: the example used to bind 192.0.2.10, which fails on every real box. As it is,

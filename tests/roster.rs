@@ -11,7 +11,7 @@ use common::roster::{
     Roster, Subscriber,
 };
 use common::sip::{tag_of, SipClient, SipMessage};
-use common::{ident, Participant, Server, Transport, QUIET, ROOM, STEP};
+use common::{expect_line, ident, Participant, Server, Transport, QUIET, ROOM, STEP};
 
 /// A server whose NOTIFY interval is `interval_ms` plus extra `[limits]` lines.
 fn server_with(interval_ms: u64, extra: &[&str]) -> Server {
@@ -441,19 +441,6 @@ fn r4575_4_1_a_checker_rejects_malformed_documents() {
 }
 
 /// The first line from `lines` containing `want` within STEP; panics with what was seen.
-fn expect_line(lines: &std::sync::mpsc::Receiver<String>, want: &str) -> String {
-    let deadline = Instant::now() + STEP;
-    let mut seen = Vec::new();
-    for _ in 0..100 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) if line.contains(want) => return line,
-            Ok(line) => seen.push(line),
-            Err(_) => break,
-        }
-    }
-    panic!("parlor-chat printed no line containing {want:?}; got {seen:?}");
-}
 
 // R4575-3-b (in-dialog fetch, RFC 6665 §4.4.3): parlor-chat `/who` prints the roster.
 #[test]

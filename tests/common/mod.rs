@@ -148,6 +148,22 @@ pub fn line_channel(out: impl std::io::Read + Send + 'static) -> mpsc::Receiver<
     rx
 }
 
+/// Waits (STEP at most, 100 lines at most) for a line of `lines` that contains `want`;
+/// panics naming the lines seen instead.
+pub fn expect_line(lines: &mpsc::Receiver<String>, want: &str) -> String {
+    let deadline = std::time::Instant::now() + STEP;
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) if line.contains(want) => return line,
+            Ok(line) => seen.push(line),
+            Err(_) => break,
+        }
+    }
+    panic!("no line containing {want:?}; got {seen:?}");
+}
+
 /// Sends signal `name` (e.g. `TERM`) to `pid` with kill(1): no unsafe code in tests.
 pub fn signal(pid: u32, name: &str) {
     let status = Command::new("kill")

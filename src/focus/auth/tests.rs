@@ -61,6 +61,11 @@ fn admission() -> Admission {
 }
 
 fn authorization(alg: Algorithm, password: &str, nonce: &str, nc: &str) -> String {
+    authorization_for("alice", alg, password, nonce, nc)
+}
+
+/// An Authorization value of user `name` answering `nonce` with count `nc`.
+fn authorization_for(name: &str, alg: Algorithm, password: &str, nonce: &str, nc: &str) -> String {
     let input = ResponseInput {
         nonce,
         nc,
@@ -68,9 +73,9 @@ fn authorization(alg: Algorithm, password: &str, nonce: &str, nc: &str) -> Strin
         method: "INVITE",
         uri: URI,
     };
-    let h = ha1(alg, "alice", REALM, password);
+    let h = ha1(alg, name, REALM, password);
     format!(
-        "Digest username=\"alice\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"{URI}\", \
+        "Digest username=\"{name}\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"{URI}\", \
          algorithm={}, qop=auth, nc={nc}, cnonce=\"0a4f113b\", response=\"{}\"",
         alg.token(),
         response(alg, &h, &input)
@@ -228,21 +233,9 @@ fn expired_entries_leave_the_table() {
     assert!(f.auth.forgotten_up_to_ms.iter().all(Option::is_none));
 }
 
-/// `authorization` for user `name` (password "pw").
+/// `authorization_for` with SHA-256 and the password "pw".
 fn authorization_as(name: &str, nonce: &str, nc: &str) -> String {
-    let input = ResponseInput {
-        nonce,
-        nc,
-        cnonce: "0a4f113b",
-        method: "INVITE",
-        uri: URI,
-    };
-    let h = ha1(Algorithm::Sha256, name, REALM, "pw");
-    format!(
-        "Digest username=\"{name}\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"{URI}\", \
-         algorithm=SHA-256, qop=auth, nc={nc}, cnonce=\"0a4f113b\", response=\"{}\"",
-        response(Algorithm::Sha256, &h, &input)
-    )
+    authorization_for(name, Algorithm::Sha256, "pw", nonce, nc)
 }
 
 // Issue 15 (medium): successful authentications of one user turned the 16-entry replay
