@@ -466,36 +466,28 @@ fn issue15_one_users_logins_do_not_lock_the_others_out() {
     let config = auth_config(&bob);
     let server = Server::start(&["--config", &config]);
     let bob_nonce = fresh_nonce(&server, Algorithm::Sha256);
-    for _ in 0..12 {
-        let nonce = fresh_nonce(&server, Algorithm::Sha256);
+    let join = |user: &str, password: &str, nonce: &str| {
         let auth = authorization(
             Algorithm::Sha256,
-            "alice",
-            ALICE_PASSWORD,
-            &nonce,
+            user,
+            password,
+            nonce,
             "00000001",
             "INVITE",
             ROOM,
         );
-        let ok = invite(&server, Transport::Udp, ROOM, ALICE, &[&auth]);
+        let from = format!("sip:{user}@example.com");
+        invite(&server, Transport::Udp, ROOM, &from, &[&auth])
+    };
+    for _ in 0..12 {
+        let ok = join(
+            "alice",
+            ALICE_PASSWORD,
+            &fresh_nonce(&server, Algorithm::Sha256),
+        );
         assert_eq!(ok.status(), Some(200), "{}", ok.start);
     }
-    let auth = authorization(
-        Algorithm::Sha256,
-        "bob",
-        "bobs password",
-        &bob_nonce,
-        "00000001",
-        "INVITE",
-        ROOM,
-    );
-    let ok = invite(
-        &server,
-        Transport::Udp,
-        ROOM,
-        "sip:bob@example.com",
-        &[&auth],
-    );
+    let ok = join("bob", "bobs password", &bob_nonce);
     assert_eq!(ok.status(), Some(200), "bob locked out: {}", ok.start);
 
     let nowhere = invite(&server, Transport::Udp, "sip:nowhere@localhost", ALICE, &[]);

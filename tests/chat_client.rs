@@ -20,19 +20,8 @@ use fake_focus::FakeFocus;
 /// `<sip:alice@example.com> TEXT`, sends a stdin line to the room as CPIM, and leaves with
 /// exit 0 on end of input.
 fn chat_exchanges_a_line(server: &Server, alice: &mut Participant, tcp: bool, text: &str) {
-    let sip = server.sip.to_string();
-    let mut args = vec![ROOM, "--as", "sip:carol@example.com", "--server", &sip];
-    if tcp {
-        args.push("--tcp");
-    }
-    let mut chat = Command::new(env!("CARGO_BIN_EXE_parlor-chat"))
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn parlor-chat");
-    let lines = line_channel(chat.stdout.take().expect("stdout"));
+    let tcp_flag: &[&str] = if tcp { &["--tcp"] } else { &[] };
+    let (mut chat, lines, _stderr) = spawn_chat_with(server.sip, ROOM, tcp_flag);
     expect_line(&lines, "* joined sip:lobby@localhost");
 
     let hello = format!("hello {text}");
@@ -223,20 +212,8 @@ fn rest_of_output(lines: &Receiver<String>) -> Vec<String> {
 fn server_shutdown_ends_the_client_normally() {
     let mut server = Server::start(&[]);
     let mut chats = Vec::new();
-    for tcp in [false, true] {
-        let sip = server.sip.to_string();
-        let mut args = vec![ROOM, "--as", "sip:carol@example.com", "--server", &sip];
-        if tcp {
-            args.push("--tcp");
-        }
-        let mut chat = Command::new(env!("CARGO_BIN_EXE_parlor-chat"))
-            .args(&args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn parlor-chat");
-        let lines = line_channel(chat.stdout.take().expect("stdout"));
+    for tcp_flag in [&[][..], &["--tcp"][..]] {
+        let (chat, lines, _stderr) = spawn_chat_with(server.sip, ROOM, tcp_flag);
         expect_line(&lines, "* joined sip:lobby@localhost");
         chats.push((chat, lines));
     }
