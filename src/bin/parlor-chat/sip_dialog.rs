@@ -138,18 +138,7 @@ pub fn reason_text(value: &str) -> String {
         name.trim().eq_ignore_ascii_case("text").then(|| v.trim())
     });
     match text {
-        Some(quoted) if quoted.starts_with('"') => {
-            let mut out = String::new();
-            let mut chars = quoted.chars().skip(1);
-            while let Some(c) = chars.next() {
-                match c {
-                    '"' => break,
-                    '\\' => out.extend(chars.next()),
-                    c => out.push(c),
-                }
-            }
-            out
-        }
+        Some(quoted) if quoted.starts_with('"') => unquote(quoted.get(1..).unwrap_or_default()),
         Some(token) => token.to_string(),
         None => value.trim().to_string(),
     }
@@ -161,8 +150,14 @@ pub fn warning_text(value: &str) -> String {
     let Some(open) = value.find('"') else {
         return value.trim().to_string();
     };
+    unquote(value.get(open + 1..).unwrap_or_default())
+}
+
+/// The text of a quoted-string whose opening quote is already consumed: up to the closing
+/// quote, `\` escapes undone (RFC 3261 §25.1).
+fn unquote(after_quote: &str) -> String {
     let mut out = String::new();
-    let mut chars = value.get(open + 1..).unwrap_or_default().chars();
+    let mut chars = after_quote.chars();
     while let Some(c) = chars.next() {
         match c {
             '"' => break,
