@@ -34,12 +34,14 @@ fn example_config_starts_as_it_is() {
     let err = line_channel(child.stderr.take().expect("stderr"));
     match out.recv_timeout(Duration::from_secs(20)) {
         Ok(line) => {
+            // Stopped before anything is asserted: a failing test leaves no server holding
+            // the fixed ports.
+            common::signal(child.id(), "TERM");
+            let status = wait_bounded(&mut child, Duration::from_secs(10));
             assert_eq!(
                 line.trim_end(),
                 "parlor listening sip=127.0.0.1:5060 msrp=127.0.0.1:2855"
             );
-            common::signal(child.id(), "TERM");
-            let status = wait_bounded(&mut child, Duration::from_secs(10));
             assert_eq!(status.code(), Some(0), "{status:?}");
         }
         Err(_) => {
