@@ -90,7 +90,7 @@ fn fanning_out_small_messages_allocates_nothing() {
     assert_eq!(allocations_while_fanning_out(shape, entropy, 500), 0);
 }
 
-// The server's own random source (ChaCha12 keyed from /dev/urandom) on the same path.
+// The server's own random source (ChaCha12 keyed by getrandom(2)) on the same path.
 #[test]
 fn fanning_out_with_the_os_entropy_allocates_nothing() {
     let shape = Shape {
@@ -98,7 +98,7 @@ fn fanning_out_with_the_os_entropy_allocates_nothing() {
         senders: 3,
         body_bytes: 200,
     };
-    let entropy = Box::new(parlor::shell::Urandom::open().expect("/dev/urandom"));
+    let entropy = Box::new(parlor::shell::Urandom::open().expect("OS random source"));
     assert_eq!(allocations_while_fanning_out(shape, entropy, 500), 0);
 }
 

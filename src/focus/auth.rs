@@ -4,15 +4,17 @@
 //! config lines `parlor hash-password` prints, and the focus's [`Authenticator`].
 //!
 //! Nonces are stateless and bound to this server: 8 bytes of issue time (ms on the
-//! core's clock), 8 random bytes, and the first 16 bytes of HMAC-SHA-256 over both under a
-//! secret drawn from the entropy source once per process, all hex (64 characters). A nonce
+//! core's clock), 8 random bytes, and the first 16 bytes of HMAC-SHA-256 (RFC 2104) over
+//! both under a secret drawn from the entropy source once per process, all hex (64
+//! characters). The hashes and the MAC are RustCrypto's `sha2`, `md-5` and `hmac`. A nonce
 //! older than `nonce_lifetime_s` is stale (401 `stale=true`). Replays: a table of at most
 //! `max_auth_nonces` used nonces with their highest nonce-count; the count must grow.
 //! When the table is full the oldest entry goes and every nonce issued no later than it
 //! counts as stale, so a forgotten nonce can never be replayed.
 
-pub mod md5;
-pub mod sha256;
+use hmac::{Hmac, KeyInit, Mac};
+use md5::Md5;
+use sha2::{Digest, Sha256};
 
 use crate::limits::Limits;
 use crate::rand::Entropy;
@@ -52,8 +54,8 @@ impl Algorithm {
     /// Lower-case hex of H(data).
     pub fn hash_hex(self, data: &[u8]) -> String {
         match self {
-            Algorithm::Sha256 => hex(&sha256::sha256(data)),
-            Algorithm::Md5 => hex(&md5::md5(data)),
+            Algorithm::Sha256 => hex(&Sha256::digest(data)),
+            Algorithm::Md5 => hex(&Md5::digest(data)),
         }
     }
 }
@@ -151,7 +153,9 @@ struct NonceUse {
 /// user's nonces issued up to then count as stale. One user authenticating over and over
 /// can no longer make everyone else's fresh nonces stale.
 pub(crate) struct Authenticator {
-    secret: [u8; 32],
+    /// HMAC-SHA-256 keyed with the secret, cloned for each MAC (the key's two blocks are
+    /// hashed once, not per nonce).
+    keyed: Hmac<Sha256>,
     used: Vec<NonceUse>,
     /// Per user (by index): its nonces issued at or before this instant and not in `used`
     /// are stale. As long as the configured user list, so bounded by the config.
@@ -159,26 +163,24 @@ pub(crate) struct Authenticator {
 }
 
 impl Authenticator {
-    /// A fresh secret from `entropy`.
+    /// A fresh secret from `entropy`: one HMAC block (64 bytes), a key HMAC uses as it is
+    /// (RFC 2104 §2), so keying cannot fail.
     pub fn new(entropy: &mut dyn Entropy, limits: &Limits) -> Self {
-        let mut secret = [0u8; 32];
+        let mut secret = hmac::digest::Key::<Hmac<Sha256>>::default();
         entropy.fill(&mut secret);
         Authenticator {
-            secret,
+            keyed: Hmac::new(&secret),
             used: Vec::with_capacity(limits.max_auth_nonces),
             forgotten_up_to_ms: Vec::new(),
         }
     }
 
+    /// The first MAC_BYTES of HMAC-SHA-256(secret, issued ‖ salt) (RFC 2104 §5 truncation).
     fn mac(&self, issued: &[u8], salt: &[u8]) -> [u8; MAC_BYTES] {
-        let mut msg = [0u8; TIME_BYTES + SALT_BYTES];
-        let (a, b) = msg.split_at_mut(TIME_BYTES);
-        a.copy_from_slice(issued);
-        b.copy_from_slice(salt);
-        let full = sha256::hmac_sha256(&self.secret, &msg);
-        let mut out = [0u8; MAC_BYTES];
-        out.copy_from_slice(full.get(..MAC_BYTES).unwrap_or(&[0; MAC_BYTES]));
-        out
+        let mut mac = self.keyed.clone();
+        mac.update(issued);
+        mac.update(salt);
+        truncated_mac(mac)
     }
 
     /// A new nonce issued at `now`.
@@ -379,6 +381,16 @@ impl Authenticator {
     fn remembered(&self) -> usize {
         self.used.len()
     }
+}
+
+/// The first MAC_BYTES of a finished MAC.
+fn truncated_mac(mac: Hmac<Sha256>) -> [u8; MAC_BYTES] {
+    let full = mac.finalize().into_bytes();
+    let mut out = [0u8; MAC_BYTES];
+    if let Some(head) = full.get(..MAC_BYTES) {
+        out.copy_from_slice(head);
+    }
+    out
 }
 
 /// Exactly NONCE_BYTES from 2 × NONCE_BYTES hex digits.

@@ -1,5 +1,6 @@
-//! Digest tests: the RFC 7616 §3.9.1 worked example, and the authenticator's nonces
-//! (binding, expiry, replay, the bounded table) on a fake clock.
+//! Digest tests: known answers for the hashes and the MAC as this module calls them (FIPS
+//! 180-4, RFC 1321, RFC 4231, the RFC 7616 §3.9.1 worked example), and the authenticator's
+//! nonces (binding, expiry, replay, the bounded table) on a fake clock.
 
 use super::*;
 use crate::focus::admission::UserCredentials;
@@ -7,6 +8,137 @@ use crate::rand::TestEntropy;
 
 const REALM: &str = "chat.example.com";
 const URI: &str = "sip:lobby@chat.example.com";
+
+#[test]
+fn sha256_fips_180_examples() {
+    // FIPS 180-4 example vectors (NIST CSRC "SHA256.pdf"), plus the empty message and one
+    // million 'a' (many blocks).
+    let cases: [(&[u8], &str); 3] = [
+        (
+            b"abc",
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+        ),
+        (
+            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+            "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+        ),
+        (
+            b"",
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        ),
+    ];
+    for (input, want) in cases {
+        assert_eq!(Algorithm::Sha256.hash_hex(input), want);
+    }
+    assert_eq!(
+        Algorithm::Sha256.hash_hex(&vec![b'a'; 1_000_000]),
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+    );
+}
+
+#[test]
+fn md5_rfc1321_test_suite() {
+    // RFC 1321 §A.5.
+    let suite: [(&[u8], &str); 7] = [
+        (b"", "d41d8cd98f00b204e9800998ecf8427e"),
+        (b"a", "0cc175b9c0f1b6a831c399e269772661"),
+        (b"abc", "900150983cd24fb0d6963f7d28e17f72"),
+        (b"message digest", "f96b697d7cb7938d525a2f31aaf161d0"),
+        (
+            b"abcdefghijklmnopqrstuvwxyz",
+            "c3fcd3d76192e4007dfb496cca67e13b",
+        ),
+        (
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            "d174ab98d277d9f5a5611c2c9f419d9f",
+        ),
+        (
+            b"12345678901234567890123456789012345678901234567890123456789012345678901234567890",
+            "57edf4a22be3c955ac49da2e2107b67a",
+        ),
+    ];
+    for (input, want) in suite {
+        assert_eq!(
+            Algorithm::Md5.hash_hex(input),
+            want,
+            "{:?}",
+            String::from_utf8_lossy(input)
+        );
+    }
+}
+
+/// HMAC-SHA-256 of `message` under `key`, fed in two pieces as `Authenticator::mac` feeds
+/// the issue time and the salt.
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Hmac<Sha256> {
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key).unwrap();
+    let (a, b) = message.split_at(message.len() / 2);
+    mac.update(a);
+    mac.update(b);
+    mac
+}
+
+#[test]
+fn rfc4231_hmac_sha256_vectors() {
+    // RFC 4231 §4: cases 1 and 3 (short keys), 2 (a key shorter than the output), 6 and 7
+    // (a key longer than the block, hashed first).
+    let cases: [(&[u8], &[u8], &str); 5] = [
+        (
+            &[0x0b; 20],
+            b"Hi There",
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7",
+        ),
+        (
+            b"Jefe",
+            b"what do ya want for nothing?",
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843",
+        ),
+        (
+            &[0xaa; 20],
+            &[0xdd; 50],
+            "773ea91e36800e46854db8ebd09181a72959098b3ef8c122d9635514ced565fe",
+        ),
+        (
+            &[0xaa; 131],
+            b"Test Using Larger Than Block-Size Key - Hash Key First",
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54",
+        ),
+        (
+            &[0xaa; 131],
+            b"This is a test using a larger than block-size key and a larger than block-size \
+              data. The key needs to be hashed before being used by the HMAC algorithm.",
+            "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2",
+        ),
+    ];
+    for (key, message, want) in cases {
+        let mac = hmac_sha256(key, message).finalize().into_bytes();
+        assert_eq!(hex(&mac), want, "{:?}", String::from_utf8_lossy(message));
+    }
+    // Case 5: output truncated to 128 bits, as the nonce MAC is.
+    let mac = truncated_mac(hmac_sha256(&[0x0c; 20], b"Test With Truncation"));
+    assert_eq!(hex(&mac), "a3b6167473100ee06e0c796c2955552b");
+}
+
+#[test]
+fn nonce_mac_is_truncated_hmac_sha256_under_the_secret() {
+    // The secret is one 64-byte block drawn from the entropy source: recompute the MAC
+    // of a fresh nonce from the same draws, with the same crate keyed from a slice.
+    let mut entropy = TestEntropy::new(5);
+    let auth = Authenticator::new(&mut entropy, &Limits::default());
+    let nonce = auth.nonce(secs(3), &mut entropy);
+    let mut replay = TestEntropy::new(5);
+    let mut secret = [0u8; 64];
+    replay.fill(&mut secret);
+    let mut salt = [0u8; SALT_BYTES];
+    replay.fill(&mut salt);
+    let issued = 3000u64.to_be_bytes();
+    let mut message = issued.to_vec();
+    message.extend_from_slice(&salt);
+    let mac = truncated_mac(hmac_sha256(&secret, &message));
+    assert_eq!(
+        nonce,
+        format!("{}{}{}", hex(&issued), hex(&salt), hex(&mac))
+    );
+}
 
 #[test]
 fn rfc7616_worked_example() {
@@ -144,7 +276,7 @@ fn both_algorithms_authenticate_and_wrong_password_does_not() {
 fn nonces_are_bound_to_the_server_secret() {
     let mut f = Fixture::new(Limits::default());
     let mut other = Fixture::new(Limits::default());
-    other.auth.secret = [7; 32];
+    other.auth = Authenticator::new(&mut TestEntropy::new(10), &other.limits);
     let foreign = other.nonce(secs(1));
     let v = authorization(Algorithm::Sha256, "pw", &foreign, "00000001");
     assert_eq!(f.check(secs(1), &v), Err(AuthFailure::ForeignNonce));
