@@ -1,4 +1,5 @@
-//! Wire-example vectors (shared/spec/wire-examples.md, examples 1–4, 18, 21): parse every
+//! Wire-example vectors (a join's INVITE, 200, ACK and BYE and the focus's other answers,
+//! written out below byte for byte as examples 1–4, 18 and 21): parse every
 //! SIP message, rebuild the focus's responses from the requests and compare bytes.
 
 use super::*;
