@@ -335,8 +335,8 @@ impl Authenticator {
             return Ok(());
         }
         let user = use_.user as usize;
-        let forgotten = |f: &[Option<u64>], user: usize| f.get(user).copied().flatten();
-        if forgotten(&self.forgotten_up_to_ms, user).is_some_and(|t| use_.issued_ms <= t) {
+        let forgotten = self.forgotten_up_to_ms.get(user).copied().flatten();
+        if forgotten.is_some_and(|t| use_.issued_ms <= t) {
             return Err(AuthFailure::Stale);
         }
         self.used

@@ -61,6 +61,14 @@ impl Focus {
         uri.user.filter(|u| !u.is_empty() && host_ok && port_ok)
     }
 
+    /// The room a Request-URI names, if it exists (or a join would create it ad hoc).
+    pub(super) fn existing_room<'u>(&self, conf: &dyn Conference, uri: &'u str) -> Option<&'u str> {
+        SipUri::parse(uri)
+            .ok()
+            .and_then(|u| self.room_of(&u))
+            .filter(|r| conf.room_policy(r).is_some())
+    }
+
     fn refuse(
         &mut self,
         now: Instant,
@@ -103,8 +111,7 @@ impl Focus {
         user: Option<&Aor>,
     ) {
         let h = &msg.headers;
-        let room = SipUri::parse(rl.uri).ok().and_then(|u| self.room_of(&u));
-        let Some(room) = room.filter(|r| conf.room_policy(r).is_some()) else {
+        let Some(room) = self.existing_room(conf, rl.uri) else {
             self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
             return;
         };

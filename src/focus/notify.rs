@@ -109,8 +109,7 @@ impl Focus {
             return;
         };
         let dirty = std::mem::take(&mut s.dirty);
-        let resume = if full { None } else { s.resume_seq.take() };
-        s.resume_seq = None;
+        let resume = s.resume_seq.take().filter(|_| !full);
         let room = s.room.clone();
         let version = s.version.saturating_add(1);
         s.version = version;

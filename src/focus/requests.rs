@@ -405,13 +405,7 @@ impl Focus {
         // Authenticate only what can succeed (issue 15): a dialog with no room behind it is
         // 404 before any challenge, so it neither costs a nonce-table entry nor tells a
         // guesser whether its password was right.
-        let room_known = || {
-            crate::wire::sip::SipUri::parse(rl.uri)
-                .ok()
-                .and_then(|u| self.room_of(&u))
-                .is_some_and(|r| conf.room_policy(r).is_some())
-        };
-        if creates_dialog && !room_known() {
+        if creates_dialog && self.existing_room(conf, rl.uri).is_none() {
             return self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
         }
         let user = match creates_dialog {

@@ -303,12 +303,7 @@ impl Focus {
             return self
                 .start_subscription(now, conf, entropy, src, pending, h, sub, &tag, &expires);
         }
-        let room = crate::wire::sip::SipUri::parse(uri)
-            .ok()
-            .and_then(|u| self.room_of(&u))
-            .filter(|r| conf.room_policy(r).is_some())
-            .map(str::to_owned);
-        let Some(room) = room else {
+        let Some(room) = self.existing_room(conf, uri).map(str::to_owned) else {
             return self.finish(now, entropy, src, pending, h, Reply::bare(404, "Not Found"));
         };
         // The roster is the room's business: the allow list governs it too (R7701-5.2-a).

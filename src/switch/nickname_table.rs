@@ -1,7 +1,8 @@
 //! NICKNAME (RFC 7701 §7.1-§7.3, §11): checks in order (413 body over RFC 4975 §7.1's
-//! non-SEND cap, 400 continuation chunk, 403 room policy (whatever the participant's a=chatroom said), 400 report
-//! headers or missing Use-Nickname, 424 malformed, 425 reserved / in use by another URI /
-//! quarantined), then sets, changes or (`""`) removes the nickname and tells the roster.
+//! non-SEND cap, 400 continuation chunk, 403 room policy whatever the participant's
+//! a=chatroom said, 400 report headers or missing Use-Nickname, 424 malformed, 425
+//! reserved / shaped like an address / in use by another URI / quarantined), then sets,
+//! changes or (`""`) removes the nickname and tells the roster.
 //!
 //! Uniqueness is per room under the RFC 8266 comparison (`wire::nickname`). A nickname
 //! belongs to a URI: other devices of the same URI may use it (§7.1), but it is never copied
