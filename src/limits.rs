@@ -187,6 +187,17 @@ limits! {
     /// RFC 7701 §6.4: a participant congested for this long without a break is
     /// disconnected: its MSRP connection is closed and the focus sends BYE. No memory.
     congested_timeout_ms: u64 = 60_000,
+    /// Issue 15, UDP reflection: a UDP address that has not yet answered what the focus
+    /// sent it in an exchange (no ACK for our final response, no response to our NOTIFY or
+    /// BYE) may have been forged by a third party. Each message to it is retransmitted at
+    /// most this many times (timers G and E and the 2xx resend; RFC 3261 would go on for
+    /// 64·T1); once it answers, the RFC schedule applies. No memory.
+    unproven_udp_resends: usize = 2,
+    /// Issue 15, UDP reflection: the largest NOTIFY (head and body) sent to a UDP
+    /// subscriber that has not yet answered a NOTIFY: one Ethernet frame, with room for
+    /// IPv6 and a tunnel header. The users that do not fit follow in the next NOTIFY, sent
+    /// as soon as it answers. At least 1024. No memory.
+    unproven_udp_notify_bytes: usize = 1_400,
 }
 
 /// What was wrong with a limits value.
@@ -279,6 +290,9 @@ impl Limits {
         }
         if self.max_notify_bytes < 1024 {
             return Err(LimitsError::Invalid("max_notify_bytes"));
+        }
+        if self.unproven_udp_notify_bytes < 1024 {
+            return Err(LimitsError::Invalid("unproven_udp_notify_bytes"));
         }
         if self.sip_t2_ms < self.sip_t1_ms {
             return Err(LimitsError::Invalid("sip_t2_ms"));

@@ -99,7 +99,7 @@ fn impl_11_msrp_loss_updates_the_roster() {
     let mut alice = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
     let _bob = Participant::join_and_bind(server.sip, Transport::Udp, "bob");
     let mut sub = Subscriber::subscribe(server.sip);
-    let first = roster_of(&sub.expect_notify());
+    let (first, _) = sub.expect_full_roster();
     assert_eq!(
         first.user(&alice.uri).map(|u| u.statuses.clone()),
         Some(vec!["connected".to_string()])

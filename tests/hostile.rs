@@ -7,6 +7,7 @@ mod common;
 
 use common::msrp::{cpim_body, MsrpMessage, SendRequest};
 use common::{ident, Participant, Server, Transport, QUIET, ROOM, STEP};
+use std::time::Duration;
 
 /// One chunk of Message-ID `mid` carrying `body` at `start..`, with `end`/`total` as
 /// written (`*` allowed) and `flag`.
@@ -262,4 +263,96 @@ fn nicknames_shaped_like_addresses_are_reserved() {
         common::nickname::ask_nickname(&mut mallory, "Mal: the nick"),
         200
     );
+}
+
+/// Every byte the server sends to `sip`'s socket until `quiet` passes without any, bounded
+/// by `limit`: (datagrams, bytes).
+fn reflected(sip: &mut common::sip::SipClient, quiet: Duration, limit: Duration) -> (usize, usize) {
+    let start = std::time::Instant::now();
+    let (mut datagrams, mut bytes) = (0, 0);
+    while start.elapsed() < limit {
+        match sip.recv(quiet) {
+            Some(m) => {
+                datagrams += 1;
+                bytes += m.raw.len();
+            }
+            None => break,
+        }
+    }
+    (datagrams, bytes)
+}
+
+/// A server whose SIP timers run fast (64·T1 = 1.28 s), so a whole exchange with an
+/// address that never answers ends within the test.
+fn fast_timer_server() -> Server {
+    server_with(&["sip_t1_ms = 20", "sip_t2_ms = 160"])
+}
+
+// Issue 15 (low), UDP reflection: a SUBSCRIBE from an address that never answers (a third
+// party may have forged it, so that the NOTIFYs land on a victim) got about 205 times its
+// bytes back: the whole roster in every NOTIFY, resent until timer F. Until the address
+// answers, a NOTIFY is one frame (`unproven_udp_notify_bytes`), resent at most
+// `unproven_udp_resends` times.
+#[test]
+fn a_forged_udp_subscribe_reflects_little() {
+    let server = fast_timer_server();
+    let _members: Vec<Participant> = (0..8)
+        .map(|i| {
+            let name = format!("member-{i}-with-a-rather-long-user-name-for-the-roster");
+            Participant::join_and_bind(server.sip, Transport::Udp, &name)
+        })
+        .collect();
+    let mut victim = common::sip::SipClient::udp(server.sip);
+    let sub = common::roster::subscribe_request(
+        &victim,
+        ROOM,
+        "sip:forged@example.com",
+        &ident(8),
+        None,
+        &format!("{}@forged", ident(12)),
+        1,
+        &["Event: conference"],
+    );
+    victim.send(sub.as_bytes());
+    let (datagrams, bytes) = reflected(&mut victim, Duration::from_secs(3), STEP * 4);
+    let factor = bytes as f64 / sub.len() as f64;
+    eprintln!(
+        "forged SUBSCRIBE: {} bytes in, {datagrams} datagrams / {bytes} bytes out ({factor:.1}x)",
+        sub.len()
+    );
+    // 200 + the first NOTIFY + 2 resends (the defaults).
+    assert!(datagrams <= 4, "{datagrams} datagrams");
+    assert!(factor < 15.0, "{factor:.1}x");
+}
+
+// The same for INVITE: the 2xx used to be resent ten times until 64·T1 and then a BYE ten
+// times more (about 17 times the INVITE's bytes). An address that never ACKs gets the 2xx
+// and a BYE, each resent at most `unproven_udp_resends` times.
+#[test]
+fn a_forged_udp_invite_reflects_little() {
+    let server = fast_timer_server();
+    let mut victim = common::sip::SipClient::udp(server.sip);
+    let sdp = common::participant::sdp_offer(
+        "forged",
+        &format!("msrp://127.0.0.1:9/{};tcp", ident(16)),
+        "active",
+        None,
+    );
+    let invite = common::participant::invite(
+        &victim,
+        "sip:forged@example.com",
+        &format!("{}@forged", ident(12)),
+        &ident(8),
+        &sdp,
+    );
+    victim.send(invite.as_bytes());
+    let (datagrams, bytes) = reflected(&mut victim, Duration::from_secs(3), STEP * 4);
+    let factor = bytes as f64 / invite.len() as f64;
+    eprintln!(
+        "forged INVITE: {} bytes in, {datagrams} datagrams / {bytes} bytes out ({factor:.1}x)",
+        invite.len()
+    );
+    // 100 + 200 + 2 resends + BYE + 2 resends.
+    assert!(datagrams <= 7, "{datagrams} datagrams");
+    assert!(factor < 6.0, "{factor:.1}x");
 }

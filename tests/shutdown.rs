@@ -27,7 +27,8 @@ fn sigterm_byes_participants_ends_subscriptions_and_exits_0() {
     let mut a = Participant::join_and_bind(server.sip, Transport::Udp, "alice");
     let mut b = Participant::join_and_bind(server.sip, Transport::Tcp, "bob");
     let mut sub = Subscriber::subscribe(server.sip);
-    assert!(sub.next_notify(STEP).is_some(), "initial NOTIFY");
+    let (initial, _) = sub.expect_full_roster();
+    assert_eq!(initial.users.len(), 2, "initial roster");
 
     let start = Instant::now();
     signal(server.pid(), "TERM");

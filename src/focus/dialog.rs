@@ -62,6 +62,10 @@ pub(super) struct Dialog {
     /// The Contact header value of our 2xx.
     pub contact: String,
     pub ack_wait: Option<AckWait>,
+    /// The peer has shown it receives at `transport` (an ACK carrying our tag, or a TCP
+    /// connection): until then over UDP its address may be forged, and what we resend to
+    /// it is bounded (issue 15, `unproven_udp_resends`).
+    pub proven: bool,
     /// What the roster shows about this endpoint (RFC 4575).
     pub member: Member,
     /// What the last offer declared, to notice re-INVITE changes (RFC 7701 §8, IMPL-3).

@@ -255,6 +255,7 @@ impl Focus {
             awaiting_answer: offer.is_none(),
             contact,
             ack_wait: None,
+            proven: !matches!(src.transport, SipTransport::Udp(_)),
             member,
             declared,
         };
@@ -307,7 +308,7 @@ impl Focus {
                 cseq,
                 response,
                 retransmit: match src.transport {
-                    SipTransport::Udp(_) => Some(Retransmit::starting(now, limits)),
+                    SipTransport::Udp(_) => Retransmit::for_peer(now, limits, d.proven),
                     SipTransport::Tcp(_) => None,
                 },
                 give_up: now + lifetime(limits),

@@ -25,7 +25,7 @@ use std::collections::VecDeque;
 use crate::conference::{Conference, ParticipantId};
 use crate::limits::Limits;
 use crate::rand::{fill_ident, Entropy};
-use crate::time::{Duration, Instant};
+use crate::time::Instant;
 use crate::wire::sip::SipLimits;
 
 use connection::Connections;
@@ -242,7 +242,9 @@ impl Focus {
                 continue;
             }
             if let Some(r) = wait.retransmit.as_mut().filter(|r| r.next <= now) {
-                r.advance(now, &limits);
+                if !r.advance(now, &limits) {
+                    wait.retransmit = None;
+                }
                 if let Some(to) = d.transport {
                     self.outputs.push_back(FocusOutput::Send {
                         to,
@@ -267,8 +269,7 @@ impl Focus {
             self.txs.next_deadline(),
             self.dialogs.next_deadline(),
             self.conns.next_deadline(),
-            self.subs
-                .next_deadline(Duration::from_millis(self.config.limits.notify_interval_ms)),
+            self.subs.next_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -327,7 +328,8 @@ impl Focus {
         let branch = self.new_branch(entropy);
         let sent_by = self.config.sip_local.to_string();
         let bytes = dialog.bye(&branch, transport_token(to), &sent_by);
-        self.start_client_tx(now, to, branch, bytes, ClientPurpose::Bye { leave_after })
+        let purpose = ClientPurpose::Bye { leave_after };
+        self.start_client_tx(now, to, branch, bytes, purpose, dialog.proven)
     }
 
     /// Sends a request the focus originates and keeps its non-INVITE client transaction
@@ -340,6 +342,7 @@ impl Focus {
         branch: String,
         bytes: Vec<u8>,
         purpose: ClientPurpose,
+        proven: bool,
     ) -> bool {
         self.outputs.push_back(FocusOutput::Send {
             to,
@@ -360,7 +363,7 @@ impl Focus {
             return false;
         }
         let retransmit = match to {
-            SipTransport::Udp(_) => Some(Retransmit::starting(now, &self.config.limits)),
+            SipTransport::Udp(_) => Retransmit::for_peer(now, &self.config.limits, proven),
             SipTransport::Tcp(_) => None,
         };
         self.txs.clients.insert(ClientTx {

@@ -7,11 +7,13 @@
 
 use crate::conference::Conference;
 use crate::rand::Entropy;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 use crate::wire::sip::{emit_request, OutgoingRequest};
 
 use super::dialog::INITIAL_MAX_FORWARDS;
-use super::roster_xml::{render, DocState, EndpointView, UserView, CONTENT_TYPE};
+use super::roster_xml::{
+    render, render_unshortened, DocState, EndpointView, UserView, CONTENT_TYPE,
+};
 use super::subscription::{NotifyKind, EVENT_PACKAGE};
 use super::transaction::ClientPurpose;
 use super::{transport_token, Focus};
@@ -20,6 +22,10 @@ use super::{transport_token, Focus};
 const NOTIFY_HEAD_RESERVE: usize = 512;
 /// URI-sized fields of a NOTIFY head (Request-URI, From, To, Call-ID, Contact).
 const NOTIFY_HEAD_URIS: usize = 5;
+/// Bytes of a NOTIFY head besides the subscription's strings and our sent-by: start line,
+/// header names, Via branch, the longest CSeq, Subscription-State and Content-Length
+/// values (the roster tests check a cut NOTIFY stays within the bound).
+const NOTIFY_HEAD_FIXED: usize = 360;
 
 impl Focus {
     /// The users of `room` (`only` = just these keys, absent keys → deleted entries, plus
@@ -114,19 +120,45 @@ impl Focus {
         let version = s.version.saturating_add(1);
         s.version = version;
         s.needs_full = false;
-        s.last_notify = now;
+        s.notify_not_before = now + Duration::from_millis(self.config.limits.notify_interval_ms);
         let (users, count) =
             self.users_of(conf, &room, (!full).then_some(dirty.as_slice()), resume);
         let limits = &self.config.limits;
-        let cap = limits
+        let mut unproven = false;
+        let mut cap = limits
             .max_notify_bytes
             .saturating_sub(NOTIFY_HEAD_RESERVE + NOTIFY_HEAD_URIS * limits.max_uri_bytes);
+        if let Some(s) = self.subs.slab.get(i).filter(|s| !s.proven) {
+            // Issue 15, UDP reflection: a subscriber that has not answered yet gets a small
+            // NOTIFY; the users that do not fit follow once it answers.
+            let head = NOTIFY_HEAD_FIXED
+                + [
+                    &s.remote_target,
+                    &s.local,
+                    &s.local_tag,
+                    &s.remote,
+                    &s.call_id,
+                ]
+                .iter()
+                .map(|v| v.len())
+                .sum::<usize>()
+                + s.contact.len()
+                + s.event_id.as_ref().map_or(0, String::len)
+                + self.config.sip_local.to_string().len();
+            cap = cap.min(limits.unproven_udp_notify_bytes.saturating_sub(head));
+            unproven = true;
+        }
         let state = if full {
             DocState::Full
         } else {
             DocState::Partial
         };
-        let doc = render(&self.room_uri(&room), version, state, count, &users, cap);
+        let uri = self.room_uri(&room);
+        let doc = if unproven {
+            render_unshortened(&uri, version, state, count, &users, cap)
+        } else {
+            render(&uri, version, state, count, &users, cap)
+        };
         if doc.shortened > 0 || doc.lost > 0 || !doc.omitted.is_empty() {
             log::debug!(
                 "roster of {room}: NOTIFY over max_notify_bytes: {} users shortened, {} sent \
@@ -216,8 +248,9 @@ impl Focus {
             body: body.as_deref().unwrap_or_default(),
         });
         let (to, serial) = (s.transport, s.serial);
-        let tracked =
-            self.start_client_tx(now, to, branch, bytes, ClientPurpose::Notify { serial });
+        let proven = s.proven;
+        let purpose = ClientPurpose::Notify { serial };
+        let tracked = self.start_client_tx(now, to, branch, bytes, purpose, proven);
         if let Some(s) = self.subs.slab.get_mut(i) {
             s.in_flight = tracked;
         }

@@ -243,8 +243,9 @@ impl Focus {
                     tx.retransmit = None;
                 } else {
                     tx.state = ServerState::Completed;
+                    // Before the ACK the address is unproven (issue 15): bounded resends.
                     tx.retransmit = match tx_src.transport {
-                        SipTransport::Udp(_) => Some(Retransmit::starting(now, &limits)),
+                        SipTransport::Udp(_) => Retransmit::unproven(now, &limits),
                         SipTransport::Tcp(_) => None,
                     };
                 }
@@ -566,6 +567,8 @@ impl Focus {
         };
         let mut answer_due = false;
         if let Some(d) = self.dialogs.slab.get_mut(id.0) {
+            // The ACK carries our To-tag, sent only to the dialog's address: it is proven.
+            d.proven = true;
             if d.ack_wait.as_ref().is_some_and(|w| w.cseq == cseq.seq) {
                 d.ack_wait = None;
                 answer_due = d.awaiting_answer;

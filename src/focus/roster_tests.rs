@@ -123,7 +123,7 @@ fn changes_wait_for_the_interval_and_the_previous_answer() {
 
 #[test]
 fn unanswered_notify_is_retransmitted_then_the_subscription_dropped() {
-    let mut h = harness();
+    let mut h = rfc_schedule_harness();
     let (_, first) = subscribe(&mut h, ms(0), &["Event: conference"]);
     let seen = h.run_until(ms(40_000));
     let times: Vec<u64> = seen.iter().map(|(t, _)| t.as_micros() / 1000).collect();
@@ -248,9 +248,100 @@ fn privacy_joins_under_a_fresh_anonymous_uri() {
     assert_ne!(uris[0], uris[1]);
     assert!(h.conf.joins.iter().all(|j| j.display_name.is_empty()));
     let (_, n) = subscribe(&mut h, ms(1), &["Event: conference"]);
-    let xml = body(&n);
+    // The watcher has not answered yet: the first NOTIFY is cut to one frame (issue 15)
+    // and the rest follows as soon as it answers.
+    answer(&mut h, ms(2), &n, 200);
+    let rest = sends(&h.tick(ms(2)));
+    assert_eq!(rest.len(), 1, "the rest of the roster at once");
+    let xml = body(&n) + &body(&rest[0].1);
     assert!(!xml.contains("alice") && !xml.contains("Alice"), "{xml}");
     assert_eq!(xml.matches("anonymous.invalid").count(), 4, "{xml}");
+}
+
+/// Joins `n` participants from distinct addresses with long display names, ACKed.
+fn join_many(h: &mut Harness, n: usize) {
+    for k in 0..n {
+        let mut inv = Req::invite(Box::leak(format!("z9hG4bKmany{k}").into_boxed_str()));
+        inv.call_id = Box::leak(format!("many{k}@192.0.2.101").into_boxed_str());
+        let bytes = String::from_utf8(inv.bytes())
+            .unwrap()
+            .replace(
+                "Alice <sip:alice@",
+                &format!("Person Number {k} With A Long Name <sip:p{k}@"),
+            )
+            .into_bytes();
+        assert_eq!(codes(&h.udp(ms(0), ALICE, &bytes)), [100, 200]);
+    }
+}
+
+// Issue 15, UDP reflection: a SUBSCRIBE from a UDP address that never answers (perhaps
+// forged: the NOTIFYs would land on a victim) gets one NOTIFY of at most
+// `unproven_udp_notify_bytes`, resent at most `unproven_udp_resends` times.
+#[test]
+fn an_unanswered_udp_subscriber_gets_a_small_bounded_notify() {
+    let limits = Limits::default();
+    let mut h = harness();
+    join_many(&mut h, 12);
+    let sub = subscribe_req("z9hG4bKsub1", &["Event: conference"]).bytes();
+    let (ok, first) = subscribe(&mut h, ms(10), &["Event: conference"]);
+    assert!(
+        first.len() <= limits.unproven_udp_notify_bytes,
+        "{} bytes",
+        first.len()
+    );
+    let xml = body(&first);
+    assert!(xml.contains("<user-count>12</user-count>"), "{xml}");
+    let seen = h.run_until(ms(100_000));
+    let to_watcher: Vec<_> = seen
+        .iter()
+        .filter_map(|(_, o)| match o {
+            FocusOutput::Send { to, bytes } if *to == udp_watcher() => Some(bytes),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(to_watcher.len(), limits.unproven_udp_resends);
+    let sent = ok.len() + first.len() + to_watcher.iter().map(|b| b.len()).sum::<usize>();
+    let factor = sent as f64 / sub.len() as f64;
+    assert!(
+        factor < 15.0,
+        "{sent} bytes for a {}-byte SUBSCRIBE",
+        sub.len()
+    );
+    assert_eq!(h.focus.subscription_count(), 0, "dropped at timer F");
+}
+
+#[test]
+fn an_answering_udp_subscriber_gets_every_user_at_once() {
+    let mut h = harness();
+    join_many(&mut h, 12);
+    let (_, first) = subscribe(&mut h, ms(10), &["Event: conference"]);
+    let mut notifies = vec![first];
+    let mut now = 10;
+    while notifies.len() < 20 {
+        now += 1;
+        answer(&mut h, ms(now), notifies.last().unwrap(), 200);
+        match sends(&h.tick(ms(now))).as_slice() {
+            [] => break,
+            [(_, n)] => notifies.push(n.clone()),
+            more => panic!("{} NOTIFYs at once", more.len()),
+        }
+    }
+    assert!(notifies.len() > 1, "the first one was cut");
+    let all: String = notifies.iter().map(|n| body(n)).collect();
+    for k in 0..12 {
+        assert!(
+            all.contains(&format!("sip:p{k}@atlanta.example.com")),
+            "p{k}"
+        );
+        assert!(
+            all.contains(&format!("Person Number {k} With")),
+            "p{k} name"
+        );
+    }
+    // Once proven, NOTIFYs are no longer cut: a change gets the normal schedule.
+    assert!(notifies[1..]
+        .iter()
+        .any(|n| n.len() > Limits::default().unproven_udp_notify_bytes));
 }
 
 /// An INVITE from `from` instead of Alice's AOR, with `extra` headers.

@@ -149,6 +149,33 @@ pub(super) fn render(
     users: &[UserView<'_>],
     cap: usize,
 ) -> Rendered {
+    render_with(room_uri, version, state, user_count, users, cap, true)
+}
+
+/// As `render`, but a user that does not fit whole is never shortened: it is left for the
+/// next NOTIFY. For the small first NOTIFY to an unproven UDP subscriber (issue 15), whose
+/// cap is a reflection bound, not the most a document may hold: the next NOTIFY, under the
+/// normal cap, shows the user whole.
+pub(super) fn render_unshortened(
+    room_uri: &str,
+    version: u32,
+    state: DocState,
+    user_count: usize,
+    users: &[UserView<'_>],
+    cap: usize,
+) -> Rendered {
+    render_with(room_uri, version, state, user_count, users, cap, false)
+}
+
+fn render_with(
+    room_uri: &str,
+    version: u32,
+    state: DocState,
+    user_count: usize,
+    users: &[UserView<'_>],
+    cap: usize,
+    shorten: bool,
+) -> Rendered {
     let state_word = match state {
         DocState::Full => "full",
         DocState::Partial => "partial",
@@ -177,6 +204,10 @@ pub(super) fn render(
         let x = user_xml(u, Detail::Full);
         if fits(&body, &x) {
             body.push_str(&x);
+            continue;
+        }
+        if !shorten {
+            omitted.push(i);
             continue;
         }
         let x = user_xml(u, Detail::NoDisplay);

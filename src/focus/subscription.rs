@@ -74,7 +74,8 @@ pub(super) struct Subscription {
     /// conference-info version of the last NOTIFY (RFC 4575 §4.3).
     pub version: u32,
     pub expires_at: Instant,
-    pub last_notify: Instant,
+    /// No NOTIFY before this instant (RFC 4575 §3.9: one per `notify_interval_ms`).
+    pub notify_not_before: Instant,
     /// A NOTIFY transaction is still open.
     pub in_flight: bool,
     /// The next NOTIFY carries full state.
@@ -85,6 +86,11 @@ pub(super) struct Subscription {
     /// next one (partial) also carries every user that joined at or after this join
     /// sequence number, so no member is left out for good (issue 15).
     pub resume_seq: Option<u64>,
+    /// The subscriber has shown it receives at `transport` (it answered a NOTIFY, its
+    /// INVITE dialog is proven, or it came over TCP). Until then, over UDP, its address may
+    /// be forged: NOTIFYs stay within `unproven_udp_notify_bytes` and their resends within
+    /// `unproven_udp_resends` (issue 15, UDP reflection).
+    pub proven: bool,
 }
 
 impl Subscription {
@@ -108,11 +114,11 @@ pub(super) struct Subscriptions {
 
 impl Subscriptions {
     /// The earliest expiry or allowed NOTIFY instant.
-    pub fn next_deadline(&self, interval: Duration) -> Option<Instant> {
+    pub fn next_deadline(&self) -> Option<Instant> {
         self.slab
             .iter()
             .flat_map(|(_, s)| {
-                let notify = (s.pending() && !s.in_flight).then(|| s.last_notify + interval);
+                let notify = (s.pending() && !s.in_flight).then_some(s.notify_not_before);
                 [Some(s.expires_at), notify]
             })
             .flatten()
@@ -293,11 +299,13 @@ impl Focus {
                 cseq: dialog.local_cseq,
                 version: 0,
                 expires_at: now + Duration::from_secs(granted),
-                last_notify: now,
+                notify_not_before: now,
                 in_flight: false,
                 needs_full: true,
                 dirty: Vec::new(),
                 resume_seq: None,
+                proven: dialog.proven && transport == src.transport
+                    || !matches!(transport, SipTransport::Udp(_)),
             };
             let tag = sub.local_tag.clone();
             return self
@@ -353,11 +361,12 @@ impl Focus {
             cseq: 0,
             version: 0,
             expires_at: now + Duration::from_secs(granted),
-            last_notify: now,
+            notify_not_before: now,
             in_flight: false,
             needs_full: true,
             dirty: Vec::new(),
             resume_seq: None,
+            proven: !matches!(src.transport, SipTransport::Udp(_)),
         };
         self.start_subscription(
             now, conf, entropy, src, pending, h, sub, &local_tag, &expires,
@@ -475,7 +484,6 @@ impl Focus {
         conf: &dyn Conference,
         entropy: &mut dyn Entropy,
     ) {
-        let interval = Duration::from_millis(self.config.limits.notify_interval_ms);
         let ids: Vec<usize> = self.subs.slab.iter().map(|(i, _)| i).collect();
         for i in ids {
             let Some(s) = self.subs.slab.get(i) else {
@@ -485,7 +493,7 @@ impl Focus {
                 self.end_subscription(now, entropy, i, EndReason::Timeout);
                 continue;
             }
-            if s.pending() && !s.in_flight && s.last_notify + interval <= now {
+            if s.pending() && !s.in_flight && s.notify_not_before <= now {
                 let kind = if s.needs_full {
                     NotifyKind::Full
                 } else {
@@ -506,6 +514,14 @@ impl Focus {
             Some(c) if (200..300).contains(&c) => {
                 if let Some(s) = self.subs.slab.get_mut(i) {
                     s.in_flight = false;
+                    if !s.proven {
+                        s.proven = true;
+                        // The rest of a roster cut to the unproven size follows at once:
+                        // it completes the first (full) state, not a new change.
+                        if s.resume_seq.is_some() {
+                            s.notify_not_before = Instant::ZERO;
+                        }
+                    }
                 }
             }
             _ => {

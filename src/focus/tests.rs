@@ -152,6 +152,15 @@ fn harness() -> Harness {
     harness_with(Limits::default())
 }
 
+/// RFC 3261's retransmission schedule even towards a UDP address that has not answered
+/// yet (the default bounds it: issue 15, `unproven_udp_resends`).
+fn rfc_schedule_harness() -> Harness {
+    harness_with(Limits {
+        unproven_udp_resends: 64,
+        ..Limits::default()
+    })
+}
+
 impl Harness {
     fn udp(&mut self, now: Instant, from: &str, bytes: &[u8]) -> Vec<FocusOutput> {
         self.focus
@@ -778,7 +787,7 @@ fn retransmitted_requests_get_the_same_response_bytes() {
 
 #[test]
 fn ok_is_retransmitted_500ms_doubling_to_4s_until_ack() {
-    let mut h = harness();
+    let mut h = rfc_schedule_harness();
     let (ok, tag) = join_alice(&mut h, ms(0));
     let seen = h.run_until(ms(12_000));
     let times: Vec<u64> = seen.iter().map(|(t, _)| t.as_micros() / 1000).collect();
@@ -801,7 +810,7 @@ fn ok_is_retransmitted_500ms_doubling_to_4s_until_ack() {
 
 #[test]
 fn no_ack_gives_up_after_64_t1_with_bye_and_leave() {
-    let mut h = harness();
+    let mut h = rfc_schedule_harness();
     let (_, tag) = join_alice(&mut h, ms(0));
     let seen = h.run_until(ms(32_000));
     let oks = seen.iter().filter(|(t, _)| *t < ms(32_000)).count();
@@ -921,7 +930,7 @@ impl TxKeyOf {
 
 #[test]
 fn non_2xx_final_is_retransmitted_until_ack_or_timer_h() {
-    let mut h = harness();
+    let mut h = rfc_schedule_harness();
     let mut r = Req::invite("z9hG4bKnf");
     r.uri = "sip:nosuch@chat.example.com".into();
     let outs = h.udp(ms(0), ALICE, &r.bytes());
@@ -1109,7 +1118,7 @@ fn participant_lost_sends_bye_retransmitted_until_200() {
 
 #[test]
 fn bye_without_answer_stops_at_timer_f() {
-    let mut h = harness();
+    let mut h = rfc_schedule_harness();
     join_alice(&mut h, ms(0));
     h.focus
         .participant_lost(ms(0), &mut h.entropy, ParticipantId(1));
@@ -1118,6 +1127,63 @@ fn bye_without_answer_stops_at_timer_f() {
     assert!(seen.iter().all(|(t, _)| *t < ms(32_000)));
     assert!(seen.len() >= 8);
     assert_eq!(h.focus.poll_timeout(), None);
+}
+
+// Issue 15, UDP reflection: a UDP address that has not answered anything we sent it may
+// be a victim whose address a third party forged. What it gets is bounded by default.
+#[test]
+fn unproven_udp_peer_gets_at_most_the_bounded_resends() {
+    let mut h = harness();
+    let (ok, _) = join_alice(&mut h, ms(0));
+    let resends = Limits::default().unproven_udp_resends;
+    let seen = h.run_until(ms(100_000));
+    let oks = seen
+        .iter()
+        .filter(|(_, o)| matches!(o, FocusOutput::Send { bytes, .. } if *bytes == ok))
+        .count();
+    assert_eq!(
+        oks, resends,
+        "the 2xx is resent only {resends} times before an ACK"
+    );
+    // The dialog never proved its address: its BYE at the give-up is bounded too.
+    let byes = seen
+        .iter()
+        .filter(|(_, o)| matches!(o, FocusOutput::Send { bytes, .. } if bytes.starts_with(b"BYE ")))
+        .count();
+    assert_eq!(byes, 1 + resends);
+    assert_eq!(
+        h.conf.left.len(),
+        1,
+        "the participant still leaves at the give-up"
+    );
+    assert_eq!(h.focus.poll_timeout(), None);
+
+    // A non-2xx final response (timer G) to an INVITE that is never ACKed: bounded.
+    let mut h = harness();
+    let mut r = Req::invite("z9hG4bKnf");
+    r.uri = "sip:nosuch@chat.example.com".into();
+    assert_eq!(codes(&h.udp(ms(0), ALICE, &r.bytes())), [100, 404]);
+    assert_eq!(h.run_until(ms(40_000)).len(), resends);
+    assert_eq!(h.focus.poll_timeout(), None);
+}
+
+#[test]
+fn an_acked_dialog_gets_the_rfc_schedule_for_its_bye() {
+    let mut h = harness();
+    let (_, tag) = join_alice(&mut h, ms(0));
+    let mut ack = Req::new("ACK", "z9hG4bK5a1e33f0");
+    ack.uri = "sip:chat22@192.0.2.10:5060;transport=udp".into();
+    ack.to_tag = Some(tag);
+    assert!(h.udp(ms(100), ALICE, &ack.bytes()).is_empty());
+    h.focus
+        .participant_lost(ms(200), &mut h.entropy, ParticipantId(1));
+    h.drain();
+    let seen = h.run_until(ms(100_000));
+    assert!(
+        seen.len() > Limits::default().unproven_udp_resends + 4,
+        "proven: timer E runs to timer F ({} resends)",
+        seen.len()
+    );
 }
 
 // max_sip_transactions: finished server transactions (they only absorb retransmissions)

@@ -25,21 +25,55 @@ pub(super) fn lifetime(limits: &Limits) -> Duration {
 pub(super) struct Retransmit {
     pub next: Instant,
     pub interval: Duration,
+    /// Resends still allowed; `None` = until the transaction ends (RFC 3261). Set for a
+    /// UDP address that has not proven it asked (issue 15, `unproven_udp_resends`).
+    pub left: Option<usize>,
 }
 
 impl Retransmit {
-    /// First resend one T1 after `now`.
+    /// First resend one T1 after `now`, then on the RFC 3261 schedule until the
+    /// transaction ends: for a peer that has already answered us in this exchange.
     pub fn starting(now: Instant, limits: &Limits) -> Self {
         Retransmit {
             next: now + limits.t1(),
             interval: limits.t1(),
+            left: None,
         }
     }
 
-    /// After a resend at `now`: the interval doubles up to T2.
-    pub fn advance(&mut self, now: Instant, limits: &Limits) {
+    /// The same schedule, but at most `unproven_udp_resends` resends: for a UDP address
+    /// that has not answered anything we sent it in this exchange, which a third party may
+    /// have forged to make us flood it (issue 15, UDP reflection). `None` when no resend is
+    /// allowed at all.
+    pub fn unproven(now: Instant, limits: &Limits) -> Option<Self> {
+        (limits.unproven_udp_resends > 0).then(|| Retransmit {
+            left: Some(limits.unproven_udp_resends),
+            ..Retransmit::starting(now, limits)
+        })
+    }
+
+    /// The schedule for a peer proven or not.
+    pub fn for_peer(now: Instant, limits: &Limits, proven: bool) -> Option<Self> {
+        if proven {
+            Some(Retransmit::starting(now, limits))
+        } else {
+            Retransmit::unproven(now, limits)
+        }
+    }
+
+    /// After a resend at `now`: the interval doubles up to T2. False when that was the
+    /// last resend allowed (the caller drops the timer).
+    #[must_use]
+    pub fn advance(&mut self, now: Instant, limits: &Limits) -> bool {
         self.interval = self.interval.saturating_mul(2).min(limits.t2());
         self.next = now + self.interval;
+        match self.left.as_mut() {
+            None => true,
+            Some(n) => {
+                *n = n.saturating_sub(1);
+                *n > 0
+            }
+        }
     }
 }
 
@@ -240,13 +274,18 @@ impl Transactions {
         let mut actions = Vec::new();
         self.servers.retain(|_, t| {
             if t.expires <= now {
-                if t.state == ServerState::Completed && t.retransmit.is_some() {
+                let method = match &t.key {
+                    TxKey::Branch { method, .. } | TxKey::Legacy { method, .. } => method,
+                };
+                if t.state == ServerState::Completed && method == "INVITE" {
                     log::debug!("INVITE transaction timed out without ACK (timer H)");
                 }
                 return false;
             }
             if let Some(r) = t.retransmit.as_mut().filter(|r| r.next <= now) {
-                r.advance(now, limits);
+                if !r.advance(now, limits) {
+                    t.retransmit = None;
+                }
                 actions.push(TxTimerAction::Resend {
                     to: t.source.transport,
                     bytes: t.response.clone(),
@@ -261,7 +300,9 @@ impl Transactions {
                 return false;
             }
             if let Some(r) = t.retransmit.as_mut().filter(|r| r.next <= now) {
-                r.advance(now, limits);
+                if !r.advance(now, limits) {
+                    t.retransmit = None;
+                }
                 actions.push(TxTimerAction::Resend {
                     to: t.transport,
                     bytes: t.request.clone(),
@@ -291,11 +332,58 @@ mod tests {
         let mut gaps = vec![r.interval.as_millis()];
         let mut now = r.next;
         for _ in 0..5 {
-            r.advance(now, &limits);
+            assert!(r.advance(now, &limits));
             gaps.push(r.interval.as_millis());
             now = r.next;
         }
         assert_eq!(gaps, [500, 1000, 2000, 4000, 4000, 4000]);
+    }
+
+    #[test]
+    fn unproven_peers_get_a_bounded_number_of_resends() {
+        let limits = Limits {
+            unproven_udp_resends: 2,
+            ..Limits::default()
+        };
+        let mut r = Retransmit::unproven(Instant::ZERO, &limits).unwrap();
+        let now = r.next;
+        assert!(r.advance(now, &limits), "first resend, one more allowed");
+        let now = r.next;
+        assert!(!r.advance(now, &limits), "second resend was the last");
+        let none = Limits {
+            unproven_udp_resends: 0,
+            ..Limits::default()
+        };
+        assert_eq!(Retransmit::unproven(Instant::ZERO, &none), None);
+        assert_eq!(
+            Retransmit::for_peer(Instant::ZERO, &limits, true).map(|r| r.left),
+            Some(None)
+        );
+    }
+
+    #[test]
+    fn a_table_of_unproven_resends_stops_after_the_cap() {
+        let limits = Limits::default();
+        let mut txs = Transactions::default();
+        txs.clients.insert(ClientTx {
+            branch: "z9hG4bKa".into(),
+            purpose: ClientPurpose::Notify { serial: 1 },
+            transport: SipTransport::Udp("127.0.0.1:9".parse().unwrap()),
+            request: b"NOTIFY".to_vec(),
+            retransmit: Retransmit::unproven(Instant::ZERO, &limits),
+            expires: Instant::ZERO + lifetime(&limits),
+        });
+        let mut resends = 0;
+        let mut now = Instant::ZERO;
+        while now < Instant::ZERO + lifetime(&limits) {
+            now = now + Duration::from_millis(100);
+            resends += txs
+                .run_timers(now, &limits)
+                .iter()
+                .filter(|a| matches!(a, TxTimerAction::Resend { .. }))
+                .count();
+        }
+        assert_eq!(resends, limits.unproven_udp_resends);
     }
 
     #[test]

@@ -167,6 +167,31 @@ impl Subscriber {
         self.next_notify(STEP)
             .unwrap_or_else(|| panic!("no NOTIFY within {STEP:?}"))
     }
+
+    /// The first (full-state) roster, with the partial NOTIFYs that complete it applied:
+    /// over UDP, before the subscriber has answered once, the server cuts the first NOTIFY
+    /// to one frame and sends the users that did not fit as soon as it answers (issue 15).
+    /// Returns the merged roster and the NOTIFYs it came in.
+    pub fn expect_full_roster(&mut self) -> (Roster, Vec<SipMessage>) {
+        let first = self.expect_notify();
+        let mut roster = roster_of(&first);
+        assert_eq!(roster.state, "full", "the first NOTIFY is full state");
+        let mut seen = vec![first];
+        while roster.user_count.is_some_and(|n| roster.users.len() < n) && seen.len() < 50 {
+            let next = self.expect_notify();
+            let part = roster_of(&next);
+            assert_eq!(part.state, "partial", "the rest of the roster");
+            for u in part.users {
+                match roster.users.iter_mut().find(|have| have.entity == u.entity) {
+                    Some(have) => *have = u,
+                    None => roster.users.push(u),
+                }
+            }
+            roster.version = part.version;
+            seen.push(next);
+        }
+        (roster, seen)
+    }
 }
 
 /// The next request with `method` the server sends on `sip` within `timeout`, answered
@@ -242,6 +267,8 @@ pub struct Roster {
     pub entity: String,
     pub state: String,
     pub version: u32,
+    /// `<user-count>`, when the document has one.
+    pub user_count: Option<usize>,
     pub users: Vec<RosterUser>,
 }
 
@@ -309,6 +336,7 @@ impl Roster {
             version: attr(root, "version")
                 .and_then(|v| v.parse().ok())
                 .expect("root version"),
+            user_count: text_of(xml, "user-count").and_then(|c| c.trim().parse().ok()),
             users,
         }
     }
