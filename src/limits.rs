@@ -187,6 +187,21 @@ limits! {
     /// RFC 7701 §6.4: a participant congested for this long without a break is
     /// disconnected: its MSRP connection is closed and the focus sends BYE. No memory.
     congested_timeout_ms: u64 = 60_000,
+    /// Issue 15: seats (joined participants) whose INVITE came from one source IP address,
+    /// over all rooms; one more join from it gets 503 naming this limit. In one room a
+    /// source gets the same fraction of the room's size (rounded down, at least 1). The
+    /// profiles set 3/4 of `max_participants`, so one host never takes the last quarter of
+    /// the seats while a dozen people behind one NAT still join. No memory.
+    max_seats_per_source: usize = 48,
+    /// Issue 15: sessions one MSRP connection may bind (RFC 4975 §5.4 lets sessions share
+    /// a connection; real clients use one each); a binding request over it gets 403 and
+    /// the session may bind on another connection. No memory.
+    max_sessions_per_connection: usize = 8,
+    /// Issue 15: conference-event subscriptions from one source IP address at once; one
+    /// more gets 503 with Retry-After. The profiles set 3/4 of `max_subscriptions`. When
+    /// the table is full, a new subscription first evicts the oldest one whose NOTIFY was
+    /// never answered (older than `sip_t1_ms`). No memory.
+    max_subscriptions_per_source: usize = 24,
 }
 
 /// What was wrong with a limits value.
@@ -247,6 +262,15 @@ impl Limits {
             ("max_nickname_bytes", self.max_nickname_bytes as u64),
             ("congested_fill_percent", self.congested_fill_percent as u64),
             ("congested_timeout_ms", self.congested_timeout_ms),
+            ("max_seats_per_source", self.max_seats_per_source as u64),
+            (
+                "max_sessions_per_connection",
+                self.max_sessions_per_connection as u64,
+            ),
+            (
+                "max_subscriptions_per_source",
+                self.max_subscriptions_per_source as u64,
+            ),
         ];
         for (name, v) in nonzero {
             if *v == 0 {
@@ -372,6 +396,16 @@ impl Limits {
     /// the parts the cap governs (rings and connections are admitted against it).
     pub fn bounded_bytes(&self) -> usize {
         self.worst_case_bytes().min(self.memory_cap)
+    }
+
+    /// Seats one source may hold in a room of `room_size` seats: the fraction
+    /// `max_seats_per_source / max_participants` of it (at most all of it), rounded down,
+    /// but at least 2 (or the whole room if smaller): two people behind one NAT can always
+    /// share a two-seat room (issue 15).
+    pub fn room_seats_per_source(&self, room_size: usize) -> usize {
+        let share = self.max_seats_per_source.min(self.max_participants);
+        let fraction = room_size.saturating_mul(share) / self.max_participants.max(1);
+        fraction.max(room_size.min(2))
     }
 
     /// RFC 3261 T1 as a duration.

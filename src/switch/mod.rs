@@ -110,6 +110,8 @@ pub struct SwitchStats {
     pub failed_copies: u64,
     /// Participants disconnected after `congested_timeout_ms` congested (RFC 7701 §6.4).
     pub congestion_disconnects: u64,
+    /// Unproven MSRP connections evicted to admit a newcomer (issue 15).
+    pub evicted_connections: u64,
 }
 
 /// Running totals behind [`SwitchStats`].
@@ -120,6 +122,8 @@ struct Counters {
     refused: u64,
     failed: u64,
     congestion_disconnects: u64,
+    /// Unproven MSRP connections evicted for a newcomer (issue 15).
+    evicted: u64,
 }
 
 /// The switch state machine.
@@ -278,6 +282,7 @@ impl Switch {
             refused_joins: self.counters.refused,
             failed_copies: self.counters.failed,
             congestion_disconnects: self.counters.congestion_disconnects,
+            evicted_connections: self.counters.evicted,
         }
     }
 
