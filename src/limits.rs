@@ -200,8 +200,13 @@ limits! {
     /// Issue 15: conference-event subscriptions from one source IP address at once; one
     /// more gets 503 with Retry-After. The profiles set 3/4 of `max_subscriptions`. When
     /// the table is full, a new subscription first evicts the oldest one whose NOTIFY was
-    /// never answered (older than `sip_t1_ms`). No memory.
+    /// never answered (older than `unproven_grace_ms`). No memory.
     max_subscriptions_per_source: usize = 24,
+    /// Issue 15: an unproven MSRP connection (no session bound), SIP TCP connection (no
+    /// dialog, no subscription) or subscription (no NOTIFY answered) older than this is
+    /// evicted, oldest first, when a newcomer would otherwise be refused for want of room;
+    /// younger ones are not, so a newcomer has time to prove itself. No memory.
+    unproven_grace_ms: u64 = 1_000,
 }
 
 /// What was wrong with a limits value.
@@ -271,6 +276,7 @@ impl Limits {
                 "max_subscriptions_per_source",
                 self.max_subscriptions_per_source as u64,
             ),
+            ("unproven_grace_ms", self.unproven_grace_ms),
         ];
         for (name, v) in nonzero {
             if *v == 0 {
@@ -408,6 +414,11 @@ impl Limits {
         fraction.max(room_size.min(2))
     }
 
+    /// `unproven_grace_ms` as a duration.
+    pub fn unproven_grace(&self) -> Duration {
+        Duration::from_millis(self.unproven_grace_ms)
+    }
+
     /// RFC 3261 T1 as a duration.
     pub fn t1(&self) -> Duration {
         Duration::from_millis(self.sip_t1_ms)
@@ -472,6 +483,36 @@ mod tests {
             ..l
         };
         assert_eq!(l.validate(), Ok(()));
+        // Issue 15: the per-source shares and the grace must not be zero.
+        for name in [
+            "max_seats_per_source",
+            "max_sessions_per_connection",
+            "max_subscriptions_per_source",
+            "unproven_grace_ms",
+        ] {
+            let mut l = Limits::default();
+            l.set(name, 0).unwrap();
+            assert_eq!(l.validate(), Err(LimitsError::Invalid(name)));
+        }
+    }
+
+    /// Issue 15: a source's share of one room is the fraction of the whole (rounded
+    /// down), at least 2 seats or the whole room if smaller; a share larger than the
+    /// participant table means the whole room.
+    #[test]
+    fn room_share_follows_the_seat_fraction() {
+        let l = Limits::default();
+        assert_eq!(l.max_seats_per_source * 4, l.max_participants * 3);
+        assert_eq!(l.room_seats_per_source(64), 48);
+        assert_eq!(l.room_seats_per_source(8), 6);
+        assert_eq!(l.room_seats_per_source(3), 2);
+        assert_eq!(l.room_seats_per_source(2), 2);
+        assert_eq!(l.room_seats_per_source(1), 1);
+        let all = Limits {
+            max_seats_per_source: 1000,
+            ..Limits::default()
+        };
+        assert_eq!(all.room_seats_per_source(8), 8);
     }
 
     #[test]

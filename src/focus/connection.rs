@@ -29,7 +29,7 @@ pub(super) struct TcpConn {
     /// `Close` was emitted; the slot waits for `tcp_closed`.
     pub closing: bool,
     /// When it was accepted (an unproven connection is evicted only once older than
-    /// `sip_t1_ms`).
+    /// `unproven_grace_ms`).
     pub opened: Instant,
     /// Evicted for a newcomer (issue 15): closing, and no longer counted against the limits.
     pub evicted: bool,
@@ -68,11 +68,11 @@ impl Focus {
 
     /// Issue 15: a connection that carries no dialog and no subscription has proven
     /// nothing (a join, or a roster subscription, makes it useful); one older than
-    /// `sip_t1_ms` is evicted, oldest first, when a newcomer would otherwise be refused.
+    /// `unproven_grace_ms` is evicted, oldest first, when a newcomer would otherwise be refused.
     fn evictable(&self, now: Instant, id: usize, c: &TcpConn) -> bool {
         let t = SipTransport::Tcp(SipConnId(id));
         !c.closing
-            && c.opened + self.config.limits.t1() <= now
+            && c.opened + self.config.limits.unproven_grace() <= now
             && !self.dialogs.uses(t)
             && !self.subs.uses(t)
     }

@@ -375,7 +375,7 @@ fn subscribe_from(h: &mut Harness, now: Instant, from: &str, n: usize) -> Vec<Ve
 
 /// Issue 15: unanswered SUBSCRIBEs filled the table and members' roster requests got 503
 /// until timer F (~32 s), renewable. Now the oldest subscription whose NOTIFY was never
-/// answered (and older than T1) makes room; answered ones are never evicted.
+/// answered (and older than `unproven_grace_ms`) makes room; answered ones are never evicted.
 #[test]
 fn unanswered_subscriptions_make_room_for_a_member() {
     let mut h = harness_with(Limits {
@@ -392,14 +392,14 @@ fn unanswered_subscriptions_make_room_for_a_member() {
         assert_eq!(code(&out[0]), 200);
     }
     assert_eq!(h.focus.subscription_count(), 4);
-    // Within T1 of the unanswered ones nobody is evicted.
+    // Within the grace of the unanswered ones nobody is evicted.
     let early = subscribe_from(&mut h, ms(100), WATCHER, 10);
     assert_eq!(code(&early[0]), 503);
     // Later, members get in: each evicts the oldest unanswered subscription.
     for n in 11..14 {
-        let out = subscribe_from(&mut h, ms(1_000), WATCHER, n);
+        let out = subscribe_from(&mut h, ms(1_100), WATCHER, n);
         assert_eq!(code(&out[0]), 200, "member subscription {n}");
-        answer(&mut h, ms(1_001), &out[1], 200);
+        answer(&mut h, ms(1_101), &out[1], 200);
     }
     assert_eq!(h.focus.subscription_count(), 4);
     // Now every subscription is answered: the table is really full.

@@ -467,10 +467,10 @@ impl Focus {
     }
 
     /// Issue 15: forgets the oldest subscription whose NOTIFY was never answered, once
-    /// older than `sip_t1_ms` (its subscriber had a round trip to answer). No final NOTIFY:
+    /// older than `unproven_grace_ms` (its subscriber had a round trip to answer). No final NOTIFY:
     /// nobody has shown to be listening.
     fn evict_unanswered_subscription(&mut self, now: Instant) {
-        let grace = self.config.limits.t1();
+        let grace = self.config.limits.unproven_grace();
         let victim = self
             .subs
             .slab

@@ -68,7 +68,7 @@ pub(super) struct Conn {
     /// `Some` when the switch opens this connection itself (RFC 6135 §4.2 active role).
     pub(super) dialed: Option<Dialed>,
     /// When it was accepted: an unproven connection is evicted only once older than
-    /// `sip_t1_ms`, so a newcomer has time to bind first.
+    /// `unproven_grace_ms`, so a newcomer has time to bind first.
     pub(super) opened: Instant,
     /// Evicted for a newcomer (issue 15): closing, its slot and budget already given back.
     pub(super) evicted: bool,
@@ -124,7 +124,7 @@ impl Switch {
 
     /// Unproven connections a newcomer may evict now: `(all, from source)`.
     pub(super) fn evictable_conns(&self, now: Instant, source: IpAddr) -> (usize, usize) {
-        let grace = self.limits.t1();
+        let grace = self.limits.unproven_grace();
         self.conns
             .iter()
             .filter(|(_, c)| c.evictable(now, grace))
@@ -136,7 +136,7 @@ impl Switch {
     /// A connection accepted from `peer`, under the per-source limit, the connection table
     /// and the budget. Issue 15: when one of them would refuse it, the oldest unproven
     /// connection (from the same source for the per-source limit) is evicted instead, if
-    /// it is older than `sip_t1_ms`.
+    /// it is older than `unproven_grace_ms`.
     pub(super) fn accept_conn(
         &mut self,
         now: Instant,
@@ -173,7 +173,7 @@ impl Switch {
         only_from: Option<IpAddr>,
         refusal: ConnRefusal,
     ) -> bool {
-        let grace = self.limits.t1();
+        let grace = self.limits.unproven_grace();
         let victim = self
             .conns
             .iter()

@@ -493,7 +493,7 @@ fn sessions_bound_over_one_connection_are_bounded() {
 }
 
 /// Issue 15: when the connection table is full of connections that never bound, a
-/// newcomer's connection evicts the oldest of them (once older than `sip_t1_ms`), the
+/// newcomer's connection evicts the oldest of them (once older than `unproven_grace_ms`), the
 /// shell is told to close it, and the newcomer's INVITE is not refused for them.
 #[test]
 fn unproven_connections_are_evicted_oldest_first_for_a_newcomer() {
@@ -521,7 +521,7 @@ fn unproven_connections_are_evicted_oldest_first_for_a_newcomer() {
         Err(JoinError::NoCapacity),
         "no connection is old enough to make room yet"
     );
-    h.advance(500);
+    h.advance(1_000);
     let j = h.join(ALICE);
     let c = h.conn();
     assert!(
