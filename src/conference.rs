@@ -98,6 +98,9 @@ pub enum JoinError {
     /// The INVITE's source address already holds `max_connections_per_source` MSRP
     /// connections, counting those its joined participants still have to open → 503.
     SourceBusy,
+    /// The INVITE's source address holds `max_seats_per_source` seats, or its share of the
+    /// room (`Limits::room_seats_per_source`) → 503 (issue 15).
+    SourceSeats,
     /// A field is unusable (URI too long, bad path) → 488.
     BadRequest,
 }
@@ -108,7 +111,9 @@ impl JoinError {
         match self {
             JoinError::UnknownRoom => (404, "Not Found"),
             JoinError::RoomFull => (486, "Busy Here"),
-            JoinError::NoCapacity | JoinError::SourceBusy => (503, "Service Unavailable"),
+            JoinError::NoCapacity | JoinError::SourceBusy | JoinError::SourceSeats => {
+                (503, "Service Unavailable")
+            }
             JoinError::BadRequest => (488, "Not Acceptable Here"),
         }
     }
@@ -123,6 +128,9 @@ impl JoinError {
             JoinError::SourceBusy => {
                 "Too many connections from your address (max_connections_per_source)"
             }
+            JoinError::SourceSeats => {
+                "Too many participants from your address (max_seats_per_source)"
+            }
             JoinError::BadRequest => "The join request is unusable (URI or MSRP path)",
         }
     }
@@ -132,7 +140,10 @@ impl JoinError {
     pub fn transient(self) -> bool {
         matches!(
             self,
-            JoinError::RoomFull | JoinError::NoCapacity | JoinError::SourceBusy
+            JoinError::RoomFull
+                | JoinError::NoCapacity
+                | JoinError::SourceBusy
+                | JoinError::SourceSeats
         )
     }
 }

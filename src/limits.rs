@@ -198,6 +198,26 @@ limits! {
     /// IPv6 and a tunnel header. The users that do not fit follow in the next NOTIFY, sent
     /// as soon as it answers. At least 1024. No memory.
     unproven_udp_notify_bytes: usize = 1_400,
+    /// Issue 15: seats (joined participants) whose INVITE came from one source IP address,
+    /// over all rooms; one more join from it gets 503 naming this limit. In one room a
+    /// source gets the same fraction of the room's size (rounded down, at least 1). The
+    /// profiles set 3/4 of `max_participants`, so one host never takes the last quarter of
+    /// the seats while a dozen people behind one NAT still join. No memory.
+    max_seats_per_source: usize = 48,
+    /// Issue 15: sessions one MSRP connection may bind (RFC 4975 §5.4 lets sessions share
+    /// a connection; real clients use one each); a binding request over it gets 403 and
+    /// the session may bind on another connection. No memory.
+    max_sessions_per_connection: usize = 8,
+    /// Issue 15: conference-event subscriptions from one source IP address at once; one
+    /// more gets 503 with Retry-After. The profiles set 3/4 of `max_subscriptions`. When
+    /// the table is full, a new subscription first evicts the oldest one whose NOTIFY was
+    /// never answered (older than `unproven_grace_ms`). No memory.
+    max_subscriptions_per_source: usize = 24,
+    /// Issue 15: an unproven MSRP connection (no session bound), SIP TCP connection (no
+    /// dialog, no subscription) or subscription (no NOTIFY answered) older than this is
+    /// evicted, oldest first, when a newcomer would otherwise be refused for want of room;
+    /// younger ones are not, so a newcomer has time to prove itself. No memory.
+    unproven_grace_ms: u64 = 1_000,
 }
 
 /// What was wrong with a limits value.
@@ -258,6 +278,16 @@ impl Limits {
             ("max_nickname_bytes", self.max_nickname_bytes as u64),
             ("congested_fill_percent", self.congested_fill_percent as u64),
             ("congested_timeout_ms", self.congested_timeout_ms),
+            ("max_seats_per_source", self.max_seats_per_source as u64),
+            (
+                "max_sessions_per_connection",
+                self.max_sessions_per_connection as u64,
+            ),
+            (
+                "max_subscriptions_per_source",
+                self.max_subscriptions_per_source as u64,
+            ),
+            ("unproven_grace_ms", self.unproven_grace_ms),
         ];
         for (name, v) in nonzero {
             if *v == 0 {
@@ -388,6 +418,21 @@ impl Limits {
         self.worst_case_bytes().min(self.memory_cap)
     }
 
+    /// Seats one source may hold in a room of `room_size` seats: the fraction
+    /// `max_seats_per_source / max_participants` of it (at most all of it), rounded down,
+    /// but at least 2 (or the whole room if smaller): two people behind one NAT can always
+    /// share a two-seat room (issue 15).
+    pub fn room_seats_per_source(&self, room_size: usize) -> usize {
+        let share = self.max_seats_per_source.min(self.max_participants);
+        let fraction = room_size.saturating_mul(share) / self.max_participants.max(1);
+        fraction.max(room_size.min(2))
+    }
+
+    /// `unproven_grace_ms` as a duration.
+    pub fn unproven_grace(&self) -> Duration {
+        Duration::from_millis(self.unproven_grace_ms)
+    }
+
     /// RFC 3261 T1 as a duration.
     pub fn t1(&self) -> Duration {
         Duration::from_millis(self.sip_t1_ms)
@@ -452,6 +497,36 @@ mod tests {
             ..l
         };
         assert_eq!(l.validate(), Ok(()));
+        // Issue 15: the per-source shares and the grace must not be zero.
+        for name in [
+            "max_seats_per_source",
+            "max_sessions_per_connection",
+            "max_subscriptions_per_source",
+            "unproven_grace_ms",
+        ] {
+            let mut l = Limits::default();
+            l.set(name, 0).unwrap();
+            assert_eq!(l.validate(), Err(LimitsError::Invalid(name)));
+        }
+    }
+
+    /// Issue 15: a source's share of one room is the fraction of the whole (rounded
+    /// down), at least 2 seats or the whole room if smaller; a share larger than the
+    /// participant table means the whole room.
+    #[test]
+    fn room_share_follows_the_seat_fraction() {
+        let l = Limits::default();
+        assert_eq!(l.max_seats_per_source * 4, l.max_participants * 3);
+        assert_eq!(l.room_seats_per_source(64), 48);
+        assert_eq!(l.room_seats_per_source(8), 6);
+        assert_eq!(l.room_seats_per_source(3), 2);
+        assert_eq!(l.room_seats_per_source(2), 2);
+        assert_eq!(l.room_seats_per_source(1), 1);
+        let all = Limits {
+            max_seats_per_source: 1000,
+            ..Limits::default()
+        };
+        assert_eq!(all.room_seats_per_source(8), 8);
     }
 
     #[test]

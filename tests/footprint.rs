@@ -20,8 +20,13 @@ const PARTICIPANTS: usize = 30;
 fn footprint_with_thirty_participants() {
     let bin = env!("CARGO_BIN_EXE_parlor");
     let size = std::fs::metadata(bin).map(|m| m.len()).unwrap_or(0);
-    // 30 participants from one address: lift the per-source connection limit.
-    let server = Server::start(&["--limit", "max_connections_per_source=100000"]);
+    // 30 participants from one address: lift the per-source connection and seat limits.
+    let server = Server::start(&[
+        "--limit",
+        "max_connections_per_source=100000",
+        "--limit",
+        "max_seats_per_source=100000",
+    ]);
     let idle = server.rss_bytes();
 
     let mut people: Vec<Participant> = (0..PARTICIPANTS)
@@ -140,6 +145,8 @@ fn footprint_at_profile_maximum() {
                 &profile,
                 "--limit",
                 "max_connections_per_source=100000",
+                "--limit",
+                "max_seats_per_source=100000",
             ]);
             let pid = local.pid();
             let command = format!(

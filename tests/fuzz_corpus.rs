@@ -65,3 +65,14 @@ fn engine_seeds_reach_delivery() {
         assert!(stats.delivered_copies >= 1, "{name}: {stats:?}");
     }
 }
+
+/// Issue 15: eight INVITEs from one address on `tiny` seat six (`max_seats_per_source`);
+/// the engine target checks that bound after every operation.
+#[test]
+fn engine_seed_reaches_the_seat_share() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz/corpus/engine");
+    let bytes = std::fs::read(dir.join("seed-seat-share")).unwrap_or_default();
+    let stats = parlor_fuzz::engine::run_with_stats(&bytes);
+    assert_eq!(stats.most_seats_from_one_source, 6, "{stats:?}");
+    assert_eq!(stats.refused_joins, 2, "{stats:?}");
+}

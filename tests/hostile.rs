@@ -6,7 +6,7 @@
 mod common;
 
 use common::msrp::{cpim_body, MsrpMessage, SendRequest};
-use common::{ident, Participant, Server, Transport, QUIET, ROOM, STEP};
+use common::{hosts, ident, Participant, Server, Transport, QUIET, ROOM, STEP};
 use std::time::Duration;
 
 /// One chunk of Message-ID `mid` carrying `body` at `start..`, with `end`/`total` as
@@ -355,4 +355,190 @@ fn a_forged_udp_invite_reflects_little() {
     // 100 + 200 + 2 resends + BYE + 2 resends.
     assert!(datagrams <= 7, "{datagrams} datagrams");
     assert!(factor < 6.0, "{factor:.1}x");
+}
+
+// ---- Issue 15 (medium): one host can keep newcomers out ----
+
+/// `--profile tiny`: 8 seats, 12 MSRP and 8 SIP TCP connections, 8 subscriptions; a
+/// source's shares are 6 seats, 4 sessions per connection, 6 subscriptions.
+fn tiny() -> Server {
+    Server::start(&["--profile", "tiny"])
+}
+
+/// Longer than `unproven_grace_ms` (1 s on every profile).
+const PAST_GRACE: std::time::Duration = std::time::Duration::from_millis(1_300);
+
+/// Whether `stream` reaches EOF (or a reset) within QUIET.
+fn is_closed(stream: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    stream.set_read_timeout(Some(QUIET)).expect("timeout");
+    let mut buf = [0u8; 512];
+    for _ in 0..100 {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) => return e.kind() == std::io::ErrorKind::ConnectionReset,
+        }
+    }
+    false
+}
+
+/// A newcomer from `from` joins over `transport` and binds from the same address; `None`
+/// if either fails. (Kept alive by the caller: its connections hold their slots.)
+fn newcomer(
+    server: &Server,
+    from: std::net::IpAddr,
+    transport: Transport,
+    name: &str,
+) -> Option<Participant> {
+    let mut p = hosts::join_from(from, server.sip, transport, name).ok()?;
+    let conn = hosts::msrp_from(from, p.answer.msrp_addr());
+    (hosts::bind_over(&mut p, conn) == Some(200)).then_some(p)
+}
+
+// Was: 20 UDP INVITEs from one address bound over one MSRP connection took every free
+// seat, and newcomers got 486. Now one source holds 6 of tiny's 8 seats (503 naming
+// max_seats_per_source beyond), one connection binds at most 4 sessions (403 beyond),
+// and two newcomers from another address join and bind.
+#[test]
+fn one_host_cannot_take_every_seat() {
+    let server = tiny();
+    let evil = hosts::host(1);
+    let mut seated = Vec::new();
+    let mut refused = Vec::new();
+    for i in 0..20 {
+        match hosts::join_from(evil, server.sip, Transport::Udp, &format!("evil{i}")) {
+            Ok(p) => seated.push(p),
+            Err(r) => refused.push(r),
+        }
+    }
+    assert_eq!(seated.len(), 6, "seats one host took");
+    assert!(refused.iter().all(|r| r.status() == Some(503)
+        && r.header("Warning")
+            .is_some_and(|w| w.contains("max_seats_per_source"))));
+    // Bind them over as few connections as the server allows.
+    let addr = seated[0].answer.msrp_addr();
+    let mut held = vec![hosts::msrp_from(evil, addr)];
+    let mut per_conn = vec![0];
+    for p in &seated {
+        let conn = held.last_mut().expect("a connection");
+        match hosts::bind_send(p, conn) {
+            Some(200) => {}
+            other => {
+                assert_eq!(other, Some(403), "binding over a full connection");
+                held.push(hosts::msrp_from(evil, addr));
+                per_conn.push(0);
+                let conn = held.last_mut().expect("a connection");
+                assert_eq!(hosts::bind_send(p, conn), Some(200), "on a new connection");
+            }
+        }
+        *per_conn.last_mut().expect("a count") += 1;
+    }
+    assert_eq!(per_conn, [4, 2], "sessions bound per connection");
+    for i in 0..2 {
+        let p = newcomer(&server, hosts::host(2), Transport::Udp, &format!("new{i}"));
+        assert!(p.is_some(), "newcomer {i}");
+    }
+}
+
+// Was: 10 idle MSRP sockets from 3 addresses took every MSRP slot and newcomers' binds
+// failed 19 of 19. Now 12 idle sockets (every slot of tiny) from 3 addresses hold them
+// only until a newcomer needs one: each of 3 newcomers from a fourth address joins and
+// binds, evicting the oldest idle socket, which the server closes.
+#[test]
+fn idle_msrp_sockets_do_not_keep_newcomers_out() {
+    let server = tiny();
+    let mut idle: Vec<std::net::TcpStream> = (0..12u8)
+        .map(|i| hosts::tcp_from(hosts::host(1 + i % 3), server.msrp))
+        .collect();
+    std::thread::sleep(PAST_GRACE);
+    let joined: Vec<Participant> = (0..3)
+        .filter_map(|i| newcomer(&server, hosts::host(4), Transport::Udp, &format!("new{i}")))
+        .collect();
+    assert_eq!(joined.len(), 3, "newcomers that joined and bound");
+    let closed = idle.iter_mut().map(is_closed).filter(|c| *c).count();
+    assert_eq!(closed, 3, "idle sockets evicted, one per newcomer");
+}
+
+// Was: 8 idle SIP TCP connections from 2 addresses blocked TCP joins. Now they hold
+// tiny's 8 SIP TCP slots only until a newcomer needs one: 2 newcomers from a third
+// address join over TCP (and bind), each evicting the oldest idle connection.
+#[test]
+fn idle_sip_tcp_connections_do_not_keep_newcomers_out() {
+    let server = tiny();
+    let mut idle: Vec<std::net::TcpStream> = (0..8u8)
+        .map(|i| hosts::tcp_from(hosts::host(1 + i % 2), server.sip))
+        .collect();
+    std::thread::sleep(PAST_GRACE);
+    let joined: Vec<Participant> = (0..2)
+        .filter_map(|i| newcomer(&server, hosts::host(3), Transport::Tcp, &format!("new{i}")))
+        .collect();
+    assert_eq!(joined.len(), 2, "newcomers that joined over TCP");
+    let closed = idle.iter_mut().map(is_closed).filter(|c| *c).count();
+    assert_eq!(closed, 2, "idle connections evicted, one per newcomer");
+}
+
+/// An out-of-dialog SUBSCRIBE to the room from `sip`; its final status and the Warning.
+fn subscribe_status(sip: &mut common::sip::SipClient) -> (Option<u16>, String) {
+    let req = common::roster::subscribe_request(
+        sip,
+        ROOM,
+        "sip:watcher@example.com",
+        &ident(10),
+        None,
+        &format!("{}@example.com", ident(16)),
+        1,
+        &["Event: conference", "Expires: 600"],
+    );
+    sip.send(req.as_bytes());
+    let resp = sip.final_response("SUBSCRIBE");
+    let warning = resp.header("Warning").unwrap_or_default().to_string();
+    (resp.status(), warning)
+}
+
+// Was: 8 SUBSCRIBEs whose NOTIFYs nobody answered filled the table and members' roster
+// requests got 503 for ~32 s (timer F), renewable. Now one address holds at most 6 of
+// tiny's 8 (503 naming max_subscriptions_per_source beyond), and once the table is full
+// of unanswered subscriptions, members from another address still get 200: each evicts
+// the oldest unanswered one.
+#[test]
+fn unanswered_subscriptions_do_not_keep_members_out() {
+    let server = tiny();
+    let mut attackers: Vec<common::sip::SipClient> = Vec::new();
+    let mut codes = Vec::new();
+    for i in 0..10u8 {
+        let from = if i < 8 {
+            hosts::host(1)
+        } else {
+            hosts::host(2)
+        };
+        let mut sip = hosts::sip_from(from, server.sip, Transport::Udp);
+        let (code, warning) = subscribe_status(&mut sip);
+        if code == Some(503) {
+            assert!(
+                warning.contains("max_subscriptions_per_source"),
+                "{warning}"
+            );
+        }
+        codes.push(code.unwrap_or(0));
+        attackers.push(sip);
+    }
+    assert_eq!(
+        codes,
+        [200, 200, 200, 200, 200, 200, 503, 503, 200, 200],
+        "6 from the first address, then 2 from the second fill the table"
+    );
+    std::thread::sleep(PAST_GRACE);
+    for i in 0..2u8 {
+        let sip = hosts::sip_from(hosts::host(3), server.sip, Transport::Udp);
+        let mut member = common::roster::Subscriber::subscribe_with(
+            sip,
+            &format!("sip:member{i}@example.com"),
+            &["Event: conference", "Expires: 600"],
+        );
+        assert!(
+            member.next_notify_answering(STEP, true).is_some(),
+            "member {i} gets its NOTIFY"
+        );
+    }
 }

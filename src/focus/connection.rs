@@ -5,7 +5,7 @@
 //! half-sent that long closes even a connection that carries a dialog. Refusals and
 //! framing errors are logged at warn once, then at debug.
 
-use ::core::net::SocketAddr;
+use ::core::net::{IpAddr, SocketAddr};
 
 use slab::Slab;
 
@@ -28,6 +28,11 @@ pub(super) struct TcpConn {
     pub partial_since: Option<Instant>,
     /// `Close` was emitted; the slot waits for `tcp_closed`.
     pub closing: bool,
+    /// When it was accepted (an unproven connection is evicted only once older than
+    /// `unproven_grace_ms`).
+    pub opened: Instant,
+    /// Evicted for a newcomer (issue 15): closing, and no longer counted against the limits.
+    pub evicted: bool,
 }
 
 /// Every SIP TCP connection.
@@ -41,6 +46,8 @@ pub(super) struct Connections {
     pub source_warned: bool,
     /// Connections closed for a framing error (the first is logged at warn).
     pub framing_errors: u64,
+    /// Unproven connections evicted for a newcomer (the first is logged at warn).
+    pub evicted: u64,
 }
 
 impl Connections {
@@ -59,36 +66,72 @@ impl Focus {
         Duration::from_millis(self.config.limits.sip_idle_timeout_ms)
     }
 
-    pub(super) fn open_connection(&mut self, now: Instant, peer: SocketAddr) -> Option<SipConnId> {
-        if self.conns.slab.len() >= self.config.limits.max_sip_connections {
-            if self.conns.limit_warned {
-                log::debug!("SIP TCP connection from {peer} refused: max_sip_connections");
-            } else {
-                self.conns.limit_warned = true;
-                log::warn!(
-                    "SIP TCP connection from {peer} refused: max_sip_connections reached \
-                     (further refusals logged at debug)"
-                );
-            }
-            return None;
-        }
-        let from_source = self
+    /// Issue 15: a connection that carries no dialog and no subscription has proven
+    /// nothing (a join, or a roster subscription, makes it useful); one older than
+    /// `unproven_grace_ms` is evicted, oldest first, when a newcomer would otherwise be refused.
+    fn evictable(&self, now: Instant, id: usize, c: &TcpConn) -> bool {
+        let t = SipTransport::Tcp(SipConnId(id));
+        !c.closing
+            && c.opened + self.config.limits.unproven_grace() <= now
+            && !self.dialogs.uses(t)
+            && !self.subs.uses(t)
+    }
+
+    /// Closes the oldest evictable connection (from `only_from` if given); `false` if
+    /// there is none.
+    fn evict_unproven(&mut self, now: Instant, only_from: Option<IpAddr>, limit: &str) -> bool {
+        let victim = self
             .conns
             .slab
             .iter()
-            .filter(|(_, c)| c.peer.ip() == peer.ip())
-            .count();
-        if from_source >= self.config.limits.max_connections_per_source {
-            if self.conns.source_warned {
-                log::debug!("SIP TCP connection from {peer} refused: max_connections_per_source");
-            } else {
-                self.conns.source_warned = true;
-                log::warn!(
-                    "SIP TCP connection from {peer} refused: max_connections_per_source \
-                     reached (further refusals logged at debug)"
-                );
-            }
-            return None;
+            .filter(|(id, c)| {
+                self.evictable(now, *id, c) && only_from.is_none_or(|ip| c.peer.ip() == ip)
+            })
+            .min_by_key(|(_, c)| c.opened)
+            .map(|(id, c)| (SipConnId(id), c.peer));
+        let Some((conn, peer)) = victim else {
+            return false;
+        };
+        self.conns.evicted += 1;
+        if self.conns.evicted == 1 {
+            log::warn!(
+                "SIP TCP connection {conn:?} from {peer} evicted: no dialog or subscription, \
+                 and a newcomer met {limit} (further evictions logged at debug)"
+            );
+        } else {
+            log::debug!("SIP TCP connection {conn:?} from {peer} evicted: {limit}");
+        }
+        self.close_connection(conn);
+        if let Some(c) = self.conns.slab.get_mut(conn.0) {
+            c.evicted = true;
+        }
+        true
+    }
+
+    /// Connections holding a slot of `max_sip_connections` (evicted ones gave theirs).
+    fn live_connections(&self) -> usize {
+        self.conns.slab.iter().filter(|(_, c)| !c.evicted).count()
+    }
+
+    pub(super) fn open_connection(&mut self, now: Instant, peer: SocketAddr) -> Option<SipConnId> {
+        // Per source first: a source over its own share never evicts another source.
+        let from_source = |focus: &Focus| {
+            focus
+                .conns
+                .slab
+                .iter()
+                .filter(|(_, c)| !c.evicted && c.peer.ip() == peer.ip())
+                .count()
+        };
+        if from_source(self) >= self.config.limits.max_connections_per_source
+            && !self.evict_unproven(now, Some(peer.ip()), "max_connections_per_source")
+        {
+            return self.refuse_from_source(peer);
+        }
+        if self.live_connections() >= self.config.limits.max_sip_connections
+            && !self.evict_unproven(now, None, "max_sip_connections")
+        {
+            return self.refuse_connection(peer);
         }
         self.conns.source_warned = false;
         let id = self.conns.slab.insert(TcpConn {
@@ -97,8 +140,38 @@ impl Focus {
             idle_deadline: now + self.idle_timeout(),
             partial_since: None,
             closing: false,
+            opened: now,
+            evicted: false,
         });
         Some(SipConnId(id))
+    }
+
+    /// Refused at `max_sip_connections` (logged at warn once until a connection closes).
+    fn refuse_connection(&mut self, peer: SocketAddr) -> Option<SipConnId> {
+        if self.conns.limit_warned {
+            log::debug!("SIP TCP connection from {peer} refused: max_sip_connections");
+        } else {
+            self.conns.limit_warned = true;
+            log::warn!(
+                "SIP TCP connection from {peer} refused: max_sip_connections reached \
+                 (further refusals logged at debug)"
+            );
+        }
+        None
+    }
+
+    /// Refused at `max_connections_per_source` (logged at warn once until one is accepted).
+    fn refuse_from_source(&mut self, peer: SocketAddr) -> Option<SipConnId> {
+        if self.conns.source_warned {
+            log::debug!("SIP TCP connection from {peer} refused: max_connections_per_source");
+        } else {
+            self.conns.source_warned = true;
+            log::warn!(
+                "SIP TCP connection from {peer} refused: max_connections_per_source \
+                 reached (further refusals logged at debug)"
+            );
+        }
+        None
     }
 
     pub(super) fn connection_input(

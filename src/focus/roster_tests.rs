@@ -452,3 +452,73 @@ fn a_burst_beyond_the_pending_budget_becomes_full_state() {
     let xml = body(&sends(&outs)[0].1);
     assert!(xml.contains("state=\"full\" version=\"2\""), "{xml}");
 }
+
+/// A SUBSCRIBE to the room from `from`, its own dialog (`n` makes Call-ID and branch).
+fn subscribe_from(h: &mut Harness, now: Instant, from: &str, n: usize) -> Vec<Vec<u8>> {
+    let branch = format!("z9hG4bKq{n}");
+    let mut r = Req::new("SUBSCRIBE", &branch);
+    r.call_id = Box::leak(format!("quota{n}@192.0.2.200").into_boxed_str());
+    r.from_tag = "4b2c9e1a";
+    r.extra.push("Event: conference".into());
+    let outs = h.udp(now, from, &r.bytes());
+    sends(&outs).into_iter().map(|(_, b)| b).collect()
+}
+
+/// Issue 15: unanswered SUBSCRIBEs filled the table and members' roster requests got 503
+/// until timer F (~32 s), renewable. Now the oldest subscription whose NOTIFY was never
+/// answered (and older than `unproven_grace_ms`) makes room; answered ones are never evicted.
+#[test]
+fn unanswered_subscriptions_make_room_for_a_member() {
+    let mut h = harness_with(Limits {
+        max_subscriptions: 4,
+        ..Limits::default()
+    });
+    // A member subscribed first and answers its NOTIFY.
+    let member = subscribe_from(&mut h, ms(0), WATCHER, 0);
+    assert_eq!(code(&member[0]), 200);
+    answer(&mut h, ms(5), &member[1], 200);
+    // Three hosts subscribe and never answer.
+    for n in 1..4 {
+        let out = subscribe_from(&mut h, ms(10), &format!("192.0.2.5{n}:5070"), n);
+        assert_eq!(code(&out[0]), 200);
+    }
+    assert_eq!(h.focus.subscription_count(), 4);
+    // Within the grace of the unanswered ones nobody is evicted.
+    let early = subscribe_from(&mut h, ms(100), WATCHER, 10);
+    assert_eq!(code(&early[0]), 503);
+    // Later, members get in: each evicts the oldest unanswered subscription.
+    for n in 11..14 {
+        let out = subscribe_from(&mut h, ms(1_100), WATCHER, n);
+        assert_eq!(code(&out[0]), 200, "member subscription {n}");
+        answer(&mut h, ms(1_101), &out[1], 200);
+    }
+    assert_eq!(h.focus.subscription_count(), 4);
+    // Now every subscription is answered: the table is really full.
+    let full = subscribe_from(&mut h, ms(2_000), "192.0.2.60:5070", 20);
+    assert_eq!(code(&full[0]), 503);
+    assert_eq!(h.focus.subscription_count(), 4);
+}
+
+/// Issue 15: one source holds at most `max_subscriptions_per_source`; one more gets 503
+/// with a Warning naming the limit, while another source still subscribes.
+#[test]
+fn one_source_holds_its_share_of_subscriptions() {
+    let mut h = harness_with(Limits {
+        max_subscriptions: 4,
+        max_subscriptions_per_source: 3,
+        ..Limits::default()
+    });
+    for n in 0..3 {
+        let out = subscribe_from(&mut h, ms(0), WATCHER, n);
+        assert_eq!(code(&out[0]), 200);
+    }
+    let refused = subscribe_from(&mut h, ms(0), WATCHER, 3);
+    assert_eq!(code(&refused[0]), 503);
+    let warning = header(&refused[0], "Warning").unwrap_or_default();
+    assert!(
+        warning.contains("max_subscriptions_per_source"),
+        "{warning}"
+    );
+    let other = subscribe_from(&mut h, ms(0), "192.0.2.61:5070", 4);
+    assert_eq!(code(&other[0]), 200);
+}

@@ -13,6 +13,8 @@
 //! sends full state (next allowed instant). Any non-2xx answer or timer F ends the
 //! subscription.
 
+use ::core::net::IpAddr;
+
 use slab::Slab;
 
 use crate::conference::Conference;
@@ -91,6 +93,13 @@ pub(super) struct Subscription {
     /// be forged: NOTIFYs stay within `unproven_udp_notify_bytes` and their resends within
     /// `unproven_udp_resends` (issue 15, UDP reflection).
     pub proven: bool,
+    /// Where the SUBSCRIBE came from: `max_subscriptions_per_source` counts per address.
+    pub source: IpAddr,
+    /// When it was granted.
+    pub started: Instant,
+    /// A NOTIFY of it was answered 2xx: the subscriber is real. Until then it is the
+    /// first evicted (oldest first) when the table is full (issue 15).
+    pub answered: bool,
 }
 
 impl Subscription {
@@ -110,6 +119,8 @@ pub(super) struct Subscriptions {
     next_serial: u64,
     /// A refusal at `max_subscriptions` was logged at warn since there was last room.
     limit_warned: bool,
+    /// Unanswered subscriptions evicted for a newcomer (the first is logged at warn).
+    evicted: u64,
 }
 
 impl Subscriptions {
@@ -306,6 +317,9 @@ impl Focus {
                 resume_seq: None,
                 proven: dialog.proven && transport == src.transport
                     || !matches!(transport, SipTransport::Udp(_)),
+                source: src.addr.ip(),
+                started: now,
+                answered: false,
             };
             let tag = sub.local_tag.clone();
             return self
@@ -367,14 +381,19 @@ impl Focus {
             dirty: Vec::new(),
             resume_seq: None,
             proven: !matches!(src.transport, SipTransport::Udp(_)),
+            source: src.addr.ip(),
+            started: now,
+            answered: false,
         };
         self.start_subscription(
             now, conf, entropy, src, pending, h, sub, &local_tag, &expires,
         );
     }
 
-    /// 200 + the first NOTIFY (full state), or 503 when the table is full. `Expires: 0` on a
-    /// new subscription is a one-time fetch: full state with `terminated`.
+    /// 200 + the first NOTIFY (full state), or 503 when the table is full (after evicting
+    /// the oldest unanswered subscription, if any) or the source holds its share of it
+    /// (issue 15). `Expires: 0` on a new subscription is a one-time fetch: full state with
+    /// `terminated`.
     #[allow(clippy::too_many_arguments)]
     fn start_subscription(
         &mut self,
@@ -388,6 +407,36 @@ impl Focus {
         tag: &str,
         expires: &str,
     ) {
+        let from_source = self
+            .subs
+            .slab
+            .iter()
+            .filter(|(_, s)| s.source == sub.source)
+            .count();
+        if from_source >= self.config.limits.max_subscriptions_per_source {
+            log::debug!(
+                "SUBSCRIBE to {} from {} refused: max_subscriptions_per_source",
+                sub.room,
+                sub.source
+            );
+            let warning = format!(
+                "399 {} \"Too many subscriptions from your address \
+                 (max_subscriptions_per_source)\"",
+                self.config.sip_local
+            );
+            // No Retry-After: a place frees when one of the source's own subscriptions ends.
+            let headers = [("Warning", warning.as_str())];
+            let r = Reply {
+                code: 503,
+                reason: "Service Unavailable",
+                headers: &headers,
+                body: b"",
+            };
+            return self.finish(now, entropy, src, pending, h, r);
+        }
+        if self.subs.slab.len() >= self.config.limits.max_subscriptions {
+            self.evict_unanswered_subscription(now);
+        }
         if self.subs.slab.len() >= self.config.limits.max_subscriptions {
             if self.subs.limit_warned {
                 log::debug!("SUBSCRIBE to {} refused: max_subscriptions", sub.room);
@@ -423,6 +472,34 @@ impl Focus {
             self.subs.slab.try_remove(i);
         } else {
             self.send_notify(now, conf, entropy, i, NotifyKind::Full);
+        }
+    }
+
+    /// Issue 15: forgets the oldest subscription whose NOTIFY was never answered, once
+    /// older than `unproven_grace_ms` (its subscriber had a round trip to answer). No final NOTIFY:
+    /// nobody has shown to be listening.
+    fn evict_unanswered_subscription(&mut self, now: Instant) {
+        let grace = self.config.limits.unproven_grace();
+        let victim = self
+            .subs
+            .slab
+            .iter()
+            .filter(|(_, s)| !s.answered && s.started + grace <= now)
+            .min_by_key(|(_, s)| s.started)
+            .map(|(i, _)| i);
+        let Some(s) = victim.and_then(|i| self.subs.slab.try_remove(i)) else {
+            return;
+        };
+        self.subs.evicted += 1;
+        if self.subs.evicted == 1 {
+            log::warn!(
+                "subscription of {} from {} evicted: its NOTIFY was never answered and the \
+                 table is full (further evictions logged at debug)",
+                s.remote,
+                s.source
+            );
+        } else {
+            log::debug!("subscription of {} from {} evicted", s.remote, s.source);
         }
     }
 
@@ -514,6 +591,7 @@ impl Focus {
             Some(c) if (200..300).contains(&c) => {
                 if let Some(s) = self.subs.slab.get_mut(i) {
                     s.in_flight = false;
+                    s.answered = true;
                     if !s.proven {
                         s.proven = true;
                         // The rest of a roster cut to the unproven size follows at once:

@@ -1024,6 +1024,57 @@ fn tcp_connection_limit() {
     assert!(h.focus.tcp_opened(ms(2), addr(ALICE)).is_some());
 }
 
+/// Issue 15: idle SIP TCP connections from a few hosts blocked TCP joins. When the table
+/// (or the source's share) is full, the oldest connection carrying no dialog and no
+/// subscription, older than `unproven_grace_ms`, is closed for the newcomer; one carrying a dialog stays.
+#[test]
+fn tcp_unproven_connection_is_evicted_for_a_newcomer() {
+    let mut h = harness_with(Limits {
+        max_sip_connections: 3,
+        max_connections_per_source: 2,
+        ..Limits::default()
+    });
+    let busy = h.focus.tcp_opened(ms(0), addr(ALICE)).unwrap();
+    let outs = h.tcp(ms(1), busy, &Req::invite("z9hG4bKev").bytes());
+    assert_eq!(codes(&outs), [100, 200]);
+    let idle1 = h.focus.tcp_opened(ms(2), addr("198.51.100.9:1")).unwrap();
+    let idle2 = h.focus.tcp_opened(ms(3), addr("198.51.100.9:2")).unwrap();
+    // Within the grace nothing is evicted.
+    assert_eq!(h.focus.tcp_opened(ms(100), addr("198.51.100.20:1")), None);
+    h.drain();
+    let newcomer = h.focus.tcp_opened(ms(1_100), addr("198.51.100.20:2"));
+    assert!(newcomer.is_some(), "the newcomer is admitted");
+    assert_eq!(
+        h.drain(),
+        [FocusOutput::Close(idle1)],
+        "the oldest idle one goes"
+    );
+    let again = h.focus.tcp_opened(ms(1_500), addr("198.51.100.21:1"));
+    assert!(again.is_some());
+    assert_eq!(h.drain(), [FocusOutput::Close(idle2)]);
+    // Only the dialog's connection and the newcomers' (too young) are left.
+    assert_eq!(h.focus.tcp_opened(ms(1_501), addr("198.51.100.22:1")), None);
+    assert_eq!(h.focus.dialog_count(), 1);
+    assert!(
+        h.drain().is_empty(),
+        "the dialog's connection {busy:?} stays"
+    );
+    // At the per-source limit the source's own idle connection goes, not an older one
+    // of another source.
+    let mut h = harness_with(Limits {
+        max_connections_per_source: 2,
+        ..Limits::default()
+    });
+    let other = h.focus.tcp_opened(ms(0), addr("198.51.100.30:1")).unwrap();
+    let mine = h.focus.tcp_opened(ms(1), addr("198.51.100.9:1")).unwrap();
+    h.focus.tcp_opened(ms(2), addr("198.51.100.9:2")).unwrap();
+    assert!(h
+        .focus
+        .tcp_opened(ms(1_100), addr("198.51.100.9:3"))
+        .is_some());
+    assert_eq!(h.drain(), [FocusOutput::Close(mine)], "not {other:?}");
+}
+
 #[test]
 fn tcp_idle_connection_is_closed_unless_it_carries_a_dialog() {
     let idle = Limits::default().sip_idle_timeout_ms;

@@ -67,6 +67,11 @@ pub(super) struct Conn {
     pub(super) carry_deadline: Option<Instant>,
     /// `Some` when the switch opens this connection itself (RFC 6135 §4.2 active role).
     pub(super) dialed: Option<Dialed>,
+    /// When it was accepted: an unproven connection is evicted only once older than
+    /// `unproven_grace_ms`, so a newcomer has time to bind first.
+    pub(super) opened: Instant,
+    /// Evicted for a newcomer (issue 15): closing, its slot and budget already given back.
+    pub(super) evicted: bool,
 }
 
 /// Why an MSRP connection was refused (the shell closes it and logs this).
@@ -91,26 +96,111 @@ impl ConnRefusal {
     }
 }
 
+impl Conn {
+    /// Issue 15: accepted, not closing, and no session bound yet: it has proven nothing
+    /// and is the first to go when a newcomer needs its slot, once older than `grace`.
+    fn evictable(&self, now: Instant, grace: Duration) -> bool {
+        !self.closing
+            && self.dialed.is_none()
+            && self.sessions.is_empty()
+            && self.opened + grace <= now
+    }
+}
+
 impl Switch {
-    /// MSRP connections accepted from `source` and open now (dialed ones are not counted).
+    /// MSRP connections accepted from `source` and open now (dialed and evicted ones are
+    /// not counted).
     pub(super) fn accepted_from(&self, source: IpAddr) -> usize {
         self.conns
             .iter()
-            .filter(|(_, c)| c.dialed.is_none() && c.peer == source)
+            .filter(|(_, c)| c.dialed.is_none() && !c.evicted && c.peer == source)
             .count()
     }
 
+    /// Connections holding a slot of `max_msrp_connections` (evicted ones gave theirs).
+    pub(super) fn live_conns(&self) -> usize {
+        self.conns.iter().filter(|(_, c)| !c.evicted).count()
+    }
+
+    /// Unproven connections a newcomer may evict now: `(all, from source)`.
+    pub(super) fn evictable_conns(&self, now: Instant, source: IpAddr) -> (usize, usize) {
+        let grace = self.limits.unproven_grace();
+        self.conns
+            .iter()
+            .filter(|(_, c)| c.evictable(now, grace))
+            .fold((0, 0), |(all, from), (_, c)| {
+                (all + 1, from + usize::from(c.peer == source))
+            })
+    }
+
     /// A connection accepted from `peer`, under the per-source limit, the connection table
-    /// and the budget.
+    /// and the budget. Issue 15: when one of them would refuse it, the oldest unproven
+    /// connection (from the same source for the per-source limit) is evicted instead, if
+    /// it is older than `unproven_grace_ms`.
     pub(super) fn accept_conn(
         &mut self,
         now: Instant,
         peer: SocketAddr,
     ) -> Result<MsrpConnId, ConnRefusal> {
+        // Each eviction frees one slot of each kind, so two rounds settle any refusal.
+        let mut result = self.try_accept(now, peer);
+        for _ in 0..2 {
+            let Err(refusal) = result else {
+                break;
+            };
+            let only_from = (refusal == ConnRefusal::PerSource).then_some(peer.ip());
+            if !self.evict_unproven(now, only_from, refusal) {
+                break;
+            }
+            result = self.try_accept(now, peer);
+        }
+        result
+    }
+
+    fn try_accept(&mut self, now: Instant, peer: SocketAddr) -> Result<MsrpConnId, ConnRefusal> {
         if self.accepted_from(peer.ip()) >= self.limits.max_connections_per_source {
             return Err(ConnRefusal::PerSource);
         }
         self.open_conn(now, peer)
+    }
+
+    /// Closes the oldest evictable connection (from `only_from` if given) and gives back
+    /// its slot and budget at once; the shell closes its socket (`SwitchEvent::Close`).
+    /// The first eviction is logged at warn, later ones at debug.
+    fn evict_unproven(
+        &mut self,
+        now: Instant,
+        only_from: Option<IpAddr>,
+        refusal: ConnRefusal,
+    ) -> bool {
+        let grace = self.limits.unproven_grace();
+        let victim = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.evictable(now, grace) && only_from.is_none_or(|ip| c.peer == ip))
+            .min_by_key(|(_, c)| c.opened)
+            .map(|(i, c)| (MsrpConnId(i), c.peer));
+        let Some((ci, peer)) = victim else {
+            return false;
+        };
+        self.counters.evicted += 1;
+        let limit = refusal.limit();
+        if self.counters.evicted == 1 {
+            log::warn!(
+                "msrp connection {} from {peer} evicted: unproven, and a newcomer met {limit} \
+                 (further evictions logged at debug)",
+                ci.0
+            );
+        } else {
+            log::debug!("msrp connection {} from {peer} evicted: {limit}", ci.0);
+        }
+        self.close_conn(ci, "evicted for a newcomer");
+        if let Some(c) = self.conns.get_mut(ci.0) {
+            c.evicted = true;
+            c.cpim = Vec::new();
+        }
+        self.budget.release(self.limits.msrp_connection_bytes());
+        true
     }
 
     pub(super) fn open_conn(
@@ -119,7 +209,7 @@ impl Switch {
         peer: SocketAddr,
     ) -> Result<MsrpConnId, ConnRefusal> {
         let l = &self.limits;
-        if self.conns.len() >= l.max_msrp_connections {
+        if self.live_conns() >= l.max_msrp_connections {
             return Err(ConnRefusal::Connections);
         }
         if !self.budget.try_reserve(l.msrp_connection_bytes()) {
@@ -144,6 +234,8 @@ impl Switch {
             pending: Pending::default(),
             carry_deadline: None,
             dialed: None,
+            opened: now,
+            evicted: false,
         };
         Ok(MsrpConnId(self.conns.insert(conn)))
     }
@@ -198,8 +290,10 @@ impl Switch {
         if let Some(owner) = self.conns.get(ci.0).and_then(|c| c.cpim_owner) {
             self.messages.release(owner);
         }
-        self.conns.remove(ci.0);
-        self.budget.release(self.limits.msrp_connection_bytes());
+        let conn = self.conns.remove(ci.0);
+        if !conn.evicted {
+            self.budget.release(self.limits.msrp_connection_bytes());
+        }
         // A reused id must not inherit stale events.
         self.events
             .retain(|e| !matches!(e, SwitchEvent::Wake(c) | SwitchEvent::Close(c) if *c == ci));

@@ -30,7 +30,7 @@ mod wrapped_types;
 #[cfg(test)]
 mod tests;
 
-use ::core::net::SocketAddr;
+use ::core::net::{IpAddr, SocketAddr};
 use std::collections::VecDeque;
 
 use slab::Slab;
@@ -110,6 +110,11 @@ pub struct SwitchStats {
     pub failed_copies: u64,
     /// Participants disconnected after `congested_timeout_ms` congested (RFC 7701 §6.4).
     pub congestion_disconnects: u64,
+    /// Unproven MSRP connections evicted to admit a newcomer (issue 15).
+    pub evicted_connections: u64,
+    /// The most seats one source address holds now (never above `max_seats_per_source`,
+    /// issue 15; the engine fuzz target checks it).
+    pub most_seats_from_one_source: usize,
 }
 
 /// Running totals behind [`SwitchStats`].
@@ -120,6 +125,8 @@ struct Counters {
     refused: u64,
     failed: u64,
     congestion_disconnects: u64,
+    /// Unproven MSRP connections evicted for a newcomer (issue 15).
+    evicted: u64,
 }
 
 /// The switch state machine.
@@ -278,7 +285,25 @@ impl Switch {
             refused_joins: self.counters.refused,
             failed_copies: self.counters.failed,
             congestion_disconnects: self.counters.congestion_disconnects,
+            evicted_connections: self.counters.evicted,
+            most_seats_from_one_source: self.most_seats_from_one_source(),
         }
+    }
+
+    /// The largest number of live participants whose INVITE came from one address.
+    fn most_seats_from_one_source(&self) -> usize {
+        let mut sources: Vec<IpAddr> = self
+            .parts
+            .iter()
+            .filter(|(_, p)| !p.departed)
+            .map(|(_, p)| p.source)
+            .collect();
+        sources.sort_unstable();
+        sources
+            .chunk_by(|a, b| a == b)
+            .map(<[IpAddr]>::len)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The nickname a participant holds (RFC 7701 §7), for the focus's roster.

@@ -187,10 +187,29 @@ impl Switch {
             self.counters.refused += 1;
             return Err(JoinError::RoomFull);
         }
+        // Issue 15: one source's share of the seats, over all rooms and in this room.
+        let seated = |p: &Participant| !p.departed && p.source == req.source;
+        let from_source = self.parts.iter().filter(|(_, p)| seated(p)).count();
+        let in_room = existing.map_or(0, |room| {
+            self.parts
+                .iter()
+                .filter(|(_, p)| seated(p) && p.room == room)
+                .count()
+        });
+        if from_source >= self.limits.max_seats_per_source
+            || in_room >= self.limits.room_seats_per_source(policy.max_participants)
+        {
+            log::debug!(
+                "join from {} refused: max_seats_per_source ({from_source} seats, {in_room} in the room)",
+                req.source
+            );
+            self.counters.refused += 1;
+            return Err(JoinError::SourceSeats);
+        }
         if dial.is_none() {
             // Its MSRP connection must be accepted later: refuse now what would be refused
             // then, counting the connections joined participants have yet to open.
-            self.connection_headroom(req.source).inspect_err(|_| {
+            self.connection_headroom(now, req.source).inspect_err(|_| {
                 self.counters.refused += 1;
             })?;
         }
@@ -270,8 +289,9 @@ impl Switch {
     /// Whether one more participant joining from `source` will get its MSRP connection
     /// accepted: per source (`max_connections_per_source`), in the connection table
     /// (`max_msrp_connections`) and in the memory budget (its ring plus a connection each
-    /// for it and every joined participant still without one).
-    fn connection_headroom(&self, source: IpAddr) -> Result<(), JoinError> {
+    /// for it and every joined participant still without one). Issue 15: unproven
+    /// connections old enough to be evicted at accept do not count.
+    fn connection_headroom(&self, now: Instant, source: IpAddr) -> Result<(), JoinError> {
         let l = &self.limits;
         let waiting = self
             .parts
@@ -281,14 +301,18 @@ impl Switch {
         let (all, from_source) = waiting.fold((0, 0), |(all, from), ip| {
             (all + 1, from + usize::from(ip == source))
         });
-        if self.accepted_from(source) + from_source + 1 > l.max_connections_per_source {
+        let (evictable, evictable_here) = self.evictable_conns(now, source);
+        let held_here = self.accepted_from(source).saturating_sub(evictable_here);
+        if held_here + from_source + 1 > l.max_connections_per_source {
             return Err(JoinError::SourceBusy);
         }
-        if self.conns.len() + all + 1 > l.max_msrp_connections {
+        if self.live_conns().saturating_sub(evictable) + all + 1 > l.max_msrp_connections {
             return Err(JoinError::NoCapacity);
         }
         let need = l.participant_bytes() + (all + 1) * l.msrp_connection_bytes();
-        if self.budget.reserved().saturating_add(need) > l.memory_cap {
+        let reclaimable = evictable * l.msrp_connection_bytes();
+        if (self.budget.reserved().saturating_sub(reclaimable)).saturating_add(need) > l.memory_cap
+        {
             return Err(JoinError::NoCapacity);
         }
         Ok(())
@@ -346,6 +370,14 @@ impl Switch {
         }
         let id = p.id;
         if p.conn.is_none() {
+            let bound_here = self.conns.get(ci.0).map_or(0, |c| c.sessions.len());
+            if bound_here >= self.limits.max_sessions_per_connection {
+                log::debug!(
+                    "msrp connection {}: binding refused, max_sessions_per_connection",
+                    ci.0
+                );
+                return Err(MsrpError::Forbidden);
+            }
             self.bind(ci, id);
         }
         Ok(id)

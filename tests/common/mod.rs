@@ -4,6 +4,7 @@
 // Each test binary uses a different subset of these helpers.
 #![allow(dead_code, unused_imports)]
 
+pub mod hosts;
 pub mod msrp;
 pub mod nickname;
 pub mod participant;

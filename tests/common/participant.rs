@@ -389,10 +389,21 @@ impl Participant {
         local_path: &str,
         sdp: &str,
     ) -> Result<Participant, SipMessage> {
-        let mut sip = match transport {
+        let sip = match transport {
             Transport::Udp => SipClient::udp(server),
             Transport::Tcp => SipClient::tcp(server),
         };
+        Participant::join_over(sip, uri, local_path, sdp)
+    }
+
+    /// Like `join_with`, over an existing SIP client (e.g. one bound to another loopback
+    /// address).
+    pub fn join_over(
+        mut sip: SipClient,
+        uri: &str,
+        local_path: &str,
+        sdp: &str,
+    ) -> Result<Participant, SipMessage> {
         let call_id = format!("{}@127.0.0.1", ident(16));
         let from_tag = ident(12);
         let req = invite(&sip, uri, &call_id, &from_tag, sdp);

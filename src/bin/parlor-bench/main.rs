@@ -206,8 +206,10 @@ fn standard_shapes(o: &Options) -> Vec<Shape> {
 fn parlor_limits(shape: &Shape, extra: &[(String, u64)]) -> Vec<(String, u64)> {
     let n = shape.n as u64;
     let mut limits = vec![
-        // All bench clients share 127.0.0.1: one MSRP connection each (SIP is UDP).
+        // All bench clients share 127.0.0.1: one MSRP connection and one seat each (SIP
+        // is UDP), so the per-source limits (issue 14, issue 15) are lifted.
         ("max_connections_per_source".to_string(), n + 8),
+        ("max_seats_per_source".to_string(), n + 8),
     ];
     if n > 64 {
         limits.push(("max_participants".to_string(), n));

@@ -389,3 +389,186 @@ fn half_sent_header_block_closes_a_bound_connection_at_the_header_timeout() {
         "closed after completing"
     );
 }
+
+/// A join from `source` as `who` into `room`.
+fn join_from(h: &mut Harness, room: &str, who: Who, source: &str) -> Result<Joined, JoinError> {
+    let req = JoinRequest {
+        room,
+        uri: who.uri,
+        display_name: "",
+        caps: ALL_CAPS,
+        accept_wrapped_types: "",
+        peer_path: who.peer,
+        peer_max_size: None,
+        switch_connects: false,
+        direction: Default::default(),
+        anonymous: false,
+        source: source.parse().unwrap(),
+    };
+    h.sw.join(h.now, &mut h.ent, &req)
+}
+
+/// Issue 15: one source holds at most `max_seats_per_source` seats over all rooms, and
+/// its fraction of one room; one more join gets SourceSeats (503 with a Warning naming
+/// the limit), while another source still gets the seats left.
+#[test]
+fn one_source_cannot_take_the_last_quarter_of_the_seats() {
+    let l = Limits {
+        max_participants: 8,
+        max_room_participants: 8,
+        max_seats_per_source: 6,
+        max_partial_per_sender: 2,
+        max_message_ids: 16,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    for _ in 0..6 {
+        h.join(ALICE);
+    }
+    assert_eq!(
+        h.try_join(ROOM, ALICE, ALL_CAPS),
+        Err(JoinError::SourceSeats)
+    );
+    assert_eq!(JoinError::SourceSeats.sip_status().0, 503);
+    assert!(JoinError::SourceSeats
+        .warning()
+        .contains("max_seats_per_source"));
+    // Over all rooms: another room does not give the source more.
+    assert_eq!(
+        h.try_join("other", ALICE, ALL_CAPS),
+        Err(JoinError::SourceSeats)
+    );
+    for _ in 0..2 {
+        assert!(
+            join_from(&mut h, ROOM, BOB, "198.51.100.7").is_ok(),
+            "a newcomer"
+        );
+    }
+}
+
+/// Issue 15: in one room a source gets the same fraction of the room's seats (router:
+/// 48 of 64, so 7 of a 10-seat room), at least 2.
+#[test]
+fn one_source_gets_its_fraction_of_one_room() {
+    let mut h = Harness::with(limits(), Some(POLICY));
+    assert_eq!(limits().room_seats_per_source(10), 7);
+    assert_eq!(limits().room_seats_per_source(2), 2);
+    assert_eq!(limits().room_seats_per_source(1), 1);
+    for _ in 0..7 {
+        h.join(ALICE);
+    }
+    assert_eq!(
+        h.try_join(ROOM, ALICE, ALL_CAPS),
+        Err(JoinError::SourceSeats)
+    );
+    for _ in 0..3 {
+        assert!(join_from(&mut h, ROOM, BOB, "198.51.100.7").is_ok());
+    }
+    assert_eq!(
+        join_from(&mut h, ROOM, CAROL, "198.51.100.8"),
+        Err(JoinError::RoomFull)
+    );
+}
+
+/// Issue 15: one MSRP connection binds at most `max_sessions_per_connection` sessions;
+/// the next binding SEND gets 403 and that session can still bind on its own connection.
+#[test]
+fn sessions_bound_over_one_connection_are_bounded() {
+    let l = Limits {
+        max_sessions_per_connection: 2,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    let who = [ALICE, BOB, CAROL];
+    let joined: Vec<Joined> = who.iter().map(|w| h.join(*w)).collect();
+    let c = h.conn();
+    for (i, (j, w)) in joined.iter().zip(who).enumerate() {
+        h.input(c, &bind_send(&format!("bind000{i}"), &j.path, w.peer));
+        let out = h.msgs(c);
+        assert_eq!(out[0].code(), if i < 2 { 200 } else { 403 }, "session {i}");
+    }
+    let c2 = h.conn();
+    h.input(c2, &bind_send("bind0009", &joined[2].path, CAROL.peer));
+    assert_eq!(h.msgs(c2)[0].code(), 200);
+}
+
+/// Issue 15: when the connection table is full of connections that never bound, a
+/// newcomer's connection evicts the oldest of them (once older than `unproven_grace_ms`), the
+/// shell is told to close it, and the newcomer's INVITE is not refused for them.
+#[test]
+fn unproven_connections_are_evicted_oldest_first_for_a_newcomer() {
+    let l = Limits {
+        max_msrp_connections: 3,
+        ..limits()
+    };
+    let mut h = Harness::with(l.clone(), Some(POLICY));
+    let idle: Vec<MsrpConnId> = (0..3u16)
+        .map(|i| {
+            let peer = SocketAddr::new("198.51.100.9".parse().unwrap(), 1000 + i);
+            let c = h.sw.conn_opened(h.now, peer).unwrap();
+            h.advance(100);
+            c
+        })
+        .collect();
+    h.events();
+    // Within the grace nobody is evicted: a newcomer's bind cannot be pre-empted at once.
+    assert_eq!(
+        h.sw.conn_opened(h.now, "198.51.100.10:1".parse().unwrap()),
+        Err(ConnRefusal::Connections)
+    );
+    assert_eq!(
+        h.try_join(ROOM, ALICE, ALL_CAPS),
+        Err(JoinError::NoCapacity),
+        "no connection is old enough to make room yet"
+    );
+    h.advance(1_000);
+    let j = h.join(ALICE);
+    let c = h.conn();
+    assert!(
+        h.events().contains(&SwitchEvent::Close(idle[0])),
+        "the oldest unproven connection is closed"
+    );
+    assert_eq!(h.sw.stats().evicted_connections, 1);
+    h.input(c, &bind_send("bind0001", &j.path, ALICE.peer));
+    assert_eq!(h.msgs(c)[0].code(), 200);
+    // The evicted connection's close comes back from the shell; its slot was already given.
+    h.sw.conn_closed(h.now, idle[0]);
+    assert_eq!(h.sw.stats().connections, 3);
+    // A bound connection is never evicted: with the others gone it is the only one left.
+    h.sw.conn_closed(h.now, idle[1]);
+    h.sw.conn_closed(h.now, idle[2]);
+    let reserved = h.sw.stats().reserved_bytes;
+    assert_eq!(
+        reserved,
+        l.participant_bytes() + l.msrp_connection_bytes(),
+        "every evicted connection's bytes were given back once"
+    );
+}
+
+/// Issue 15: at the per-source limit, the source's own oldest unproven connection makes
+/// room, never another source's.
+#[test]
+fn per_source_eviction_takes_the_sources_own_connection() {
+    let l = Limits {
+        max_connections_per_source: 2,
+        ..limits()
+    };
+    let mut h = Harness::with(l, Some(POLICY));
+    let other =
+        h.sw.conn_opened(h.now, "198.51.100.9:1".parse().unwrap())
+            .unwrap();
+    let mine: Vec<MsrpConnId> = (0..2u16)
+        .map(|i| {
+            let peer = SocketAddr::new(SOURCE.parse().unwrap(), 1000 + i);
+            h.sw.conn_opened(h.now, peer).unwrap()
+        })
+        .collect();
+    h.events();
+    h.advance(1000);
+    let third =
+        h.sw.conn_opened(h.now, SocketAddr::new(SOURCE.parse().unwrap(), 3));
+    assert!(third.is_ok());
+    let closed = h.events();
+    assert!(closed.contains(&SwitchEvent::Close(mine[0])));
+    assert!(!closed.contains(&SwitchEvent::Close(other)));
+}

@@ -546,6 +546,11 @@ impl World {
         );
         assert!(stats.connections <= l.max_msrp_connections, "{stats:?}");
         assert!(stats.participants <= l.max_participants, "{stats:?}");
+        // Issue 15: no source holds more than its share of the seats.
+        assert!(
+            stats.most_seats_from_one_source <= l.max_seats_per_source,
+            "{stats:?}"
+        );
     }
 
     fn step(&mut self, input: &mut Input<'_>) {
