@@ -176,6 +176,11 @@ impl Engine {
         self.switch.stats()
     }
 
+    /// The focus's per-source shares (issue 15).
+    pub fn focus_shares(&self) -> crate::focus::FocusShares {
+        self.focus.shares()
+    }
+
     /// Live SIP dialogs.
     pub fn dialog_count(&self) -> usize {
         self.focus.dialog_count()

@@ -220,6 +220,17 @@ limits! {
     unproven_grace_ms: u64 = 1_000,
 }
 
+/// The largest number of items that share one key: what the fairest share check looks at
+/// (issue 15: no source, connection or sender holds more than its share of a table).
+pub fn most_per_key<K: Ord>(keys: impl Iterator<Item = K>) -> usize {
+    let mut keys: Vec<K> = keys.collect();
+    keys.sort_unstable();
+    keys.chunk_by(|a, b| a == b)
+        .map(<[K]>::len)
+        .max()
+        .unwrap_or(0)
+}
+
 /// What was wrong with a limits value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LimitsError {
@@ -508,6 +519,13 @@ mod tests {
             l.set(name, 0).unwrap();
             assert_eq!(l.validate(), Err(LimitsError::Invalid(name)));
         }
+    }
+
+    #[test]
+    fn most_per_key_counts_the_largest_group() {
+        assert_eq!(most_per_key([3, 1, 3, 2, 3, 1].into_iter()), 3);
+        assert_eq!(most_per_key(["a", "b"].into_iter()), 1);
+        assert_eq!(most_per_key(core::iter::empty::<u8>()), 0);
     }
 
     /// Issue 15: a source's share of one room is the fraction of the whole (rounded

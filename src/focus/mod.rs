@@ -23,7 +23,7 @@ use ::core::net::SocketAddr;
 use std::collections::VecDeque;
 
 use crate::conference::{Conference, ParticipantId};
-use crate::limits::Limits;
+use crate::limits::{most_per_key, Limits};
 use crate::rand::{fill_ident, Entropy};
 use crate::time::Instant;
 use crate::wire::sip::SipLimits;
@@ -59,6 +59,15 @@ pub struct FocusConfig {
     pub limits: Limits,
     /// Allow lists and digest users (RFC 7701 §5.2 policy; RFC 3261 §22).
     pub admission: admission::Admission,
+}
+
+/// The largest share one source address holds of the focus's tables (issue 15).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FocusShares {
+    /// Never above `max_subscriptions_per_source`.
+    pub most_subscriptions_from_one_source: usize,
+    /// SIP TCP connections holding a slot; never above `max_connections_per_source`.
+    pub most_tcp_from_one_source: usize,
 }
 
 /// What the focus asks the shell to do.
@@ -380,6 +389,23 @@ impl Focus {
     /// Live subscriptions (for tests).
     pub fn subscription_count(&self) -> usize {
         self.subs.slab.len()
+    }
+
+    /// The largest share one source address holds of the focus's tables now (issue 15;
+    /// the engine fuzz target checks them against their limits).
+    pub fn shares(&self) -> FocusShares {
+        FocusShares {
+            most_subscriptions_from_one_source: most_per_key(
+                self.subs.slab.iter().map(|(_, s)| s.source),
+            ),
+            most_tcp_from_one_source: most_per_key(
+                self.conns
+                    .slab
+                    .iter()
+                    .filter(|(_, c)| !c.evicted)
+                    .map(|(_, c)| c.peer.ip()),
+            ),
+        }
     }
 
     fn new_tag(&self, entropy: &mut dyn Entropy) -> String {

@@ -196,6 +196,14 @@ impl MessageTable {
         self.entries.len() - self.free.len()
     }
 
+    /// The sender of every message still in flight (held or forwarding), one item each.
+    pub(super) fn in_flight_senders(&self) -> impl Iterator<Item = ParticipantId> + '_ {
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.phase, Phase::AwaitingCpim | Phase::Forwarding))
+            .map(|e| e.sender)
+    }
+
     /// An entry whose chunk timer is due at `now`.
     pub(super) fn first_expired(&self, now: Instant) -> Option<MsgSlot> {
         self.entries

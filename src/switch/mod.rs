@@ -30,7 +30,7 @@ mod wrapped_types;
 #[cfg(test)]
 mod tests;
 
-use ::core::net::{IpAddr, SocketAddr};
+use ::core::net::SocketAddr;
 use std::collections::VecDeque;
 
 use slab::Slab;
@@ -39,7 +39,7 @@ use crate::conference::{
     Conference, JoinError, JoinRequest, Joined, ParticipantId, RoomPolicy, RosterEntry,
     SessionUpdate,
 };
-use crate::limits::Limits;
+use crate::limits::{most_per_key, Limits};
 use crate::rand::Entropy;
 use crate::time::Instant;
 
@@ -115,6 +115,16 @@ pub struct SwitchStats {
     /// The most seats one source address holds now (never above `max_seats_per_source`,
     /// issue 15; the engine fuzz target checks it).
     pub most_seats_from_one_source: usize,
+    /// The most accepted MSRP connections one source address holds now (never above
+    /// `max_connections_per_source`; checked by the engine fuzz target).
+    pub most_connections_from_one_source: usize,
+    /// The most sessions bound over one accepted connection (never above
+    /// `max_sessions_per_connection`; checked by the engine fuzz target).
+    pub most_sessions_on_one_connection: usize,
+    /// The most in-flight entries of the Message-ID table one sender holds (never above
+    /// `max_partial_per_sender`, so no sender fills the table; checked by the engine fuzz
+    /// target).
+    pub most_partials_of_one_sender: usize,
 }
 
 /// Running totals behind [`SwitchStats`].
@@ -286,24 +296,27 @@ impl Switch {
             failed_copies: self.counters.failed,
             congestion_disconnects: self.counters.congestion_disconnects,
             evicted_connections: self.counters.evicted,
-            most_seats_from_one_source: self.most_seats_from_one_source(),
+            most_seats_from_one_source: most_per_key(
+                self.parts
+                    .iter()
+                    .filter(|(_, p)| !p.departed)
+                    .map(|(_, p)| p.source),
+            ),
+            most_connections_from_one_source: most_per_key(
+                self.conns
+                    .iter()
+                    .filter(|(_, c)| c.dialed.is_none() && !c.evicted)
+                    .map(|(_, c)| c.peer),
+            ),
+            most_sessions_on_one_connection: self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.dialed.is_none())
+                .map(|(_, c)| c.sessions.len())
+                .max()
+                .unwrap_or(0),
+            most_partials_of_one_sender: most_per_key(self.messages.in_flight_senders()),
         }
-    }
-
-    /// The largest number of live participants whose INVITE came from one address.
-    fn most_seats_from_one_source(&self) -> usize {
-        let mut sources: Vec<IpAddr> = self
-            .parts
-            .iter()
-            .filter(|(_, p)| !p.departed)
-            .map(|(_, p)| p.source)
-            .collect();
-        sources.sort_unstable();
-        sources
-            .chunk_by(|a, b| a == b)
-            .map(<[IpAddr]>::len)
-            .max()
-            .unwrap_or(0)
     }
 
     /// The nickname a participant holds (RFC 7701 §7), for the focus's roster.

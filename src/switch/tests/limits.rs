@@ -487,9 +487,14 @@ fn sessions_bound_over_one_connection_are_bounded() {
         let out = h.msgs(c);
         assert_eq!(out[0].code(), if i < 2 { 200 } else { 403 }, "session {i}");
     }
+    // The share the engine fuzz target checks: two sessions on the first connection.
+    assert_eq!(h.sw.stats().most_sessions_on_one_connection, 2);
     let c2 = h.conn();
     h.input(c2, &bind_send("bind0009", &joined[2].path, CAROL.peer));
     assert_eq!(h.msgs(c2)[0].code(), 200);
+    let stats = h.sw.stats();
+    assert_eq!(stats.most_sessions_on_one_connection, 2);
+    assert_eq!(stats.most_connections_from_one_source, 2, "{stats:?}");
 }
 
 /// Issue 15: when the connection table is full of connections that never bound, a

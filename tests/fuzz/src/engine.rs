@@ -551,6 +551,30 @@ impl World {
             stats.most_seats_from_one_source <= l.max_seats_per_source,
             "{stats:?}"
         );
+        // ... nor more than its share of any other shared table: connections per source,
+        // sessions per connection, in-flight messages per sender (the Message-ID table),
+        // subscriptions and SIP TCP connections per source.
+        assert!(
+            stats.most_connections_from_one_source <= l.max_connections_per_source,
+            "{stats:?}"
+        );
+        assert!(
+            stats.most_sessions_on_one_connection <= l.max_sessions_per_connection,
+            "{stats:?}"
+        );
+        assert!(
+            stats.most_partials_of_one_sender <= l.max_partial_per_sender,
+            "{stats:?}"
+        );
+        let shares = self.engine.focus_shares();
+        assert!(
+            shares.most_subscriptions_from_one_source <= l.max_subscriptions_per_source,
+            "{shares:?}"
+        );
+        assert!(
+            shares.most_tcp_from_one_source <= l.max_connections_per_source,
+            "{shares:?}"
+        );
     }
 
     fn step(&mut self, input: &mut Input<'_>) {
