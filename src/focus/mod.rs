@@ -363,11 +363,13 @@ impl Focus {
             SipTransport::Udp(_) => Some(Retransmit::starting(now, &self.config.limits)),
             SipTransport::Tcp(_) => None,
         };
+        let mut request = bytes;
+        request.shrink_to_fit();
         self.txs.clients.insert(ClientTx {
             branch,
             purpose,
             transport: to,
-            request: bytes,
+            request,
             retransmit,
             expires: now + lifetime(&self.config.limits),
         });

@@ -1203,3 +1203,59 @@ mod roster;
 
 #[path = "offerless_tests.rs"]
 mod offerless;
+
+/// A request padded with a long Via parameter to exactly `max` bytes (the response copies
+/// every Via, so it is as large as a response to it can get).
+fn padded(mut r: Req, max: usize) -> Vec<u8> {
+    let short = r.bytes().len() + ";pad=".len();
+    r.via.push_str(";pad=");
+    r.via.push_str(&"p".repeat(max.saturating_sub(short)));
+    r.bytes()
+}
+
+/// The status codes of the responses sent, read from the status line only (a response to
+/// a request of the largest size is larger than the parser in `code` accepts).
+fn statuses(outs: &[FocusOutput]) -> Vec<String> {
+    sends(outs)
+        .iter()
+        .map(|(_, b)| String::from_utf8_lossy(b.get(8..11).unwrap_or_default()).into_owned())
+        .collect()
+}
+
+// Issue 15: padded OPTIONS fill the transaction table with large stored responses. The
+// table holds no more than `max_sip_transactions` × `sip_transaction_bytes()` (capacities,
+// not lengths: a response built by doubling kept up to twice its length before).
+#[test]
+fn a_table_full_of_padded_requests_holds_no_more_than_its_formula() {
+    let limits = Limits::default();
+    let mut h = harness_with(limits.clone());
+    let max = limits.max_sip_message_bytes;
+    for n in 0..limits.max_sip_transactions + 8 {
+        let bytes = padded(Req::new("OPTIONS", &format!("z9hG4bKopt{n:05}")), max);
+        assert_eq!(bytes.len(), max);
+        assert_eq!(statuses(&h.udp(ms(n as u64), ALICE, &bytes)), ["200"]);
+    }
+    // A padded INVITE: its 100 and 200 (with the SDP answer) are the largest responses.
+    let invite = padded(Req::invite("z9hG4bKbiginvite"), max);
+    let outs = h.udp(ms(500), ALICE, &invite);
+    assert_eq!(statuses(&outs), ["100", "200"]);
+    for (_, b) in sends(&outs) {
+        assert!(
+            b.len() <= max + crate::limits::SIP_RESPONSE_EXTRA,
+            "a response of {} bytes",
+            b.len()
+        );
+    }
+    assert_eq!(h.focus.txs.len(), limits.max_sip_transactions);
+    for (_, t) in h.focus.txs.servers.iter() {
+        assert!(
+            t.response.capacity() <= max + crate::limits::SIP_RESPONSE_EXTRA,
+            "a stored response of {} bytes holds {}",
+            t.response.len(),
+            t.response.capacity()
+        );
+    }
+    let held = h.focus.txs.held_bytes() + h.focus.txs.len() * crate::limits::TRANSACTION_OVERHEAD;
+    let formula = limits.max_sip_transactions * limits.sip_transaction_bytes();
+    assert!(held <= formula, "{held} > {formula}");
+}
