@@ -82,8 +82,10 @@ macro_rules! limits {
 }
 
 limits! {
-    /// Global memory budget in bytes checked at every join and connection accept
-    /// (`--memory-cap`). Reserved memory (`Budget`) never exceeds it.
+    /// Memory budget in bytes checked at every join and MSRP connection accept
+    /// (`--memory-cap`). Reserved memory (`Budget`: participants, MSRP connections,
+    /// nicknames) never exceeds it; the other tables have their own bounds, added to it in
+    /// `bounded_bytes()`.
     memory_cap: usize = 8 * 1024 * 1024,
     /// Participants over all rooms. Memory: × (`ring_bytes` + PARTICIPANT_OVERHEAD +
     /// PARTICIPANT_STRINGS × `max_uri_bytes`).
