@@ -367,10 +367,11 @@ impl Limits {
         TRANSACTION_OVERHEAD + server.max(self.max_notify_bytes)
     }
 
-    /// Bytes one dialog can hold: strings cut from its INVITE (at most one message), the
-    /// 2xx kept until the ACK and the SDP answer (at most one response), bookkeeping.
+    /// Bytes one dialog can hold: strings cut from its INVITE, some twice (the From value
+    /// and its display name, the Contact and the roster endpoint: at most two messages),
+    /// the 2xx kept until the ACK (at most one response) and the SDP answer, bookkeeping.
     pub fn dialog_bytes(&self) -> usize {
-        DIALOG_OVERHEAD + 2 * self.max_sip_message_bytes + SIP_RESPONSE_EXTRA
+        DIALOG_OVERHEAD + 3 * self.max_sip_message_bytes + SIP_RESPONSE_EXTRA
     }
 
     /// Bytes the nickname table can hold (each reserved against the cap while held): a

@@ -1235,8 +1235,12 @@ fn a_table_full_of_padded_requests_holds_no_more_than_its_formula() {
         assert_eq!(bytes.len(), max);
         assert_eq!(statuses(&h.udp(ms(n as u64), ALICE, &bytes)), ["200"]);
     }
-    // A padded INVITE: its 100 and 200 (with the SDP answer) are the largest responses.
-    let invite = padded(Req::invite("z9hG4bKbiginvite"), max);
+    // A padded offerless INVITE (IMPL-25): its 200 carries the focus's own offer, the
+    // largest response for the request's size.
+    let mut offerless = Req::invite("z9hG4bKbiginvite");
+    offerless.content_type = None;
+    offerless.body = String::new();
+    let invite = padded(offerless, max);
     let outs = h.udp(ms(500), ALICE, &invite);
     assert_eq!(statuses(&outs), ["100", "200"]);
     for (_, b) in sends(&outs) {
@@ -1258,4 +1262,28 @@ fn a_table_full_of_padded_requests_holds_no_more_than_its_formula() {
     let held = h.focus.txs.held_bytes() + h.focus.txs.len() * crate::limits::TRANSACTION_OVERHEAD;
     let formula = limits.max_sip_transactions * limits.sip_transaction_bytes();
     assert!(held <= formula, "{held} > {formula}");
+}
+
+// Issue 15: what a dialog keeps is bounded by `Limits::dialog_bytes()` even for an INVITE
+// of the largest size whose From display name (kept twice, and copied into the 2xx kept
+// until the ACK) fills it.
+#[test]
+fn a_dialog_from_the_largest_invite_fits_its_formula() {
+    let limits = Limits::default();
+    let max = limits.max_sip_message_bytes;
+    let mut h = harness_with(limits.clone());
+    let plain = String::from_utf8(Req::invite("z9hG4bKbigname").bytes()).unwrap();
+    let short = plain.len() + "\"\" ".len() - "Alice ".len();
+    let name = "n".repeat(max - short);
+    let invite = plain.replacen("From: Alice <", &format!("From: \"{name}\" <"), 1);
+    assert_eq!(invite.len(), max);
+    let outs = h.udp(ms(0), ALICE, invite.as_bytes());
+    assert_eq!(statuses(&outs), ["100", "200"]);
+    let (_, d) = h.focus.dialogs.slab.iter().next().expect("a dialog");
+    let held = d.held_bytes() + crate::limits::DIALOG_OVERHEAD;
+    assert!(
+        held <= limits.dialog_bytes(),
+        "{held} > {}",
+        limits.dialog_bytes()
+    );
 }
