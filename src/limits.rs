@@ -29,6 +29,15 @@ pub const QUARANTINE_ENTRY_BYTES: usize = 128;
 /// Bytes per recipient in a fast-forward Message-ID table entry (a test in the switch
 /// checks the real entry is no larger).
 pub const MESSAGE_ID_RECIPIENT_BYTES: usize = 24;
+/// Fixed bookkeeping bytes per SIP transaction beyond its messages and key strings (slab
+/// entry, timers, To-tag).
+pub const TRANSACTION_OVERHEAD: usize = 256;
+/// How much longer than the request a response the focus builds can be: its status line,
+/// `received`/`rport`, To-tag, Contact, Allow, Supported, Expires, Warning and an SDP
+/// answer (a focus test checks the longest one against a request of the largest size).
+pub const SIP_RESPONSE_EXTRA: usize = 2048;
+/// Fixed bookkeeping bytes per dialog beyond its strings and stored 2xx.
+pub const DIALOG_OVERHEAD: usize = 512;
 
 macro_rules! limits {
     ($( $(#[$doc:meta])* $name:ident : $ty:ty = $default:expr, )*) => {
@@ -73,8 +82,10 @@ macro_rules! limits {
 }
 
 limits! {
-    /// Global memory budget in bytes checked at every join and connection accept
-    /// (`--memory-cap`). Reserved memory (`Budget`) never exceeds it.
+    /// Memory budget in bytes checked at every join and MSRP connection accept
+    /// (`--memory-cap`). Reserved memory (`Budget`: participants, MSRP connections,
+    /// nicknames) never exceeds it; the other tables have their own bounds, added to it in
+    /// `bounded_bytes()`.
     memory_cap: usize = 8 * 1024 * 1024,
     /// Participants over all rooms. Memory: × (`ring_bytes` + PARTICIPANT_OVERHEAD +
     /// PARTICIPANT_STRINGS × `max_uri_bytes`).
@@ -96,8 +107,10 @@ limits! {
     /// MSRP connections open at once. Memory: × (`conn_ring_bytes` +
     /// `max_msrp_header_bytes` + `max_cpim_header_bytes` + CONNECTION_OVERHEAD).
     max_msrp_connections: usize = 96,
-    /// SIP TCP connections open at once. Memory: × (`max_sip_message_bytes` +
-    /// CONNECTION_OVERHEAD).
+    /// SIP TCP connections open at once. Memory: × `sip_connection_bytes()`
+    /// (`max_sip_message_bytes` + `read_buf_bytes` being framed, `sip_tcp_queue_bytes`
+    /// waiting to be written, CONNECTION_OVERHEAD). Not governed by `memory_cap`: counted
+    /// on top of it in `bounded_bytes()`.
     max_sip_connections: usize = 64,
     /// Largest SIP message (headers + body) accepted over UDP or TCP; larger → 413 or close.
     max_sip_message_bytes: usize = 8192,
@@ -121,8 +134,11 @@ limits! {
     /// Fast-forward Message-ID table entries in total. Memory: × (MESSAGE_ID_OVERHEAD +
     /// MESSAGE_ID_RECIPIENT_BYTES × `max_room_participants`).
     max_message_ids: usize = 256,
-    /// SIP server and client transactions alive at once. Memory: × `max_sip_message_bytes`
-    /// (the stored last response).
+    /// SIP server and client transactions alive at once. Memory: ×
+    /// `sip_transaction_bytes()` (TRANSACTION_OVERHEAD + the larger of 3 ×
+    /// `max_sip_message_bytes` + SIP_RESPONSE_EXTRA, a server transaction's key, request and
+    /// stored response, and `max_notify_bytes`, a NOTIFY of ours). Not governed by `memory_cap`: counted on top of it in
+    /// `bounded_bytes()`.
     max_sip_transactions: usize = 128,
     /// RFC 7701 §6.1 chunk reception timer, reset on every chunk (A1: 540 s).
     chunk_timeout_ms: u64 = 540_000,
@@ -218,6 +234,11 @@ limits! {
     /// evicted, oldest first, when a newcomer would otherwise be refused for want of room;
     /// younger ones are not, so a newcomer has time to prove itself. No memory.
     unproven_grace_ms: u64 = 1_000,
+    /// Bytes of SIP messages queued for one SIP TCP connection and not yet taken by the
+    /// kernel; a message that would pass it closes the connection (a peer that does not
+    /// read, issue 15). At least one NOTIFY (`max_notify_bytes`) or one response
+    /// (`max_sip_message_bytes` + SIP_RESPONSE_EXTRA). Memory: × `max_sip_connections`.
+    sip_tcp_queue_bytes: usize = 24_576,
 }
 
 /// The largest number of items that share one key: what the fairest share check looks at
@@ -344,6 +365,10 @@ impl Limits {
         if self.max_sdp_bytes > self.max_sip_message_bytes {
             return Err(LimitsError::Invalid("max_sdp_bytes"));
         }
+        // One message of any kind the focus sends must fit a SIP TCP queue.
+        if self.sip_tcp_queue_bytes < self.largest_sip_output() {
+            return Err(LimitsError::Invalid("sip_tcp_queue_bytes"));
+        }
         // Issue 15: every participant's unfinished messages fit the fast-forward table at
         // once, so no sender (or source) can fill it for everyone else.
         if self
@@ -374,9 +399,34 @@ impl Limits {
             + CONNECTION_OVERHEAD
     }
 
-    /// Bytes one SIP TCP connection can hold: one message being framed, and bookkeeping.
+    /// The largest SIP message the focus sends: a response to a request of the largest
+    /// size, or a NOTIFY.
+    pub fn largest_sip_output(&self) -> usize {
+        (self.max_sip_message_bytes + SIP_RESPONSE_EXTRA).max(self.max_notify_bytes)
+    }
+
+    /// Bytes one SIP TCP connection can hold: a message being framed (at most
+    /// `max_sip_message_bytes` plus one read), its write queue and bookkeeping.
     pub fn sip_connection_bytes(&self) -> usize {
-        self.max_sip_message_bytes + CONNECTION_OVERHEAD
+        self.max_sip_message_bytes
+            + self.read_buf_bytes
+            + self.sip_tcp_queue_bytes
+            + CONNECTION_OVERHEAD
+    }
+
+    /// Bytes one SIP transaction can hold: a server transaction's key strings and request
+    /// (INVITE while proceeding; both are cut from one received message, so together at
+    /// most two messages) and its stored response; or a client transaction's NOTIFY or BYE.
+    pub fn sip_transaction_bytes(&self) -> usize {
+        let server = 3 * self.max_sip_message_bytes + SIP_RESPONSE_EXTRA;
+        TRANSACTION_OVERHEAD + server.max(self.max_notify_bytes)
+    }
+
+    /// Bytes one dialog can hold: strings cut from its INVITE, some twice (the From value
+    /// and its display name, the Contact and the roster endpoint: at most two messages),
+    /// the 2xx kept until the ACK (at most one response) and the SDP answer, bookkeeping.
+    pub fn dialog_bytes(&self) -> usize {
+        DIALOG_OVERHEAD + 3 * self.max_sip_message_bytes + SIP_RESPONSE_EXTRA
     }
 
     /// Bytes the nickname table can hold (each reserved against the cap while held): a
@@ -398,35 +448,61 @@ impl Limits {
             + self.max_notify_bytes
     }
 
+    /// What `memory_cap` governs with every table full: participants (rings, strings),
+    /// MSRP connections and the nickname table are reserved against the cap before they
+    /// exist, so at run time they never hold more than `memory_cap` together.
+    pub fn cap_governed_bytes(&self) -> usize {
+        self.max_participants * self.participant_bytes()
+            + self.max_msrp_connections * self.msrp_connection_bytes()
+            + self.nickname_table_bytes()
+    }
+
+    /// Every part the cap does not govern, each bounded by its own table size (issue 15):
+    /// `(name, bytes)` in the order `parlor limits` prints them.
+    pub fn ungoverned_parts(&self) -> [(&'static str, usize); 8] {
+        [
+            (
+                "sip_connections_bytes",
+                self.max_sip_connections * self.sip_connection_bytes(),
+            ),
+            (
+                "sip_transactions_bytes",
+                self.max_sip_transactions * self.sip_transaction_bytes(),
+            ),
+            ("dialogs_bytes", self.max_participants * self.dialog_bytes()),
+            (
+                "subscriptions_bytes",
+                self.max_subscriptions * self.subscription_bytes(),
+            ),
+            (
+                "message_ids_bytes",
+                self.max_message_ids
+                    * (MESSAGE_ID_OVERHEAD
+                        + MESSAGE_ID_RECIPIENT_BYTES * self.max_room_participants),
+            ),
+            ("rooms_bytes", self.max_rooms * (256 + self.max_uri_bytes)),
+            ("nonces_bytes", self.max_auth_nonces * NONCE_ENTRY_BYTES),
+            ("read_buffer_bytes", self.read_buf_bytes),
+        ]
+    }
+
+    /// The sum of `ungoverned_parts()`.
+    pub fn ungoverned_bytes(&self) -> usize {
+        self.ungoverned_parts().iter().map(|(_, b)| b).sum()
+    }
+
     /// The most memory the sans-IO core can hold for buffers and tables with every table
     /// full, ignoring `memory_cap` (which refuses joins before this is reached when it is
     /// smaller). Code and the executor's fixed cost come on top (see README, footprint).
     pub fn worst_case_bytes(&self) -> usize {
-        let participants = self.max_participants * self.participant_bytes();
-        let msrp_conns = self.max_msrp_connections * self.msrp_connection_bytes();
-        let sip_conns = self.max_sip_connections * self.sip_connection_bytes();
-        let transactions = self.max_sip_transactions * self.max_sip_message_bytes;
-        let message_ids = self.max_message_ids
-            * (MESSAGE_ID_OVERHEAD + MESSAGE_ID_RECIPIENT_BYTES * self.max_room_participants);
-        let rooms = self.max_rooms * (256 + self.max_uri_bytes);
-        let subscriptions = self.max_subscriptions * self.subscription_bytes();
-        let nonces = self.max_auth_nonces * NONCE_ENTRY_BYTES;
-        participants
-            + msrp_conns
-            + sip_conns
-            + self.read_buf_bytes
-            + transactions
-            + message_ids
-            + rooms
-            + subscriptions
-            + nonces
-            + self.nickname_table_bytes()
+        self.cap_governed_bytes() + self.ungoverned_bytes()
     }
 
-    /// The bytes actually promised at run time: `worst_case_bytes()` bounded by the cap for
-    /// the parts the cap governs (rings and connections are admitted against it).
+    /// The bytes actually promised at run time under any mix of peers: the cap-governed
+    /// part bounded by `memory_cap`, plus every part the cap does not govern (SIP TCP
+    /// connections, transactions, dialogs, subscriptions, tables), each at its own bound.
     pub fn bounded_bytes(&self) -> usize {
-        self.worst_case_bytes().min(self.memory_cap)
+        self.cap_governed_bytes().min(self.memory_cap) + self.ungoverned_bytes()
     }
 
     /// Seats one source may hold in a room of `room_size` seats: the fraction
@@ -560,7 +636,7 @@ mod tests {
         );
         assert_eq!(
             more.worst_case_bytes(),
-            w + base.participant_bytes() + nicknames
+            w + base.participant_bytes() + nicknames + base.dialog_bytes()
         );
         let mut more = base.clone();
         more.max_msrp_connections += 1;
@@ -569,11 +645,92 @@ mod tests {
         more.ring_bytes += 1;
         assert_eq!(more.worst_case_bytes(), w + base.max_participants);
         // Issue 14: the read buffer is one, shared by every connection.
+        // ...and one more read each SIP TCP connection's framer may hold (issue 15).
         let mut more = base.clone();
         more.read_buf_bytes += 1;
-        assert_eq!(more.worst_case_bytes(), w + 1);
+        assert_eq!(more.worst_case_bytes(), w + 1 + base.max_sip_connections);
         let mut more = base.clone();
         more.max_nickname_bytes += 1;
         assert_eq!(more.worst_case_bytes(), w + 2 * base.max_participants);
+    }
+
+    // Issue 15: the cap governs participants, MSRP connections and nicknames only; every
+    // other table is added to the printed bound at its own size, so a small cap no longer
+    // hides SIP transactions, stored responses or SIP TCP buffers.
+    #[test]
+    fn bounded_bytes_adds_what_the_cap_does_not_govern() {
+        let base = Limits::default();
+        assert_eq!(
+            base.worst_case_bytes(),
+            base.cap_governed_bytes() + base.ungoverned_bytes()
+        );
+        let small = Limits {
+            memory_cap: 1 << 20,
+            ..base.clone()
+        };
+        assert!(small.cap_governed_bytes() > small.memory_cap);
+        assert_eq!(
+            small.bounded_bytes(),
+            small.memory_cap + small.ungoverned_bytes()
+        );
+        // The issue's figures: router's transaction table alone is over 3 MiB, more than a
+        // 1 MiB cap, and it is in the bound.
+        let transactions = small.max_sip_transactions * small.sip_transaction_bytes();
+        assert!(transactions > small.memory_cap);
+        assert!(small.bounded_bytes() >= small.memory_cap + transactions);
+        // Each ungoverned part counts: one more transaction, SIP TCP connection or queue
+        // byte raises the bound even under a small cap.
+        let mut more = small.clone();
+        more.max_sip_transactions += 1;
+        assert_eq!(
+            more.bounded_bytes(),
+            small.bounded_bytes() + small.sip_transaction_bytes()
+        );
+        let mut more = small.clone();
+        more.max_sip_connections += 1;
+        assert_eq!(
+            more.bounded_bytes(),
+            small.bounded_bytes() + small.sip_connection_bytes()
+        );
+        let mut more = small.clone();
+        more.sip_tcp_queue_bytes += 1;
+        assert_eq!(
+            more.bounded_bytes(),
+            small.bounded_bytes() + small.max_sip_connections
+        );
+        // A cap larger than every governed table bounds nothing more.
+        let big = Limits {
+            memory_cap: usize::MAX / 2,
+            ..base
+        };
+        assert_eq!(big.bounded_bytes(), big.worst_case_bytes());
+        // The names `parlor limits` prints are distinct.
+        let parts = big.ungoverned_parts();
+        for (i, (a, _)) in parts.iter().enumerate() {
+            assert!(parts[i + 1..].iter().all(|(b, _)| a != b), "{a}");
+        }
+    }
+
+    #[test]
+    fn the_sip_tcp_queue_holds_one_message_of_any_kind() {
+        let base = Limits::default();
+        assert_eq!(
+            base.largest_sip_output(),
+            base.max_notify_bytes
+                .max(base.max_sip_message_bytes + SIP_RESPONSE_EXTRA)
+        );
+        let l = Limits {
+            sip_tcp_queue_bytes: base.largest_sip_output() - 1,
+            ..base.clone()
+        };
+        assert_eq!(
+            l.validate(),
+            Err(LimitsError::Invalid("sip_tcp_queue_bytes"))
+        );
+        let l = Limits {
+            sip_tcp_queue_bytes: base.largest_sip_output(),
+            ..base
+        };
+        assert_eq!(l.validate(), Ok(()));
     }
 }

@@ -143,7 +143,14 @@ fn limits(args: Vec<OsString>) -> ExitCode {
     println!("sip_connection_bytes={}", l.sip_connection_bytes());
     println!("read_buf_bytes={}", l.read_buf_bytes);
     println!("nickname_table_bytes={}", l.nickname_table_bytes());
+    println!("sip_transaction_bytes={}", l.sip_transaction_bytes());
+    println!("cap_governed_bytes={}", l.cap_governed_bytes());
+    for (name, bytes) in l.ungoverned_parts() {
+        println!("{name}={bytes}");
+    }
+    println!("ungoverned_bytes={}", l.ungoverned_bytes());
     println!("worst_case_bytes={}", l.worst_case_bytes());
+    // min(cap_governed_bytes, memory_cap) + ungoverned_bytes.
     println!("bounded_bytes={}", l.bounded_bytes());
     ExitCode::SUCCESS
 }

@@ -542,3 +542,71 @@ fn unanswered_subscriptions_do_not_keep_members_out() {
         );
     }
 }
+
+// ---- Issue 15 (medium): the memory cap as a global bound ----
+
+/// An OPTIONS over TCP from `local`, its Via padded so the request is `size` bytes.
+fn padded_tcp_options(local: std::net::SocketAddr, n: usize, size: usize) -> Vec<u8> {
+    let head = |pad: &str| {
+        format!(
+            "OPTIONS {ROOM} SIP/2.0\r\nVia: SIP/2.0/TCP {local};branch=z9hG4bK{}{n};pad={pad}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:evil@example.com>;tag={}\r\nTo: <{ROOM}>\r\n\
+             Call-ID: {}@127.0.0.1\r\nCSeq: {n} OPTIONS\r\nContent-Length: 0\r\n\r\n",
+            ident(10),
+            ident(8),
+            ident(12)
+        )
+    };
+    let short = head("").len();
+    head(&"p".repeat(size.saturating_sub(short))).into_bytes()
+}
+
+// Issue 15 (medium): a SIP TCP peer that sends requests and never reads made the server
+// queue whole responses for it: up to `max_sip_transactions` (128) messages of up to
+// 16 KiB per connection, and once that filled the writer stayed stuck, holding them, for as
+// long as the peer kept the connection open. The queue is bounded in bytes now
+// (`sip_tcp_queue_bytes`): once the kernel's buffers are full and the queue passes the
+// bound, the connection is closed, and everyone else is served as before.
+#[test]
+fn a_sip_tcp_peer_that_never_reads_is_closed_at_its_queue_bound() {
+    use std::io::Write;
+    const REQUESTS: usize = 4_000;
+    const SIZE: usize = 8_000;
+    let time_limit = std::time::Duration::from_secs(60);
+    let server = Server::start(&[]);
+    let mut bystander = common::sip::SipClient::tcp(server.sip);
+    let mut attacker =
+        std::net::TcpStream::connect_timeout(&server.sip, STEP).expect("connect SIP TCP");
+    attacker
+        .set_write_timeout(Some(STEP))
+        .expect("write timeout");
+    let local = attacker.local_addr().expect("local address");
+    let started = std::time::Instant::now();
+    let mut sent = 0;
+    let mut closed = None;
+    while sent < REQUESTS && started.elapsed() < time_limit {
+        match attacker.write_all(&padded_tcp_options(local, sent, SIZE)) {
+            Ok(()) => sent += 1,
+            Err(e) => {
+                closed = Some(e);
+                break;
+            }
+        }
+    }
+    let sent_bytes = sent * SIZE;
+    assert!(
+        closed.is_some(),
+        "a peer that never read {sent} responses ({sent_bytes} bytes of requests) \
+         is still connected after {:?}",
+        started.elapsed()
+    );
+    eprintln!(
+        "closed after {sent} requests ({sent_bytes} bytes) in {:?}: {:?}",
+        started.elapsed(),
+        closed
+    );
+    // The bystander on its own SIP TCP connection is served throughout.
+    let req = common::participant::options(&bystander);
+    bystander.send(req.as_bytes());
+    assert_eq!(bystander.final_response("OPTIONS").status(), Some(200));
+}

@@ -310,6 +310,15 @@ fn explain_limits_error(
                     p.saturating_mul(q)
                 );
                 at(&[name, "max_participants", "max_partial_per_sender"], message)
+            } else if name == "sip_tcp_queue_bytes" {
+                let (m, n) = (related("max_sip_message_bytes"), related("max_notify_bytes"));
+                let least = m.saturating_add(crate::limits::SIP_RESPONSE_EXTRA as u64).max(n);
+                let message = format!(
+                    "sip_tcp_queue_bytes ({value}) must hold one message the focus sends: at \
+                     least max_notify_bytes ({n}) and max_sip_message_bytes + {} ({least})",
+                    crate::limits::SIP_RESPONSE_EXTRA
+                );
+                at(&[name, "max_sip_message_bytes", "max_notify_bytes"], message)
             } else {
                 at(&[name], format!("`{name}` = {value} is below its minimum (see Limits::validate)"))
             }

@@ -391,6 +391,12 @@ fn limits_errors_point_at_where_the_value_was_set() {
         e,
         "c.toml:2: max_sdp_bytes (9000) must not exceed max_sip_message_bytes (8192)"
     );
+    let e = file_error("[limits]\nmax_notify_bytes = 4096\n\nsip_tcp_queue_bytes = 9000\n");
+    assert_eq!(
+        e,
+        "c.toml:4: sip_tcp_queue_bytes (9000) must hold one message the focus sends: at least \
+         max_notify_bytes (4096) and max_sip_message_bytes + 2048 (10240)"
+    );
     let e = file_error("[limits]\nring_bytes = 100\n");
     assert_eq!(
         e,

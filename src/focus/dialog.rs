@@ -72,6 +72,32 @@ pub(super) struct Dialog {
     pub declared: Declared,
 }
 
+impl Dialog {
+    /// Heap bytes the dialog holds in strings and messages (capacities), what
+    /// `Limits::dialog_bytes` bounds beyond its overhead.
+    #[cfg(test)]
+    pub fn held_bytes(&self) -> usize {
+        let strings = [
+            &self.call_id,
+            &self.remote_tag,
+            &self.local_tag,
+            &self.local,
+            &self.remote,
+            &self.remote_target,
+            &self.contact,
+            &self.basis.path,
+            &self.member.room,
+            &self.member.user,
+            &self.member.display,
+            &self.member.endpoint,
+            &self.declared.accept_wrapped_types,
+        ];
+        strings.iter().map(|s| s.capacity()).sum::<usize>()
+            + self.answer.capacity()
+            + self.ack_wait.as_ref().map_or(0, |a| a.response.capacity())
+    }
+}
+
 /// The roster's view of one dialog: which room, which user, which endpoint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Member {

@@ -375,11 +375,13 @@ impl Focus {
             SipTransport::Udp(_) => Retransmit::for_peer(now, &self.config.limits, proven),
             SipTransport::Tcp(_) => None,
         };
+        let mut request = bytes;
+        request.shrink_to_fit();
         self.txs.clients.insert(ClientTx {
             branch,
             purpose,
             transport: to,
-            request: bytes,
+            request,
             retransmit,
             expires: now + lifetime(&self.config.limits),
         });

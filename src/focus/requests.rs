@@ -178,7 +178,7 @@ impl Focus {
             ip: src.addr.ip(),
             port: src.addr.port(),
         };
-        let bytes = emit_response(
+        let mut bytes = emit_response(
             req,
             Some(rx),
             &Response {
@@ -189,6 +189,9 @@ impl Focus {
                 body,
             },
         );
+        // Kept in a transaction: no spare capacity beyond what `sip_transaction_bytes`
+        // counts (the builder grows by doubling).
+        bytes.shrink_to_fit();
         self.outputs.push_back(FocusOutput::Send {
             to: src.transport,
             bytes: bytes.clone(),

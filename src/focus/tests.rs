@@ -1320,3 +1320,87 @@ mod roster;
 
 #[path = "offerless_tests.rs"]
 mod offerless;
+
+/// A request padded with a long Via parameter to exactly `max` bytes (the response copies
+/// every Via, so it is as large as a response to it can get).
+fn padded(mut r: Req, max: usize) -> Vec<u8> {
+    let short = r.bytes().len() + ";pad=".len();
+    r.via.push_str(";pad=");
+    r.via.push_str(&"p".repeat(max.saturating_sub(short)));
+    r.bytes()
+}
+
+/// The status codes of the responses sent, read from the status line only (a response to
+/// a request of the largest size is larger than the parser in `code` accepts).
+fn statuses(outs: &[FocusOutput]) -> Vec<String> {
+    sends(outs)
+        .iter()
+        .map(|(_, b)| String::from_utf8_lossy(b.get(8..11).unwrap_or_default()).into_owned())
+        .collect()
+}
+
+// Issue 15: padded OPTIONS fill the transaction table with large stored responses. The
+// table holds no more than `max_sip_transactions` × `sip_transaction_bytes()` (capacities,
+// not lengths: a response built by doubling kept up to twice its length before).
+#[test]
+fn a_table_full_of_padded_requests_holds_no_more_than_its_formula() {
+    let limits = Limits::default();
+    let mut h = harness_with(limits.clone());
+    let max = limits.max_sip_message_bytes;
+    for n in 0..limits.max_sip_transactions + 8 {
+        let bytes = padded(Req::new("OPTIONS", &format!("z9hG4bKopt{n:05}")), max);
+        assert_eq!(bytes.len(), max);
+        assert_eq!(statuses(&h.udp(ms(n as u64), ALICE, &bytes)), ["200"]);
+    }
+    // A padded offerless INVITE (IMPL-25): its 200 carries the focus's own offer, the
+    // largest response for the request's size.
+    let mut offerless = Req::invite("z9hG4bKbiginvite");
+    offerless.content_type = None;
+    offerless.body = String::new();
+    let invite = padded(offerless, max);
+    let outs = h.udp(ms(500), ALICE, &invite);
+    assert_eq!(statuses(&outs), ["100", "200"]);
+    for (_, b) in sends(&outs) {
+        assert!(
+            b.len() <= max + crate::limits::SIP_RESPONSE_EXTRA,
+            "a response of {} bytes",
+            b.len()
+        );
+    }
+    assert_eq!(h.focus.txs.len(), limits.max_sip_transactions);
+    for (_, t) in h.focus.txs.servers.iter() {
+        assert!(
+            t.response.capacity() <= max + crate::limits::SIP_RESPONSE_EXTRA,
+            "a stored response of {} bytes holds {}",
+            t.response.len(),
+            t.response.capacity()
+        );
+    }
+    let held = h.focus.txs.held_bytes() + h.focus.txs.len() * crate::limits::TRANSACTION_OVERHEAD;
+    let formula = limits.max_sip_transactions * limits.sip_transaction_bytes();
+    assert!(held <= formula, "{held} > {formula}");
+}
+
+// Issue 15: what a dialog keeps is bounded by `Limits::dialog_bytes()` even for an INVITE
+// of the largest size whose From display name (kept twice, and copied into the 2xx kept
+// until the ACK) fills it.
+#[test]
+fn a_dialog_from_the_largest_invite_fits_its_formula() {
+    let limits = Limits::default();
+    let max = limits.max_sip_message_bytes;
+    let mut h = harness_with(limits.clone());
+    let plain = String::from_utf8(Req::invite("z9hG4bKbigname").bytes()).unwrap();
+    let short = plain.len() + "\"\" ".len() - "Alice ".len();
+    let name = "n".repeat(max - short);
+    let invite = plain.replacen("From: Alice <", &format!("From: \"{name}\" <"), 1);
+    assert_eq!(invite.len(), max);
+    let outs = h.udp(ms(0), ALICE, invite.as_bytes());
+    assert_eq!(statuses(&outs), ["100", "200"]);
+    let (_, d) = h.focus.dialogs.slab.iter().next().expect("a dialog");
+    let held = d.held_bytes() + crate::limits::DIALOG_OVERHEAD;
+    assert!(
+        held <= limits.dialog_bytes(),
+        "{held} > {}",
+        limits.dialog_bytes()
+    );
+}

@@ -211,6 +211,39 @@ impl Transactions {
         self.servers.len() + self.clients.len()
     }
 
+    /// Heap bytes the tables hold in messages and key strings (capacities, not lengths),
+    /// what `Limits::sip_transaction_bytes` bounds per entry beyond its overhead.
+    #[cfg(test)]
+    pub fn held_bytes(&self) -> usize {
+        let key = |k: &TxKey| match k {
+            TxKey::Branch {
+                branch,
+                sent_by,
+                method,
+            } => branch.capacity() + sent_by.capacity() + method.capacity(),
+            TxKey::Legacy {
+                call_id,
+                from_tag,
+                via,
+                method,
+                ..
+            } => call_id.capacity() + from_tag.capacity() + via.capacity() + method.capacity(),
+        };
+        let servers: usize = self
+            .servers
+            .iter()
+            .map(|(_, t)| {
+                key(&t.key) + t.response.capacity() + t.request.capacity() + t.to_tag.capacity()
+            })
+            .sum();
+        let clients: usize = self
+            .clients
+            .iter()
+            .map(|(_, t)| t.branch.capacity() + t.request.capacity())
+            .sum();
+        servers + clients
+    }
+
     /// True if another transaction would exceed `max_sip_transactions`.
     pub fn full(&self, limits: &Limits) -> bool {
         self.len() >= limits.max_sip_transactions

@@ -1,7 +1,10 @@
 //! SIP over TCP (RFC 3261 §18.3): accepts connections, feeds their bytes to the engine
 //! (the focus frames them by Content-Length), and writes the engine's messages through a
-//! bounded per-connection queue; one connection's failure never touches another.
+//! per-connection queue bounded in messages and in bytes (`sip_tcp_queue_bytes`: a peer
+//! that does not read is disconnected, issue 15); one connection's failure never touches
+//! another.
 
+use std::cell::Cell;
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::rc::Rc;
 
@@ -21,6 +24,19 @@ pub(super) struct SipHandle {
     token: u64,
     /// Whole SIP messages for the writer task; closed = flush and shut down.
     queue: Sender<Vec<u8>>,
+    /// Bytes queued and not yet taken by the kernel (the message being written included).
+    queued: Rc<Cell<usize>>,
+    /// To shut the socket down at once when the peer stops reading.
+    stream: Rc<Async<TcpStream>>,
+}
+
+impl SipHandle {
+    /// Drops what is queued and shuts the socket down: the writer's pending write fails,
+    /// the reader sees the end and reports the close to the engine.
+    fn abort(&self) {
+        self.queue.close();
+        let _ = self.stream.get_ref().shutdown(Shutdown::Both);
+    }
 }
 
 /// Accepts SIP TCP connections forever.
@@ -41,18 +57,22 @@ pub(super) async fn accept_loop(shell: Rc<Shell>, ex: Executor, listener: Async<
         // One queued message per transaction the focus may have open towards this peer.
         let (tx, rx) = channel::bounded(shell.limits.max_sip_transactions.max(1));
         let token = shell.new_token();
-        let old = shell
-            .sip_conns
-            .borrow_mut()
-            .insert(id, SipHandle { token, queue: tx });
+        let stream = Rc::new(stream);
+        let queued = Rc::new(Cell::new(0));
+        let handle = SipHandle {
+            token,
+            queue: tx,
+            queued: queued.clone(),
+            stream: stream.clone(),
+        };
+        let old = shell.sip_conns.borrow_mut().insert(id, handle);
         if let Some(old) = old {
             // The focus reused an id it had closed: the old writer finishes on its own.
             old.queue.close();
         }
-        let stream = Rc::new(stream);
         ex.spawn(read_loop(shell.clone(), id, token, stream.clone()))
             .detach();
-        ex.spawn(write_loop(stream, rx)).detach();
+        ex.spawn(write_loop(stream, rx, queued)).detach();
     }
 }
 
@@ -77,13 +97,14 @@ async fn read_loop(shell: Rc<Shell>, id: SipConnId, token: u64, stream: Rc<Async
 }
 
 /// Writes queued messages in order; when the queue is closed, flushes and shuts down.
-async fn write_loop(stream: Rc<Async<TcpStream>>, rx: Receiver<Vec<u8>>) {
+async fn write_loop(stream: Rc<Async<TcpStream>>, rx: Receiver<Vec<u8>>, queued: Rc<Cell<usize>>) {
     let mut writer = &*stream;
     while let Ok(msg) = rx.recv().await {
         if let Err(e) = writer.write_all(&msg).await {
             log::debug!("SIP TCP write error: {e}");
             break;
         }
+        queued.set(queued.get().saturating_sub(msg.len()));
     }
     // Both directions: the reader sees EOF and reports the close to the engine.
     let _ = stream.get_ref().shutdown(Shutdown::Both);
@@ -96,11 +117,26 @@ pub(super) fn queue(shell: &Shell, id: SipConnId, bytes: Vec<u8>) {
         log::debug!("SIP TCP {id:?} is gone; message dropped");
         return;
     };
+    if handle.queue.is_closed() {
+        log::debug!("SIP TCP {id:?} closing; message dropped");
+        return;
+    }
+    let len = bytes.len();
+    let total = handle.queued.get().saturating_add(len);
+    if total > shell.limits.sip_tcp_queue_bytes {
+        log::warn!(
+            "SIP TCP {id:?}: peer not reading ({total} bytes would be queued, \
+             sip_tcp_queue_bytes {}), closing",
+            shell.limits.sip_tcp_queue_bytes
+        );
+        handle.abort();
+        return;
+    }
     match handle.queue.try_send(bytes) {
-        Ok(()) => {}
+        Ok(()) => handle.queued.set(total),
         Err(TrySendError::Full(_)) => {
             log::warn!("SIP TCP {id:?}: peer not reading, closing");
-            handle.queue.close();
+            handle.abort();
         }
         Err(TrySendError::Closed(_)) => log::debug!("SIP TCP {id:?} closing; message dropped"),
     }

@@ -139,7 +139,19 @@ fn path_addr(path: &str) -> Option<SocketAddr> {
 
 /// Joins `room` at `server` as participant `index` and binds its MSRP session.
 pub fn join(server: SocketAddr, room: &str, index: usize, ids: &mut Ids) -> Result<Joined, String> {
-    let sip_sock = UdpSocket::bind("127.0.0.1:0").map_err(io_err("bind SIP UDP"))?;
+    join_from(server, room, index, ids, std::net::Ipv4Addr::LOCALHOST)
+}
+
+/// As [`join`], with the INVITE sent from loopback address `source` (per-source shares:
+/// a measurement that fills the server's tables comes from several hosts).
+pub fn join_from(
+    server: SocketAddr,
+    room: &str,
+    index: usize,
+    ids: &mut Ids,
+    source: std::net::Ipv4Addr,
+) -> Result<Joined, String> {
+    let sip_sock = UdpSocket::bind((source, 0)).map_err(io_err("bind SIP UDP"))?;
     sip_sock
         .connect(server)
         .map_err(io_err("connect SIP UDP"))?;

@@ -6,6 +6,7 @@
 
 mod join;
 mod load;
+mod memory_attack;
 mod mqtt;
 mod msrp_scan;
 mod payload;
@@ -60,6 +61,8 @@ USAGE: parlor-bench [OPTIONS]
                          same interleaved rounds (MQTT 3.1.1, QoS 0, one topic); `auto` =
                          /usr/sbin/mosquitto if present, else skipped (default: not measured)
   --help                 this text
+
+`parlor-bench memory --help`: issue 15's memory attacks against one profile instead.
 
 Prints a table per shape, one `RESULT ...` line per target and a `RATIO ...` line; with
 mosquitto also a same-round ratio row per round and a `RATIO_MOSQUITTO ...` line
@@ -387,6 +390,31 @@ fn main() {
             std::process::exit(1);
         }
         return;
+    }
+    if args.first().map(String::as_str) == Some("memory") {
+        let default_parlor = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.join("parlor")))
+            .unwrap_or_else(|| PathBuf::from("parlor"));
+        let o = match memory_attack::parse(args[1..].to_vec(), default_parlor) {
+            Ok(Some(o)) => o,
+            Ok(None) => {
+                println!("{}", memory_attack::USAGE);
+                return;
+            }
+            Err(e) => {
+                eprintln!("parlor-bench memory: {e}");
+                std::process::exit(2);
+            }
+        };
+        match memory_attack::run(&o) {
+            Ok(true) => return,
+            Ok(false) => std::process::exit(1),
+            Err(e) => {
+                eprintln!("parlor-bench memory: {e}");
+                std::process::exit(1);
+            }
+        }
     }
     let o = match parse_args(args) {
         Ok(Some(o)) => o,

@@ -87,6 +87,20 @@ pub fn start_parlor(
     binary: &Path,
     limits: &[(&str, u64)],
 ) -> Result<(ServerProc, SocketAddr, SocketAddr), String> {
+    let mut args = vec!["--profile".to_string(), "router".to_string()];
+    for (name, value) in limits {
+        args.push("--limit".to_string());
+        args.push(format!("{name}={value}"));
+    }
+    start_parlor_profile(binary, &args)
+}
+
+/// Starts `parlor serve` on loopback ephemeral ports, errors only, with `args` (a profile,
+/// `--memory-cap`, `--limit`s).
+pub fn start_parlor_profile(
+    binary: &Path,
+    args: &[String],
+) -> Result<(ServerProc, SocketAddr, SocketAddr), String> {
     let mut cmd = Command::new(binary);
     cmd.args([
         "serve",
@@ -96,12 +110,8 @@ pub fn start_parlor(
         "127.0.0.1:0",
         "--log",
         "error",
-        "--profile",
-        "router",
     ]);
-    for (name, value) in limits {
-        cmd.arg("--limit").arg(format!("{name}={value}"));
-    }
+    cmd.args(args);
     let (proc, line) =
         spawn_with_line(cmd, "parlor").map_err(|e| format!("{e} (binary {})", binary.display()))?;
     let (sip, msrp) = parse_listening_line(&line)

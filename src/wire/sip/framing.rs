@@ -41,6 +41,15 @@ impl StreamFramer {
     pub fn push(&mut self, bytes: &[u8]) {
         self.drop_handed_out();
         if self.failed.is_none() {
+            // Amortized doubling only up to the message limit, exact beyond: the buffer's
+            // capacity never passes `max_message_bytes` plus one read (what
+            // `Limits::sip_connection_bytes` counts), where doubling could reach twice that.
+            let needed = self.buf.len().saturating_add(bytes.len());
+            if needed > self.buf.capacity() {
+                let doubled = self.buf.capacity().saturating_mul(2);
+                let target = needed.max(doubled.min(self.max_message_bytes));
+                self.buf.reserve_exact(target - self.buf.len());
+            }
             self.buf.extend_from_slice(bytes);
         }
     }
@@ -251,5 +260,27 @@ mod tests {
     fn keepalive_detection() {
         assert!(is_keepalive(b"\r\n\r\n"));
         assert!(!is_keepalive(b"\r\nX"));
+    }
+
+    /// Issue 15: a half-sent message held by a SIP TCP connection costs at most the message
+    /// limit plus one read, never the doubling's twice that (`Limits::sip_connection_bytes`).
+    #[test]
+    fn a_half_sent_message_holds_no_more_than_the_limit_plus_one_read() {
+        const MAX: usize = 8192;
+        const READ: usize = 1000;
+        let mut f = StreamFramer::new(MAX);
+        let mut head = b"OPTIONS sip:a SIP/2.0\r\nX-Pad: ".to_vec();
+        head.resize(MAX - 1, b'p');
+        for piece in head.chunks(READ) {
+            f.push(piece);
+            assert_eq!(f.next_frame(), Ok(None));
+            assert!(
+                f.buf.capacity() <= MAX + READ,
+                "capacity {} holding {}",
+                f.buf.capacity(),
+                f.buffered()
+            );
+        }
+        assert_eq!(f.buffered(), MAX - 1);
     }
 }
