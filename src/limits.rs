@@ -187,6 +187,27 @@ limits! {
     /// RFC 7701 §6.4: a participant congested for this long without a break is
     /// disconnected: its MSRP connection is closed and the focus sends BYE. No memory.
     congested_timeout_ms: u64 = 60_000,
+    /// Issue 15: an MSRP connection with output pending of which not one byte could be
+    /// written for this long (the peer's TCP window stayed closed) is closed as "not
+    /// reading". A burst of responses never closes a connection: while its control ring
+    /// has no room for the next request's answers the switch stops reading it (TCP flow
+    /// control). Time only, no memory.
+    write_stall_timeout_ms: u64 = 60_000,
+    /// Issue 15: bytes per second a participant may send in SEND bodies, on average (a
+    /// token bucket; a sender over it has its connection's input paused until the bucket
+    /// refills: TCP slows it, nothing is lost, nobody else waits). No memory.
+    send_rate_bytes_per_s: u64 = 1_048_576,
+    /// The byte bucket's size: what a participant may send at once before
+    /// `send_rate_bytes_per_s` applies (a message larger than this still goes, and the
+    /// sender then waits for it). No memory.
+    send_burst_bytes: u64 = 8_388_608,
+    /// Issue 15: new messages (SENDs starting at byte 1) per second a participant may send
+    /// on average; over it, its connection's input pauses until the bucket refills. No
+    /// memory.
+    send_rate_messages_per_s: u64 = 50,
+    /// The message bucket's size: messages a participant may send at once before
+    /// `send_rate_messages_per_s` applies. No memory.
+    send_burst_messages: u64 = 500,
 }
 
 /// What was wrong with a limits value.
@@ -247,6 +268,11 @@ impl Limits {
             ("max_nickname_bytes", self.max_nickname_bytes as u64),
             ("congested_fill_percent", self.congested_fill_percent as u64),
             ("congested_timeout_ms", self.congested_timeout_ms),
+            ("write_stall_timeout_ms", self.write_stall_timeout_ms),
+            ("send_rate_bytes_per_s", self.send_rate_bytes_per_s),
+            ("send_burst_bytes", self.send_burst_bytes),
+            ("send_rate_messages_per_s", self.send_rate_messages_per_s),
+            ("send_burst_messages", self.send_burst_messages),
         ];
         for (name, v) in nonzero {
             if *v == 0 {
