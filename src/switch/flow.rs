@@ -234,10 +234,12 @@ impl Switch {
     }
 
     /// Starts the stall clock of every connection whose output became pending during the
-    /// call that handed in `now` (the queueing paths do not carry the time).
+    /// call that handed in `now` (the queueing paths do not carry the time). A connection
+    /// the switch is still dialing has no window yet: `msrp_bind_timeout_ms` covers it.
     pub(super) fn stamp_stalls(&mut self, now: Instant) {
         for (_, c) in self.conns.iter_mut() {
-            if c.current.is_some() && c.stalled_since.is_none() {
+            let up = c.dialed.as_ref().is_none_or(|d| d.connected);
+            if up && c.current.is_some() && c.stalled_since.is_none() {
                 c.stalled_since = Some(now);
             }
         }

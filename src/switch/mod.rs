@@ -256,8 +256,8 @@ impl Switch {
         self.last_now = now;
         self.advance_output(now, conn, n);
         self.ease_congestion(conn);
+        // (Writing queues nothing new: the stall clocks need no stamping here.)
         self.resume_if_room(conn);
-        self.stamp_stalls(now);
     }
 
     /// Runs every timer due at `now` (chunk timer, bind timeouts, congestion, RFC 7701
