@@ -464,6 +464,19 @@ mod tests {
             ..l
         };
         assert_eq!(l.validate(), Ok(()));
+        // Issue 15: a zero rate or bucket would stop a sender for good, a zero stall
+        // timeout would close every connection with output.
+        for name in [
+            "write_stall_timeout_ms",
+            "send_rate_bytes_per_s",
+            "send_burst_bytes",
+            "send_rate_messages_per_s",
+            "send_burst_messages",
+        ] {
+            let mut l = Limits::default();
+            l.set(name, 0).unwrap();
+            assert_eq!(l.validate(), Err(LimitsError::Invalid(name)), "{name}");
+        }
     }
 
     #[test]

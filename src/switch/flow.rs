@@ -296,3 +296,62 @@ impl Switch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::msrp::{
+        emit_response, encoded_len, response_to_path, ByteRange, Event, Framer, Request, Response,
+        StatusHeader,
+    };
+
+    // The bound covers the longest response the switch writes (its longest comment, from
+    // the longest own path) and a private message's success REPORT with the longest URIs.
+    #[test]
+    fn the_answer_bound_covers_the_longest_answers() {
+        let uri = 256;
+        let long = |c: char| format!("msrp://{}/{};tcp", "h".repeat(40), c.to_string().repeat(30));
+        let (to, from) = (long('t'), long('f'));
+        let text = format!(
+            "MSRP {0} SEND\r\nTo-Path: {to}\r\nFrom-Path: {from}\r\nMessage-ID: {1}\r\n\
+             Success-Report: yes\r\nByte-Range: 1-5/5\r\nContent-Type: message/cpim\r\n\r\n\
+             hello\r\n-------{0}$\r\n",
+            "t".repeat(32),
+            "m".repeat(32)
+        );
+        let mut framer = Framer::new(4096, 48);
+        let Ok((_, Some(Event::Head(head)))) = framer.push(text.as_bytes()) else {
+            panic!("a head");
+        };
+        let bound = answer_bound(&head, uri);
+        let own = "o".repeat(OWN_PATH_BYTES);
+        let resp = Response {
+            tid: head.tid,
+            code: 404,
+            comment: "Failure to resolve recipient's URI",
+            to_path: response_to_path(Method::Send, &from),
+            from_path: &own,
+        };
+        let response = encoded_len(|c| emit_response(c, &resp));
+        let tid = "r".repeat(COPY_TID_LEN);
+        let mut rep = Request::new(&tid, "REPORT", &from, &own);
+        rep.message_id = head.headers.message_id;
+        rep.byte_range = Some(ByteRange {
+            start: u64::MAX / 2,
+            end: Some(u64::MAX / 2),
+            total: Some(u64::MAX / 2),
+        });
+        rep.status = Some(StatusHeader {
+            namespace: 0,
+            code: 200,
+            comment: Some("OK"),
+        });
+        let (a, b) = ("a".repeat(uri), "b".repeat(uri));
+        let report =
+            encoded_len(|c| super::super::reports::emit_report(c, &rep, Some((&a, &b)), 200));
+        assert!(
+            response + report <= bound,
+            "{response} + {report} > {bound}"
+        );
+    }
+}
