@@ -194,7 +194,9 @@ impl Shell {
                     let bytes = buf.get(..n).unwrap_or_default();
                     let (taken, paused) = self.with_engine(|engine, now| {
                         let taken = engine.msrp_input(now, id, bytes).min(n);
-                        (taken, engine.msrp_input_paused(id))
+                        // Bytes left over always mean a pause; never peek them again
+                        // without one (that would spin).
+                        (taken, taken < n || engine.msrp_input_paused(id))
                     });
                     // The bytes taken are still queued in the socket: read them off (into
                     // the buffer they were peeked into; the engine is done with them).
