@@ -22,6 +22,9 @@ pub enum Output {
     MsrpWake(MsrpConnId),
     /// Close an MSRP connection after its pending output.
     MsrpClose(MsrpConnId),
+    /// An MSRP connection whose input paused (`msrp_input` took fewer bytes than given)
+    /// may be read again.
+    MsrpResume(MsrpConnId),
     /// Open an MSRP connection to `addr` for `conn` (RFC 6135 §4.2: the switch is the active
     /// side), then call `msrp_connected` — or `msrp_closed` if it cannot be opened within
     /// `msrp_bind_timeout_ms`. Output may already be pending for it.
@@ -100,11 +103,24 @@ impl Engine {
         self.switch.conn_opened(now, peer)
     }
 
-    /// Bytes from an MSRP connection.
-    pub fn msrp_input(&mut self, now: Instant, conn: MsrpConnId, bytes: &[u8]) {
-        self.switch
+    /// Bytes from an MSRP connection; returns how many were taken. Fewer than all means
+    /// its input is paused (issue 15 flow control): leave the rest unread in the socket,
+    /// stop reading it, and hand it in again after `Output::MsrpResume` — the peer is then
+    /// slowed by TCP itself.
+    #[must_use = "bytes not taken must be handed in again after MsrpResume"]
+    pub fn msrp_input(&mut self, now: Instant, conn: MsrpConnId, bytes: &[u8]) -> usize {
+        let taken = self
+            .switch
             .conn_input(now, self.entropy.as_mut(), conn, bytes);
         self.route(now);
+        taken
+    }
+
+    /// Input of `conn` is paused (even if `msrp_input` took every byte: a bodiless request
+    /// ends with its header block): stop reading it; after `Output::MsrpResume` call
+    /// `msrp_input` again, with no bytes if none are waiting.
+    pub fn msrp_input_paused(&self, conn: MsrpConnId) -> bool {
+        self.switch.input_paused(conn)
     }
 
     /// A connection asked for with `Output::MsrpConnect` is established.
@@ -132,7 +148,7 @@ impl Engine {
 
     /// `n` bytes of `msrp_out` were written.
     pub fn msrp_consumed(&mut self, now: Instant, conn: MsrpConnId, n: usize) {
-        self.switch.consumed(conn, n);
+        self.switch.consumed(now, conn, n);
         self.route(now);
     }
 
@@ -196,6 +212,7 @@ impl Engine {
                 match ev {
                     SwitchEvent::Wake(c) => self.outputs.push_back(Output::MsrpWake(c)),
                     SwitchEvent::Close(c) => self.outputs.push_back(Output::MsrpClose(c)),
+                    SwitchEvent::Resume(c) => self.outputs.push_back(Output::MsrpResume(c)),
                     SwitchEvent::Connect(conn, addr) => {
                         self.outputs.push_back(Output::MsrpConnect { conn, addr })
                     }

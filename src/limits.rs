@@ -239,6 +239,27 @@ limits! {
     /// read, issue 15). At least one NOTIFY (`max_notify_bytes`) or one response
     /// (`max_sip_message_bytes` + SIP_RESPONSE_EXTRA). Memory: × `max_sip_connections`.
     sip_tcp_queue_bytes: usize = 24_576,
+    /// Issue 15: an MSRP connection with output pending of which not one byte could be
+    /// written for this long (the peer's TCP window stayed closed) is closed as "not
+    /// reading". A burst of responses never closes a connection: while its control ring
+    /// has no room for the next request's answers the switch stops reading it (TCP flow
+    /// control). Time only, no memory.
+    write_stall_timeout_ms: u64 = 60_000,
+    /// Issue 15: bytes per second a participant may send in SEND bodies, on average (a
+    /// token bucket; a sender over it has its connection's input paused until the bucket
+    /// refills: TCP slows it, nothing is lost, nobody else waits). No memory.
+    send_rate_bytes_per_s: u64 = 1_048_576,
+    /// The byte bucket's size: what a participant may send at once before
+    /// `send_rate_bytes_per_s` applies (a message larger than this still goes, and the
+    /// sender then waits for it). No memory.
+    send_burst_bytes: u64 = 8_388_608,
+    /// Issue 15: new messages (SENDs starting at byte 1) per second a participant may send
+    /// on average; over it, its connection's input pauses until the bucket refills. No
+    /// memory.
+    send_rate_messages_per_s: u64 = 50,
+    /// The message bucket's size: messages a participant may send at once before
+    /// `send_rate_messages_per_s` applies. No memory.
+    send_burst_messages: u64 = 500,
 }
 
 /// The largest number of items that share one key: what the fairest share check looks at
@@ -320,6 +341,11 @@ impl Limits {
                 self.max_subscriptions_per_source as u64,
             ),
             ("unproven_grace_ms", self.unproven_grace_ms),
+            ("write_stall_timeout_ms", self.write_stall_timeout_ms),
+            ("send_rate_bytes_per_s", self.send_rate_bytes_per_s),
+            ("send_burst_bytes", self.send_burst_bytes),
+            ("send_rate_messages_per_s", self.send_rate_messages_per_s),
+            ("send_burst_messages", self.send_burst_messages),
         ];
         for (name, v) in nonzero {
             if *v == 0 {
@@ -621,6 +647,19 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(all.room_seats_per_source(8), 8);
+        // Issue 15: a zero rate or bucket would stop a sender for good, a zero stall
+        // timeout would close every connection with output.
+        for name in [
+            "write_stall_timeout_ms",
+            "send_rate_bytes_per_s",
+            "send_burst_bytes",
+            "send_rate_messages_per_s",
+            "send_burst_messages",
+        ] {
+            let mut l = Limits::default();
+            l.set(name, 0).unwrap();
+            assert_eq!(l.validate(), Err(LimitsError::Invalid(name)), "{name}");
+        }
     }
 
     #[test]

@@ -702,7 +702,8 @@ fn join(e: &mut Engine, now: Instant, n: u8) -> Member {
         "MSRP bind{n} SEND\r\nTo-Path: {switch_path}\r\nFrom-Path: {own_path}\r\n\
          Message-ID: bindmsg{n}\r\nByte-Range: 1-0/0\r\n-------bind{n}$\r\n"
     );
-    e.msrp_input(now, conn, bind.as_bytes());
+    let taken = e.msrp_input(now, conn, bind.as_bytes());
+    assert_eq!(taken, bind.len(), "the bind is taken whole");
     let member = Member {
         n,
         conn,
@@ -761,7 +762,9 @@ fn send_split_anywhere_reaches_the_recipient_byte_identical() {
         emit_request(&mut wire, &req, Some(&[&body]), Flag::Last);
         let cuts = rng.cuts(wire.len(), 10);
         for piece in pieces(&wire, &cuts) {
-            e.msrp_input(now, alice.conn, piece);
+            // Drained every round, under the send rate: input never pauses here.
+            let taken = e.msrp_input(now, alice.conn, piece);
+            assert_eq!(taken, piece.len(), "round {round}: input paused");
         }
         let to_alice = drain(&mut e, now, alice.conn);
         assert!(

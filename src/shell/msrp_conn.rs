@@ -41,6 +41,8 @@ pub(super) struct MsrpHandle {
     listed: bool,
     /// Bytes were handed to the kernel with MSG_MORE and not pushed since.
     corked: bool,
+    /// "Input may flow again" for a reader paused by the engine: capacity 1.
+    resume: Sender<()>,
 }
 
 /// Accepts MSRP connections forever. A refusal by the switch (connection limit, memory
@@ -84,12 +86,16 @@ pub(super) struct Pumps {
     pub(super) wake: Receiver<()>,
     /// Set by `close` (and when the connection is gone).
     pub(super) closing: Rc<Cell<bool>>,
+    /// Resumes from `resume`; the writer sends one when it ends so that a paused reader
+    /// sees the socket's end.
+    resume: (Sender<()>, Receiver<()>),
 }
 
 /// Records connection `id` so the engine's wakes and close requests reach it, even before
 /// its socket exists (a connection the switch opens).
 pub(super) fn register(shell: &Shell, id: MsrpConnId) -> Pumps {
     let (tx, rx) = channel::bounded(1);
+    let resume = channel::bounded(1);
     let closing = Rc::new(Cell::new(false));
     let token = shell.new_token();
     let handle = MsrpHandle {
@@ -99,6 +105,7 @@ pub(super) fn register(shell: &Shell, id: MsrpConnId) -> Pumps {
         stream: None,
         listed: false,
         corked: false,
+        resume: resume.0.clone(),
     };
     if let Some(old) = shell.msrp_conns.borrow_mut().insert(id, handle) {
         // The switch reused an id it had closed: stop the old writer.
@@ -109,6 +116,7 @@ pub(super) fn register(shell: &Shell, id: MsrpConnId) -> Pumps {
         token,
         wake: rx,
         closing,
+        resume,
     }
 }
 
@@ -138,19 +146,36 @@ pub(super) fn start_pumps(
             handle.stream = Some(stream.clone());
         }
     }
-    ex.spawn(read_loop(shell.clone(), id, pumps.token, stream.clone()))
-        .detach();
-    ex.spawn(write_loop(shell, id, stream, pumps.wake, pumps.closing))
-        .detach();
+    let (resume_tx, resume_rx) = pumps.resume;
+    ex.spawn(read_loop(
+        shell.clone(),
+        id,
+        pumps.token,
+        stream.clone(),
+        resume_rx,
+    ))
+    .detach();
+    ex.spawn(write_loop(
+        shell,
+        id,
+        stream,
+        pumps.wake,
+        pumps.closing,
+        resume_tx,
+    ))
+    .detach();
 }
 
-/// Feeds everything the peer sends to the engine; reports the close once.
-async fn read_loop(shell: Rc<Shell>, id: MsrpConnId, token: u64, stream: Rc<Async<TcpStream>>) {
-    shell
-        .pump(&stream, &id, |engine, now, bytes| {
-            engine.msrp_input(now, id, bytes)
-        })
-        .await;
+/// Feeds everything the peer sends to the engine, pausing when it asks; reports the close
+/// once.
+async fn read_loop(
+    shell: Rc<Shell>,
+    id: MsrpConnId,
+    token: u64,
+    stream: Rc<Async<TcpStream>>,
+    resume: Receiver<()>,
+) {
+    shell.pump_msrp(&stream, id, &resume).await;
     let ours = {
         let mut conns = shell.msrp_conns.borrow_mut();
         match conns.get(&id) {
@@ -174,6 +199,7 @@ async fn write_loop(
     stream: Rc<Async<TcpStream>>,
     wake: Receiver<()>,
     closing: Rc<Cell<bool>>,
+    resume: Sender<()>,
 ) {
     loop {
         let close_asked = async {
@@ -197,8 +223,10 @@ async fn write_loop(
             break;
         }
     }
-    // Both directions: the reader sees EOF and reports the close to the engine.
+    // Both directions: the reader sees EOF and reports the close to the engine (woken
+    // first if its input was paused).
     let _ = stream.get_ref().shutdown(Shutdown::Both);
+    let _ = resume.try_send(());
 }
 
 /// Writes until the engine has nothing pending for `id`: each round one vectored write of
@@ -337,6 +365,14 @@ fn write_while_large(
             // meets it too and closes): either way, stop here.
             _ => return shell.engine().msrp_backlog(id),
         }
+    }
+}
+
+/// Input of `id` may flow again (engine `MsrpResume`).
+pub(super) fn resume(shell: &Shell, id: MsrpConnId) {
+    if let Some(handle) = shell.msrp_conns.borrow().get(&id) {
+        // Full: a resume is already pending, and one covers any later.
+        let _ = handle.resume.try_send(());
     }
 }
 

@@ -162,6 +162,79 @@ impl Shell {
         let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
     }
 
+    /// [`Shell::pump`] for an MSRP connection, under the engine's flow control (issue 15):
+    /// each read only peeks, and only the bytes the engine took are then read off the
+    /// socket. When it takes fewer (its input paused: no room for the answers, or the
+    /// sender over its send rate) the rest stays in the kernel and this waits for
+    /// `resume` (`Output::MsrpResume`, or the writer ending) before reading again — the
+    /// peer is slowed by TCP's own window, nothing is lost.
+    pub(super) async fn pump_msrp(
+        &self,
+        stream: &Async<std::net::TcpStream>,
+        id: MsrpConnId,
+        resume: &Receiver<()>,
+    ) {
+        use rustix::net::{recv, RecvFlags};
+        let os = |e: rustix::io::Errno| io::Error::from_raw_os_error(e.raw_os_error());
+        let mut resumed = false;
+        loop {
+            let step = stream
+                .read_with(|socket| {
+                    // Borrowed only inside this synchronous closure, never across an await.
+                    let mut buf = self.read_buf.borrow_mut();
+                    let n = match recv(socket, &mut buf[..], RecvFlags::PEEK) {
+                        Ok((n, _)) => n,
+                        // After a pause the held request goes on even if no byte waits.
+                        Err(e) if resumed && e == rustix::io::Errno::AGAIN => 0,
+                        Err(e) => return Err(os(e)),
+                    };
+                    if n == 0 && !resumed {
+                        return Ok(None);
+                    }
+                    let bytes = buf.get(..n).unwrap_or_default();
+                    let (taken, paused) = self.with_engine(|engine, now| {
+                        let taken = engine.msrp_input(now, id, bytes).min(n);
+                        // Bytes left over always mean a pause; never peek them again
+                        // without one (that would spin).
+                        (taken, taken < n || engine.msrp_input_paused(id))
+                    });
+                    // The bytes taken are still queued in the socket: read them off (into
+                    // the buffer they were peeked into; the engine is done with them).
+                    let mut left = taken;
+                    while left > 0 {
+                        let part = buf.get_mut(..left).unwrap_or_default();
+                        match recv(socket, part, RecvFlags::empty()).map_err(os)?.0 {
+                            0 => break,
+                            got => left -= got.min(left),
+                        }
+                    }
+                    msrp_conn::write_through(self);
+                    Ok(Some((n, paused)))
+                })
+                .await;
+            resumed = false;
+            match step {
+                Ok(None) => break,
+                Ok(Some((_, true))) => {
+                    if resume.recv().await.is_err() {
+                        break;
+                    }
+                    resumed = true;
+                }
+                // The end of the stream, seen after a resume: read it again to confirm.
+                Ok(Some((0, false))) => {}
+                // A read never yields by itself while data keeps coming: let the writers
+                // and the other readers run before this connection is read again.
+                Ok(Some(_)) => smol::future::yield_now().await,
+                Err(e) => {
+                    log::debug!("{id:?} read error: {e}");
+                    break;
+                }
+            }
+        }
+        let _ = stream.get_ref().shutdown(std::net::Shutdown::Both);
+    }
+
     /// Read-only access to the engine (no outputs can result).
     pub(super) fn engine(&self) -> std::cell::Ref<'_, Engine> {
         self.engine.borrow()
@@ -187,6 +260,7 @@ impl Shell {
                 Some(Output::SipClose(conn)) => sip_tcp::close(self, conn),
                 Some(Output::MsrpWake(conn)) => msrp_conn::wake(self, conn),
                 Some(Output::MsrpClose(conn)) => msrp_conn::close(self, conn),
+                Some(Output::MsrpResume(conn)) => msrp_conn::resume(self, conn),
                 Some(Output::MsrpConnect { conn, addr }) => msrp_dial::connect(self, conn, addr),
             }
         }

@@ -13,6 +13,7 @@ use crate::wire::msrp::Framer;
 
 use super::dial::Dialed;
 use super::fast_forward::MsgSlot;
+use super::flow::Pause;
 use super::inbound::{Inbound, Pending};
 use super::ring::{Ring, RingSink};
 use super::session::index_of;
@@ -72,6 +73,15 @@ pub(super) struct Conn {
     pub(super) opened: Instant,
     /// Evicted for a newcomer (issue 15): closing, its slot and budget already given back.
     pub(super) evicted: bool,
+    /// Input is stopped at a request whose header block the framer holds (`held_head`)
+    /// until this lifts (issue 15 flow control: the shell stops reading meanwhile).
+    pub(super) pause: Option<Pause>,
+    /// The framer holds a complete header block not handled yet (input paused at it).
+    pub(super) held_head: bool,
+    /// Output has been pending since then without a byte of it written
+    /// (`write_stall_timeout_ms`); `None` = nothing pending, or pending since the current
+    /// call (`Switch::stamp_stalls` sets it before the call returns).
+    pub(super) stalled_since: Option<Instant>,
 }
 
 /// Why an MSRP connection was refused (the shell closes it and logs this).
@@ -236,6 +246,9 @@ impl Switch {
             dialed: None,
             opened: now,
             evicted: false,
+            pause: None,
+            held_head: false,
+            stalled_since: None,
         };
         Ok(MsrpConnId(self.conns.insert(conn)))
     }
@@ -295,8 +308,10 @@ impl Switch {
             self.budget.release(self.limits.msrp_connection_bytes());
         }
         // A reused id must not inherit stale events.
-        self.events
-            .retain(|e| !matches!(e, SwitchEvent::Wake(c) | SwitchEvent::Close(c) if *c == ci));
+        self.events.retain(|e| {
+            !matches!(e, SwitchEvent::Wake(c) | SwitchEvent::Close(c) | SwitchEvent::Resume(c)
+                    if *c == ci)
+        });
     }
 
     /// New output was queued in `source` of `ci`: make it current if idle, wake once.
@@ -380,13 +395,16 @@ impl Switch {
                     c.current = Some(s);
                     c.rr = rr;
                 }
-                None => c.wake_sent = false,
+                None => {
+                    c.wake_sent = false;
+                    c.stalled_since = None;
+                }
             }
         }
     }
 
     /// `consumed`: advances the current source by `n` bytes.
-    pub(super) fn advance_output(&mut self, ci: MsrpConnId, n: usize) {
+    pub(super) fn advance_output(&mut self, now: Instant, ci: MsrpConnId, n: usize) {
         let Some(c) = self.conns.get_mut(ci.0) else {
             return;
         };
@@ -406,6 +424,11 @@ impl Switch {
         let left = held.saturating_sub(n);
         c.turn_left = Some(left);
         c.progress |= n > 0;
+        if n > 0 {
+            // The peer's window is open: the stall clock restarts (stopped by
+            // `pick_source` when nothing is left).
+            c.stalled_since = Some(now);
+        }
         match source {
             Source::Control => c.control.consume(n),
             Source::Session(id) => {
@@ -464,8 +487,11 @@ pub(super) fn notify(
     }
 }
 
-/// Writes a complete message of `len` bytes into the control ring of `ci`; a full ring
-/// means the peer does not read its responses: the connection is closed (logged once).
+/// Writes a complete message of `len` bytes into the control ring of `ci`. Input stops
+/// before a request whose answers would not fit (`Switch::admit_request`), so a full ring
+/// only refuses what others' actions add (REPORTs about recipients' errors) or an answer
+/// larger than the whole ring: that one message is dropped (logged), the connection stays
+/// — a peer that does not read is closed by `write_stall_timeout_ms`, never by a burst.
 pub(super) fn control_write(
     conns: &mut slab::Slab<Conn>,
     events: &mut std::collections::VecDeque<SwitchEvent>,
@@ -484,12 +510,9 @@ pub(super) fn control_write(
         return true;
     }
     log::warn!(
-        "msrp connection {}: control ring full, peer not reading; closing",
+        "msrp connection {}: control ring full, {len}-byte response or REPORT dropped",
         ci.0
     );
-    c.closing = true;
-    c.bind_deadline = None;
-    events.push_back(SwitchEvent::Close(ci));
     false
 }
 

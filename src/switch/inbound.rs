@@ -175,23 +175,40 @@ fn block_end(bytes: &[u8]) -> Option<usize> {
 pub(super) const CARRY_HOLD: Duration = Duration::from_millis(10);
 
 impl Switch {
-    /// `conn_input`.
+    /// `conn_input`: returns how many of `bytes` were taken. Fewer than all when input
+    /// paused at a request's header block (`admit_request`): the rest stays with the shell
+    /// (unread in the socket) until `SwitchEvent::Resume`.
     pub(super) fn input(
         &mut self,
         now: Instant,
         entropy: &mut dyn Entropy,
         ci: MsrpConnId,
         bytes: &[u8],
-    ) {
+    ) -> usize {
         let Some(conn) = self.conns.get_mut(ci.0) else {
-            return;
+            return bytes.len();
         };
         if conn.closing {
-            return;
+            return bytes.len();
         }
         let mut framer = core::mem::take(&mut conn.framer);
+        let mut paused = false;
+        if conn.held_head {
+            // The header block input stopped at: handled first, if it may be now.
+            match framer.head() {
+                Some(h) if !self.admit_request(now, ci, &h) => paused = true,
+                Some(h) => {
+                    self.release_head(ci);
+                    self.on_head(now, entropy, ci, &h);
+                }
+                None => self.release_head(ci),
+            }
+        }
         let mut at = 0;
-        loop {
+        while !paused {
+            if self.conns.get(ci.0).is_none_or(|c| c.closing) {
+                break;
+            }
             let rest = bytes.get(at..).unwrap_or(&[]);
             match framer.push(rest) {
                 Err(e) => {
@@ -202,10 +219,20 @@ impl Switch {
                     self.close_conn(ci, "framing error");
                     break;
                 }
-                Ok((_, None)) => break,
+                Ok((_, None)) => {
+                    at = bytes.len();
+                    break;
+                }
                 Ok((n, Some(Event::Head(h)))) => {
-                    self.on_head(now, entropy, ci, &h);
                     at += n;
+                    if !self.admit_request(now, ci, &h) {
+                        if let Some(c) = self.conns.get_mut(ci.0) {
+                            c.held_head = true;
+                        }
+                        paused = true;
+                        break;
+                    }
+                    self.on_head(now, entropy, ci, &h);
                 }
                 Ok((n, Some(Event::Body(b)))) => {
                     let piece = if n > 0 {
@@ -221,19 +248,31 @@ impl Switch {
                     self.on_end(now, entropy, ci, flag, framer.head(), bytes);
                 }
             }
-            if self.conns.get(ci.0).is_none_or(|c| c.closing) {
-                break;
-            }
         }
         if !self.carry_tail(now, entropy, ci, bytes) {
             self.flush(entropy, ci, None, bytes);
         }
-        if let Some(c) = self.conns.get_mut(ci.0) {
-            c.framer = framer;
-        }
+        let closing = match self.conns.get_mut(ci.0) {
+            Some(c) => {
+                c.framer = framer;
+                c.closing
+            }
+            None => true,
+        };
         self.track_header_deadline(now, ci);
         self.write_owed(entropy);
         self.write_notices(entropy);
+        match paused && !closing {
+            true => at,
+            false => bytes.len(),
+        }
+    }
+
+    /// The header block input stopped at is being handled: input flows again.
+    fn release_head(&mut self, ci: MsrpConnId) {
+        if let Some(c) = self.conns.get_mut(ci.0) {
+            c.held_head = false;
+        }
     }
 
     /// At the end of a read that stopped inside a chunk (its body or end-line): keeps body
@@ -533,7 +572,15 @@ impl Switch {
         let Some(c) = self.conns.get_mut(ci.0) else {
             return;
         };
-        c.tx.received += piece.bytes(bytes).len() as u64;
+        let n = piece.bytes(bytes).len();
+        c.tx.received += n as u64;
+        if c.tx.method == Some(MethodKind::Send) {
+            let pid = c.tx.pid;
+            self.charge_body(pid, n);
+        }
+        let Some(c) = self.conns.get_mut(ci.0) else {
+            return;
+        };
         let last = c.tx.start.saturating_add(c.tx.received) - 1;
         let err = if c.tx.received > max_chunk || last > max_msg {
             Some(MsrpError::TooLarge)

@@ -17,6 +17,7 @@ mod connection;
 mod dial;
 mod fanout;
 mod fast_forward;
+mod flow;
 mod inbound;
 mod nickname_table;
 mod notices;
@@ -79,6 +80,9 @@ pub enum SwitchEvent {
     Wake(MsrpConnId),
     /// Close this connection once its pending output is written (protocol error, timeout).
     Close(MsrpConnId),
+    /// Input of this connection was paused (`conn_input` took fewer bytes than given) and
+    /// may flow again: read it and hand the bytes in.
+    Resume(MsrpConnId),
     /// The participant's session ended from the MSRP side (its connection closed, bind
     /// timeout); the switch has freed it, the focus should BYE its dialog.
     ParticipantLost(ParticipantId),
@@ -211,17 +215,32 @@ impl Switch {
         self.accept_conn(now, peer)
     }
 
-    /// Bytes read from a connection, any split.
+    /// Bytes read from a connection, any split; returns how many were taken. Fewer than
+    /// all = input is paused (issue 15 flow control: the connection's control ring has no
+    /// room for the next request's answers, or its sender is over its send rate): keep
+    /// the rest unread (in the socket) and hand it in again after `SwitchEvent::Resume`.
+    /// While paused, no byte is taken.
     pub fn conn_input(
         &mut self,
         now: Instant,
         entropy: &mut dyn Entropy,
         conn: MsrpConnId,
         bytes: &[u8],
-    ) {
+    ) -> usize {
         self.last_now = now;
-        self.input(now, entropy, conn, bytes);
+        let taken = self.input(now, entropy, conn, bytes);
         self.track_congestion(now, entropy);
+        self.stamp_stalls(now);
+        taken
+    }
+
+    /// Input of `conn` is paused at a request's header block (it may have taken every
+    /// byte handed in: a bodiless request ends with its header block). Hand it bytes
+    /// again (none if there are none) after `SwitchEvent::Resume`.
+    pub fn input_paused(&self, conn: MsrpConnId) -> bool {
+        self.conns
+            .get(conn.0)
+            .is_some_and(|c| c.held_head && !c.closing)
     }
 
     /// A connection asked for with `SwitchEvent::Connect` is established: its binding
@@ -230,6 +249,7 @@ impl Switch {
         self.last_now = now;
         self.dialed_up(entropy, conn);
         self.track_congestion(now, entropy);
+        self.stamp_stalls(now);
     }
 
     /// The connection is gone: every session bound to it ends (RFC 4975 §5.4).
@@ -248,10 +268,13 @@ impl Switch {
         self.backlog_of(conn)
     }
 
-    /// `n` bytes of what `out` returned were written.
-    pub fn consumed(&mut self, conn: MsrpConnId, n: usize) {
-        self.advance_output(conn, n);
+    /// `n` bytes of what `out` returned were written at `now`.
+    pub fn consumed(&mut self, now: Instant, conn: MsrpConnId, n: usize) {
+        self.last_now = now;
+        self.advance_output(now, conn, n);
         self.ease_congestion(conn);
+        // (Writing queues nothing new: the stall clocks need no stamping here.)
+        self.resume_if_room(conn);
     }
 
     /// Runs every timer due at `now` (chunk timer, bind timeouts, congestion, RFC 7701
@@ -259,6 +282,7 @@ impl Switch {
     pub fn handle_timeout(&mut self, now: Instant, entropy: &mut dyn Entropy) {
         self.last_now = now;
         self.run_timers(now, entropy);
+        self.stamp_stalls(now);
     }
 
     /// The earliest instant `handle_timeout` has work.
@@ -275,6 +299,7 @@ impl Switch {
             .chain(parts)
             .chain(self.messages.next_deadline())
             .chain(self.next_congestion_deadline())
+            .chain(self.next_flow_deadline())
             .chain(owed)
             .min()
     }
@@ -369,6 +394,7 @@ impl Switch {
         self.write_owed(entropy);
         self.track_congestion(now, entropy);
         self.disconnect_congested(now);
+        self.run_flow_timers(now);
     }
 }
 
@@ -390,12 +416,15 @@ impl Conference for Switch {
         req: &JoinRequest<'_>,
     ) -> Result<Joined, JoinError> {
         self.last_now = now;
-        self.admit(now, entropy, req)
+        let joined = self.admit(now, entropy, req);
+        self.stamp_stalls(now);
+        joined
     }
 
     fn leave(&mut self, now: Instant, id: ParticipantId) {
         self.last_now = now;
         self.remove_participant(id, false);
+        self.stamp_stalls(now);
     }
 
     fn update(&mut self, now: Instant, id: ParticipantId, update: &SessionUpdate<'_>) {

@@ -75,6 +75,11 @@ impl Ring {
         self.len == 0
     }
 
+    /// The most bytes it can hold.
+    pub(super) fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     /// Bytes that can still be written.
     pub(super) fn free(&self) -> usize {
         self.capacity - self.len

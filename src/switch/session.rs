@@ -14,6 +14,7 @@ use super::connection::Source;
 use super::dial::{dial_addr, BIND_ID_LEN};
 use super::fanout::copy_lead;
 use super::fast_forward::{MsgSlot, Phase};
+use super::flow::SendBucket;
 use super::inbound::Action;
 use super::ring::Ring;
 use super::room::{valid_room_name, RoomId};
@@ -88,6 +89,8 @@ pub(super) struct Participant {
     /// at the earliest.
     pub(super) last_congestion_notice: Option<Instant>,
     /// Left, but its connection is mid-way through its ring: freed once drained.
+    /// Its send-rate token buckets (issue 15: `send_rate_*`, `send_burst_*`).
+    pub(super) bucket: SendBucket,
     pub(super) departed: bool,
 }
 
@@ -236,6 +239,7 @@ impl Switch {
         let path = format!("msrp://{}/{};tcp", self.local, sid);
         let gen = self.next_gen & (usize::MAX >> INDEX_BITS);
         self.next_gen = self.next_gen.wrapping_add(1);
+        let rates = self.rates();
         let entry = self.parts.vacant_entry();
         let id = ParticipantId((gen << INDEX_BITS) | entry.key());
         entry.insert(Participant {
@@ -267,6 +271,7 @@ impl Switch {
             congestion: None,
             congestion_notice_due: false,
             last_congestion_notice: None,
+            bucket: SendBucket::full(now, &rates),
             departed: false,
         });
         if let Some(r) = self.rooms.get_mut(room) {

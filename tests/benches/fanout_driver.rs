@@ -75,10 +75,25 @@ pub struct Room {
 }
 
 fn config() -> Config {
-    let args = ["--room", "lobby", "--profile", "router"]
-        .into_iter()
-        .map(OsString::from)
-        .collect();
+    // The send-rate buckets (issue 15) are lifted: this measures the fan-out, and its
+    // clock does not advance while a round is sent.
+    let args = [
+        "--room",
+        "lobby",
+        "--profile",
+        "router",
+        "--limit",
+        "send_rate_bytes_per_s=1000000000000",
+        "--limit",
+        "send_burst_bytes=1000000000000",
+        "--limit",
+        "send_rate_messages_per_s=1000000000000",
+        "--limit",
+        "send_burst_messages=1000000000000",
+    ]
+    .into_iter()
+    .map(OsString::from)
+    .collect();
     let no_files = |_: &Path| -> Result<String, String> { Err("no files".into()) };
     match Config::from_args_with(args, &no_files) {
         Ok(c) => c,
@@ -266,7 +281,8 @@ impl Room {
             next: 0,
             end_lines: 0,
         });
-        self.engine.msrp_input(now, conn, bind.as_bytes());
+        let taken = self.engine.msrp_input(now, conn, bind.as_bytes());
+        assert_eq!(taken, bind.len(), "participant {who}: bind not taken");
         self.drain_all();
         let m = &self.members[self.members.len() - 1];
         assert_eq!(m.end_lines, 1, "participant {who}: bind SEND not answered");
@@ -329,7 +345,10 @@ impl Room {
                 m.send[at..at + COUNTER_DIGITS].copy_from_slice(&digits);
             }
             let conn = m.conn;
-            self.engine.msrp_input(self.now, conn, &m.send);
+            let taken = self.engine.msrp_input(self.now, conn, &m.send);
+            // The driver drains every connection between batches: the control rings never
+            // fill, so input never pauses.
+            assert_eq!(taken, m.send.len(), "input paused");
             self.totals.sent += 1;
             if (k + 1) % batch == 0 {
                 self.drain_all();

@@ -172,6 +172,7 @@ fn each_chunk_resets_the_timer() {
     let timeout = h.sw.limits.chunk_timeout_ms;
     let body = cpim(ALICE.uri, ROOM_URI, "0123456789");
     let n = body.len();
+    let (mut to_a, mut to_b) = (Vec::new(), Vec::new());
     h.input(
         ca,
         &send(
@@ -186,6 +187,9 @@ fn each_chunk_resets_the_timer() {
             '+',
         ),
     );
+    // The peers read what they are sent (else `write_stall_timeout_ms` closes them).
+    to_a.extend(h.drain(ca));
+    to_b.extend(h.drain(cb));
     h.advance(timeout - 1);
     h.input(
         ca,
@@ -201,6 +205,9 @@ fn each_chunk_resets_the_timer() {
             '+',
         ),
     );
+    // The peers read what they are sent (else `write_stall_timeout_ms` closes them).
+    to_a.extend(h.drain(ca));
+    to_b.extend(h.drain(cb));
     h.advance(timeout - 1);
     assert_eq!(h.sw.messages_in_flight(), 1, "still alive");
     h.input(
@@ -217,8 +224,13 @@ fn each_chunk_resets_the_timer() {
             '$',
         ),
     );
-    assert_eq!(h.msgs(ca).iter().filter(|m| m.code() == 200).count(), 3);
-    assert_eq!(reassemble(&h.msgs(cb), Flag::Last), body);
+    to_a.extend(h.drain(ca));
+    to_b.extend(h.drain(cb));
+    assert_eq!(
+        parse_all(&to_a).iter().filter(|m| m.code() == 200).count(),
+        3
+    );
+    assert_eq!(reassemble(&parse_all(&to_b), Flag::Last), body);
     assert_eq!(h.sw.messages_in_flight(), 0);
 }
 

@@ -323,32 +323,6 @@ fn recipient_losing_a_later_chunk_owes_an_abort() {
 }
 
 #[test]
-fn control_ring_overflow_closes_the_connection() {
-    let l = Limits {
-        conn_ring_bytes: 512,
-        ..limits()
-    };
-    let mut h = Harness::with(l, Some(POLICY));
-    let a = h.join(ALICE);
-    let c = h.conn();
-    h.events();
-    for i in 0..10 {
-        h.input(c, &bind_send(&format!("flood{i:03}"), &a.path, ALICE.peer));
-    }
-    let mut events = h.events();
-    assert_eq!(events.first(), Some(&SwitchEvent::RosterChanged(a.id)));
-    events.remove(0);
-    assert_eq!(events, vec![SwitchEvent::Wake(c), SwitchEvent::Close(c)]);
-    let before = h.sw.out(c)[0].len();
-    h.input(c, &bind_send("after001", &a.path, ALICE.peer));
-    assert_eq!(h.sw.out(c)[0].len(), before, "input ignored after Close");
-    let out = h.msgs(c);
-    assert!(out.iter().all(|m| m.code() == 200));
-    h.sw.conn_closed(h.now, c);
-    assert_eq!(h.events(), vec![SwitchEvent::ParticipantLost(a.id)]);
-}
-
-#[test]
 fn half_sent_header_block_closes_a_bound_connection_at_the_header_timeout() {
     let l = Limits {
         msrp_header_timeout_ms: 1_000,

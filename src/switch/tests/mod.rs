@@ -5,6 +5,7 @@ mod binding;
 mod chunks;
 mod congestion;
 mod fanout;
+mod flow;
 mod limits;
 mod messages;
 mod nickname;
@@ -200,8 +201,9 @@ impl Harness {
         self.sw.conn_opened(self.now, peer).unwrap()
     }
 
-    pub(super) fn input(&mut self, c: MsrpConnId, bytes: &[u8]) {
-        self.sw.conn_input(self.now, &mut self.ent, c, bytes);
+    /// Hands `bytes` in; returns how many the switch took (fewer = input paused).
+    pub(super) fn input(&mut self, c: MsrpConnId, bytes: &[u8]) -> usize {
+        self.sw.conn_input(self.now, &mut self.ent, c, bytes)
     }
 
     /// Drains all output of `c` through `out`/`consumed` in `step`-byte writes.
@@ -215,7 +217,7 @@ impl Harness {
             }
             let n = step.min(a.len());
             all.extend_from_slice(&a[..n]);
-            self.sw.consumed(c, n);
+            self.sw.consumed(self.now, c, n);
         }
         all
     }

@@ -46,7 +46,7 @@ fn one_source_at_a_time_control_first_then_round_robin() {
     // Bob's connection starts writing m1, then more arrives for every source.
     let [first, _] = h.sw.out(cb);
     let partial = first[..10].to_vec();
-    h.sw.consumed(cb, 10);
+    h.sw.consumed(h.now, cb, 10);
     h.input(
         cd,
         &chat("rr000002", &d, DAVE, "sip:side@chat.example.com", "m2"),
@@ -82,7 +82,7 @@ fn leaving_mid_write_finishes_the_message_then_frees() {
     h.input(ca, &chat("midw0002", &a, ALICE, ROOM_URI, "second"));
     let [first, _] = h.sw.out(cb);
     let mut bytes = first[..25].to_vec();
-    h.sw.consumed(cb, 25);
+    h.sw.consumed(h.now, cb, 25);
     let reserved = h.sw.stats().reserved_bytes;
     h.sw.leave(h.now, b.id);
     assert!(h.events().contains(&SwitchEvent::Close(cb)));
@@ -152,7 +152,7 @@ fn connection_close_loses_every_bound_session() {
     assert_eq!(h.sw.stats().participants, 0);
     assert_eq!(h.sw.stats().reserved_bytes, 0);
     assert_eq!(h.sw.out(c), [&[][..], &[][..]]);
-    h.sw.consumed(c, 5);
+    h.sw.consumed(h.now, c, 5);
     h.input(c, b"MSRP x");
     h.sw.conn_closed(h.now, c);
 }

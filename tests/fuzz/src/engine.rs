@@ -87,6 +87,9 @@ struct MsrpSlot {
     id: MsrpConnId,
     out: Framer,
     copies: Copies,
+    /// Bytes "in the socket" the switch has not taken yet (its input paused, issue 15):
+    /// handed in again on `MsrpResume`, as the shell does.
+    unread: Vec<u8>,
 }
 
 /// Bytes at the start of every message copy a connection received, by Message-ID: what
@@ -404,8 +407,23 @@ impl World {
         // Cut in two at a point the flags choose, to exercise partial input.
         let cut = (usize::from(flags).wrapping_mul(37)) % (msg.len() + 1);
         let (a, b) = msg.split_at(cut);
-        self.engine.msrp_input(self.now, id, a);
-        self.engine.msrp_input(self.now, id, b);
+        self.msrp_feed(id, a);
+        self.msrp_feed(id, b);
+    }
+
+    /// Hands `bytes` to the engine behind whatever the connection has not taken yet; keeps
+    /// what it does not take (paused input) until `MsrpResume`.
+    fn msrp_feed(&mut self, id: MsrpConnId, bytes: &[u8]) {
+        let Some(s) = self.msrp.iter_mut().find(|s| s.id == id) else {
+            return;
+        };
+        s.unread.extend_from_slice(bytes);
+        let pending = core::mem::take(&mut s.unread);
+        let taken = self.engine.msrp_input(self.now, id, &pending);
+        assert!(taken <= pending.len(), "took more than it was given");
+        if let Some(s) = self.msrp.iter_mut().find(|s| s.id == id) {
+            s.unread = pending[taken..].to_vec();
+        }
     }
 
     fn msrp_bind(&mut self, slot: usize, who: usize) {
@@ -422,7 +440,7 @@ impl World {
             p.path(who),
             p.tid,
         );
-        self.engine.msrp_input(self.now, id, msg.as_bytes());
+        self.msrp_feed(id, msg.as_bytes());
     }
 
     fn msrp_nickname(&mut self, slot: usize, who: usize, nick: &[u8]) {
@@ -440,7 +458,7 @@ impl World {
         .into_bytes();
         msg.extend(nick.iter().copied().filter(|&b| b != b'\r' && b != b'\n'));
         msg.extend_from_slice(format!("\"\r\n-------{tid}$\r\n").as_bytes());
-        self.engine.msrp_input(self.now, id, &msg);
+        self.msrp_feed(id, &msg);
     }
 
     /// Writes up to `budget` bytes of the switch's pending output on `slot`, checking that
@@ -469,6 +487,7 @@ impl World {
     fn outputs(&mut self) {
         let limits = roomy(&self.config);
         let mut closes = Vec::new();
+        let mut resumed = Vec::new();
         while let Some(out) = self.engine.poll_output() {
             match out {
                 Output::SipSend { to, bytes } => {
@@ -509,6 +528,7 @@ impl World {
                 }
                 Output::SipClose(c) => closes.push(c),
                 Output::MsrpWake(_) => {}
+                Output::MsrpResume(c) => resumed.push(c),
                 Output::MsrpClose(c) => {
                     if let Some(i) = self.msrp.iter().position(|s| s.id == c) {
                         self.close_msrp(i);
@@ -532,6 +552,10 @@ impl World {
                 self.sip_conns.remove(i);
                 self.engine.sip_tcp_closed(self.now, c);
             }
+        }
+        // What the next call reports comes from these feeds too.
+        for c in resumed {
+            self.msrp_feed(c, &[]);
         }
     }
 
@@ -628,6 +652,7 @@ impl World {
                             id,
                             out,
                             copies: Copies::default(),
+                            unread: Vec::new(),
                         });
                     }
                 }
@@ -649,7 +674,7 @@ impl World {
                 let raw = self.substitute(input.take(len));
                 if let Some(s) = self.msrp.get(slot) {
                     let id = s.id;
-                    self.engine.msrp_input(self.now, id, &raw);
+                    self.msrp_feed(id, &raw);
                 }
             }
             15 => self.close_msrp(slot),
@@ -673,6 +698,7 @@ impl World {
                             id: c,
                             out,
                             copies: Copies::default(),
+                            unread: Vec::new(),
                         });
                         self.engine.msrp_connected(self.now, c);
                     } else {
