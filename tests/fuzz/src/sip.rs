@@ -9,6 +9,24 @@ use parlor::wire::sip::{
     SipUri, StreamFramer, ViaReceived,
 };
 
+/// Issue 15: an allow list matches the parsed host, so a URI that parses has exactly one
+/// `@` before its parameters: `sip:evil@evil.com;x=@trusted.example` must never parse
+/// with `trusted.example` (or anything holding an `@`) as its host or user.
+fn check_uri(value: &str) {
+    if let Ok(uri) = SipUri::parse(value) {
+        assert!(!uri.host.contains('@'), "host {:?} of {value:?}", uri.host);
+        assert!(
+            !uri.user.is_some_and(|u| u.contains('@')),
+            "user {:?} of {value:?}",
+            uri.user
+        );
+        assert!(
+            value.matches('@').count() <= 1,
+            "{value:?} parsed with two `@`"
+        );
+    }
+}
+
 fn exercise(m: &Message<'_>, limits: &SipLimits) {
     let h = &m.headers;
     if let Ok(via) = h.top_via() {
@@ -21,6 +39,7 @@ fn exercise(m: &Message<'_>, limits: &SipLimits) {
     }
     for na in [h.from(), h.to()].into_iter().flatten() {
         let _ = (na.tag(), na.param("transport"));
+        check_uri(na.uri);
     }
     if let Some(Ok(c)) = h.contact() {
         let _ = c.tag();
@@ -31,6 +50,7 @@ fn exercise(m: &Message<'_>, limits: &SipLimits) {
         let _ = header.name.as_str();
     }
     let Some(req) = m.request() else { return };
+    check_uri(req.uri);
     if let Ok(uri) = SipUri::parse(req.uri) {
         let _ = (uri.transport(), uri.param("lr"));
     }
