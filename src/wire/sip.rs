@@ -9,6 +9,7 @@ mod digest;
 mod emit;
 mod framing;
 mod header;
+mod lex;
 mod message;
 mod uri;
 mod values;
@@ -173,14 +174,4 @@ impl<'a> Method<'a> {
             Method::Other(s) => s,
         }
     }
-}
-
-/// RFC 3261 §25.1 `token` characters.
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
-}
-
-/// True if `s` is a non-empty RFC 3261 token.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_token_byte)
 }
