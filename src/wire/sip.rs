@@ -27,8 +27,6 @@ pub use message::{parse, parse_head, Message, ParseFailure, RequestLine, StartLi
 pub use uri::SipUri;
 pub use values::{param_value, CSeq, NameAddr, Via};
 
-use crate::limits::Limits;
-
 /// What was wrong with a SIP message. One table ([`SipError::status`]) maps it to a status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SipError {
@@ -90,7 +88,8 @@ impl SipError {
     }
 }
 
-/// The parser's bounds, taken from [`Limits`].
+/// The parser's bounds, as plain numbers: the codec knows no configuration (the conversion
+/// from the server's `Limits` lives with `Limits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SipLimits {
     /// Most header fields in one message.
@@ -99,16 +98,6 @@ pub struct SipLimits {
     pub max_message_bytes: usize,
     /// Largest Request-URI.
     pub max_uri_bytes: usize,
-}
-
-impl From<&Limits> for SipLimits {
-    fn from(l: &Limits) -> Self {
-        SipLimits {
-            max_headers: l.max_headers,
-            max_message_bytes: l.max_sip_message_bytes,
-            max_uri_bytes: l.max_uri_bytes,
-        }
-    }
 }
 
 /// A SIP method (RFC 3261 §7.1, case-sensitive).
