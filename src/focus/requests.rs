@@ -12,39 +12,9 @@ use crate::wire::sip::{
     ViaReceived,
 };
 
-use super::subscription::EVENT_PACKAGE;
+use super::reply::{Pending, Reply, ALLOW, EVENT_PACKAGE};
 use super::transaction::{lifetime, ClientPurpose, Retransmit, ServerState, ServerTx, TxKey};
 use super::{Focus, FocusOutput, SipTransport, Source};
-
-/// The methods the focus implements (RFC 3261 §20.5 Allow).
-pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, SUBSCRIBE";
-
-/// The transaction a final response belongs to.
-pub(super) enum Pending {
-    /// A non-INVITE request (the transaction is created with its response).
-    NonInvite(TxKey),
-    /// The INVITE server transaction in the slab.
-    Invite(usize),
-}
-
-/// A final response to send.
-pub(super) struct Reply<'r> {
-    pub code: u16,
-    pub reason: &'r str,
-    pub headers: &'r [(&'r str, &'r str)],
-    pub body: &'r [u8],
-}
-
-impl<'r> Reply<'r> {
-    pub(super) fn bare(code: u16, reason: &'r str) -> Self {
-        Reply {
-            code,
-            reason,
-            headers: &[],
-            body: b"",
-        }
-    }
-}
 
 impl Focus {
     /// One whole message from `src`.

@@ -17,18 +17,16 @@ use ::core::net::IpAddr;
 
 use slab::Slab;
 
+use crate::admission::Aor;
 use crate::conference::Conference;
 use crate::rand::Entropy;
 use crate::time::{Duration, Instant};
 use crate::wire::sip::{split_commas, HeaderName, Message};
 
-use super::admission::Aor;
-use super::requests::{Pending, Reply};
+use super::reply::{Pending, Reply, EVENT_PACKAGE};
 use super::roster_xml::CONTENT_TYPE;
 use super::{transport_token, DialogId, Focus, SipTransport, Source};
 
-/// The one event package the focus serves.
-pub(super) const EVENT_PACKAGE: &str = "conference";
 /// URI-sized strings a subscription may keep, as `Limits::subscription_bytes` counts them.
 const STORED_URIS: usize = 3;
 /// Bytes per pending-change entry counted by `Limits::subscription_bytes`.
