@@ -8,6 +8,7 @@ pub mod auth;
 mod connection;
 mod dialog;
 mod gate;
+mod in_dialog;
 mod invite;
 mod notify;
 mod offer_answer;
