@@ -11,6 +11,8 @@
 //! - [`conference`] — the interface the focus uses to admit participants into the switch.
 //! - [`engine`] — owns the focus and the switch and routes events between them; the shell's
 //!   only entry point.
+//! - [`admission`] — who may enter which room, as plain data: `config` builds it, the
+//!   focus applies it.
 //! - [`limits`] — every capacity and timeout, with worst-case memory formulas.
 //! - [`config`] — command line and config file → [`config::Config`].
 //! - [`time`], [`rand`] — the clock and entropy the shell hands in.
@@ -22,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod admission;
 pub mod conference;
 pub mod config;
 pub mod engine;

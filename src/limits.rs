@@ -6,6 +6,7 @@
 //! so `Limits::set` is the one place a name maps to a field.
 
 use crate::time::Duration;
+use crate::wire::sip::SipLimits;
 
 /// Fixed bookkeeping bytes per participant beyond its ring and strings (slab entry,
 /// session-id, partial-message list; a switch test checks the real struct fits).
@@ -559,6 +560,18 @@ impl Limits {
     /// RFC 7701 §6.1 chunk reception timer as a duration.
     pub fn chunk_timeout(&self) -> Duration {
         Duration::from_millis(self.chunk_timeout_ms)
+    }
+}
+
+/// The SIP parser's bounds out of the limits: the wire layer takes plain numbers, and this
+/// is the one place that knows which limit feeds which bound.
+impl From<&Limits> for SipLimits {
+    fn from(l: &Limits) -> Self {
+        SipLimits {
+            max_headers: l.max_headers,
+            max_message_bytes: l.max_sip_message_bytes,
+            max_uri_bytes: l.max_uri_bytes,
+        }
     }
 }
 

@@ -159,7 +159,7 @@ fn limits(args: Vec<OsString>) -> ExitCode {
 /// stdin, one line each, the password always (never argv: no shell history, no `ps`).
 /// Prints the `[user."…"]` table with both HA1 hashes. Exit 2 on bad input.
 fn hash_password(args: Vec<OsString>) -> ExitCode {
-    use parlor::focus::admission::Aor;
+    use parlor::admission::Aor;
     use std::io::{BufRead, IsTerminal, Write};
 
     let mut given = args.into_iter().map(|a| a.to_string_lossy().into_owned());

@@ -40,8 +40,8 @@ use ::core::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
+use crate::admission::{Admission, AllowEntry, AllowList, Aor, UserCredentials};
 use crate::conference::RoomPolicy;
-use crate::focus::admission::{Admission, AllowEntry, AllowList, Aor, UserCredentials};
 use crate::limits::{Limits, LimitsError};
 use config_file::FileSettings;
 use flags::Flags;

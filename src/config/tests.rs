@@ -493,7 +493,7 @@ fn reserved_nicknames_errors() {
 // default), realm, users with their HA1s.
 #[test]
 fn admission_from_the_example_file_and_inheritance() {
-    use crate::focus::admission::Aor;
+    use crate::admission::Aor;
     let text = include_str!("../../tests/data/example.toml");
     let c = ok(
         &["--config", "etc/parlor.toml"],
@@ -545,7 +545,7 @@ fn admission_from_the_example_file_and_inheritance() {
     let open = ok(&[], &[]);
     assert_eq!(
         open.admission,
-        crate::focus::admission::Admission {
+        crate::admission::Admission {
             realm: "localhost".into(),
             rooms: vec![("lobby".into(), None)],
             ..Default::default()

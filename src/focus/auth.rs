@@ -16,12 +16,11 @@ use hmac::{Hmac, KeyInit, Mac};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
+use crate::admission::{Admission, Aor};
 use crate::limits::Limits;
 use crate::rand::Entropy;
 use crate::time::Instant;
 use crate::wire::sip::{quote, DigestParams};
-
-use super::admission::{Admission, Aor};
 
 /// A digest algorithm (RFC 7616 §3.3 `algorithm`; absent means MD5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -7,19 +7,19 @@
 
 use ::core::net::IpAddr;
 
+use crate::admission::{Aor, ANONYMOUS_HOST};
 use crate::conference::{Conference, JoinRequest, SessionUpdate};
 use crate::rand::{fill_ident, Entropy};
 use crate::time::Instant;
 use crate::wire::sdp::MsrpMedia;
 use crate::wire::sip::{HeaderName, Headers, Message, RequestLine, SipUri};
 
-use super::admission::Aor;
 use super::dialog::{AckWait, Declared, Dialog, Member};
 use super::offer_answer::{
     answer_for, caps_of, check_answer, check_connect_target, check_offer, offer_for,
     switch_connects, AnswerBasis, Refusal,
 };
-use super::requests::{Pending, Reply, ALLOW};
+use super::reply::{Pending, Reply, ALLOW};
 use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
 use super::{transport_token, DialogId, Focus, SipTransport, Source};
 
@@ -432,8 +432,6 @@ impl Focus {
     }
 }
 
-/// Host of the anonymous URIs the focus hands out (RFC 3323 §4.1.1.3 `anonymous.invalid`).
-pub(super) const ANONYMOUS_HOST: &str = "anonymous.invalid";
 /// Random characters in an anonymous URI: 14 alphanumerics carry ≥ 80 bits (`fill_ident`).
 const ANONYMOUS_CHARS: usize = 14;
 

@@ -4,13 +4,15 @@
 //! runs UDP transactions (RFC 3261 §17) with timers from `poll_timeout`. Sans-IO: bytes in,
 //! [`FocusOutput`]s out, `now` passed in.
 
-pub mod admission;
 pub mod auth;
 mod connection;
 mod dialog;
+mod gate;
+mod in_dialog;
 mod invite;
 mod notify;
 mod offer_answer;
+mod reply;
 mod requests;
 mod roster_xml;
 mod subscription;
@@ -58,7 +60,7 @@ pub struct FocusConfig {
     /// Capacities and timers.
     pub limits: Limits,
     /// Allow lists and digest users (RFC 7701 §5.2 policy; RFC 3261 §22).
-    pub admission: admission::Admission,
+    pub admission: crate::admission::Admission,
 }
 
 /// The largest share one source address holds of the focus's tables (issue 15).

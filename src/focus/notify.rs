@@ -11,10 +11,11 @@ use crate::time::{Duration, Instant};
 use crate::wire::sip::{emit_request, OutgoingRequest};
 
 use super::dialog::INITIAL_MAX_FORWARDS;
+use super::reply::EVENT_PACKAGE;
 use super::roster_xml::{
     render, render_unshortened, DocState, EndpointView, UserView, CONTENT_TYPE,
 };
-use super::subscription::{NotifyKind, EVENT_PACKAGE};
+use super::subscription::NotifyKind;
 use super::transaction::ClientPurpose;
 use super::{transport_token, Focus};
 

@@ -1,50 +1,20 @@
-//! What the focus does with each inbound SIP message (RFC 3261 §8.2 UAS behaviour, §9.2
-//! CANCEL, §12–§15 dialogs, §17.2.3 transaction matching, §21 status codes; RFC 7701 §5.2
-//! joining a room): dispatch by method, the checks before it (Max-Forwards, Require,
-//! Request-URI scheme, capacity), and the final response with its transaction.
+//! What the focus does with each inbound SIP message (RFC 3261 §8.2 UAS behaviour, §12
+//! dialogs, §17.2.3 transaction matching, §21 status codes; RFC 7701 §5.2 joining a room):
+//! dispatch by method, the checks before it (Max-Forwards, Require, Request-URI scheme,
+//! capacity), and the final response with its transaction. BYE, ACK, CANCEL and responses
+//! are handled in `in_dialog.rs`.
 
 use crate::conference::Conference;
 use crate::rand::Entropy;
 use crate::time::Instant;
 use crate::wire::sip::{
     emit_response, is_keepalive, parse, parse_head, HeaderName, Headers, Message, Method,
-    ParseFailure, RequestLine, Response, SipError, SipLimits, SipUri, StartLine, StatusLine, Via,
-    ViaReceived,
+    ParseFailure, RequestLine, Response, SipError, SipLimits, SipUri, StartLine, Via, ViaReceived,
 };
 
-use super::subscription::EVENT_PACKAGE;
-use super::transaction::{lifetime, ClientPurpose, Retransmit, ServerState, ServerTx, TxKey};
+use super::reply::{Pending, Reply, ALLOW, EVENT_PACKAGE};
+use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
 use super::{Focus, FocusOutput, SipTransport, Source};
-
-/// The methods the focus implements (RFC 3261 §20.5 Allow).
-pub(super) const ALLOW: &str = "INVITE, ACK, CANCEL, BYE, OPTIONS, SUBSCRIBE";
-
-/// The transaction a final response belongs to.
-pub(super) enum Pending {
-    /// A non-INVITE request (the transaction is created with its response).
-    NonInvite(TxKey),
-    /// The INVITE server transaction in the slab.
-    Invite(usize),
-}
-
-/// A final response to send.
-pub(super) struct Reply<'r> {
-    pub code: u16,
-    pub reason: &'r str,
-    pub headers: &'r [(&'r str, &'r str)],
-    pub body: &'r [u8],
-}
-
-impl<'r> Reply<'r> {
-    pub(super) fn bare(code: u16, reason: &'r str) -> Self {
-        Reply {
-            code,
-            reason,
-            headers: &[],
-            body: b"",
-        }
-    }
-}
 
 impl Focus {
     /// One whole message from `src`.
@@ -503,179 +473,6 @@ impl Focus {
         h.get(HeaderName::Require)
             .filter(|v| !v.is_empty())
             .map(Precheck::Unsupported)
-    }
-
-    /// BYE: ends the dialog and the participant's membership (RFC 3261 §15.1.2).
-    #[allow(clippy::too_many_arguments)]
-    fn bye(
-        &mut self,
-        now: Instant,
-        conf: &mut dyn Conference,
-        entropy: &mut dyn Entropy,
-        src: Source,
-        pending: Pending,
-        to_tag: Option<&str>,
-        h: &Headers<'_>,
-    ) {
-        let found = match (to_tag, h.from(), h.call_id()) {
-            (Some(tag), Ok(from), Ok(call_id)) => {
-                self.dialogs
-                    .find(call_id, from.tag().unwrap_or_default(), tag)
-            }
-            _ => None,
-        };
-        let Some(id) = found else {
-            let reply = Reply::bare(481, "Call/Transaction Does Not Exist");
-            return self.finish(now, entropy, src, pending, h, reply);
-        };
-        if let Some(d) = self.dialogs.slab.try_remove(id.0) {
-            log::info!("BYE: {:?} leaves (call {})", d.participant, d.call_id);
-            conf.leave(now, d.participant);
-            self.mark_user_changed(&d.member.room, &d.member.user);
-        }
-        self.finish(now, entropy, src, pending, h, Reply::bare(200, "OK"));
-    }
-
-    /// ACK: ends a non-2xx INVITE transaction, or stops the 2xx retransmissions (and
-    /// brings the answer when the 2xx carried the focus's offer, IMPL-25).
-    fn on_ack(
-        &mut self,
-        now: Instant,
-        conf: &mut dyn Conference,
-        entropy: &mut dyn Entropy,
-        msg: &Message<'_>,
-    ) {
-        let h = &msg.headers;
-        if let Some(key) = TxKey::of(h, Method::Ack) {
-            if let Some(id) = self.txs.find_server(&key) {
-                if self
-                    .txs
-                    .servers
-                    .get(id)
-                    .is_some_and(|t| t.state == ServerState::Completed)
-                {
-                    self.txs.servers.remove(id);
-                    return;
-                }
-            }
-        }
-        let (Ok(from), Ok(to), Ok(call_id), Ok(cseq)) = (h.from(), h.to(), h.call_id(), h.cseq())
-        else {
-            return;
-        };
-        let (from_tag, to_tag) = (from.tag().unwrap_or_default(), to.tag().unwrap_or_default());
-        let Some(id) = self.dialogs.find(call_id, from_tag, to_tag) else {
-            log::debug!("ACK matching no dialog or transaction dropped");
-            return;
-        };
-        let mut answer_due = false;
-        if let Some(d) = self.dialogs.slab.get_mut(id.0) {
-            // The ACK carries our To-tag, sent only to the dialog's address: it is proven.
-            d.proven = true;
-            if d.ack_wait.as_ref().is_some_and(|w| w.cseq == cseq.seq) {
-                d.ack_wait = None;
-                answer_due = d.awaiting_answer;
-            }
-        }
-        if answer_due {
-            self.ack_answer(now, conf, entropy, id, msg);
-        }
-    }
-
-    /// CANCEL (RFC 3261 §9.2): 200 + 487 while the INVITE is pending, 200 once it is
-    /// answered, 481 when no INVITE matches.
-    fn on_cancel(
-        &mut self,
-        now: Instant,
-        conf: &mut dyn Conference,
-        entropy: &mut dyn Entropy,
-        src: Source,
-        key: TxKey,
-        h: &Headers<'_>,
-    ) {
-        let invite = TxKey::of(h, Method::Invite).and_then(|k| self.txs.find_server(&k));
-        let Some(invite) = invite else {
-            let reply = Reply::bare(481, "Call/Transaction Does Not Exist");
-            return self.finish(now, entropy, src, Pending::NonInvite(key), h, reply);
-        };
-        let Some(tx) = self.txs.servers.get_mut(invite) else {
-            return;
-        };
-        let proceeding = tx.state == ServerState::Proceeding;
-        let request = std::mem::take(&mut tx.request);
-        let dialog = tx.dialog.take();
-        let to_tag = tx.to_tag.clone();
-        // The CANCEL's response carries the INVITE's To-tag (RFC 3261 §9.2).
-        let bytes = self.respond(src, h, 200, "OK", Some(&to_tag), &[], b"");
-        if matches!(src.transport, SipTransport::Udp(_)) {
-            self.txs.servers.insert(ServerTx {
-                key,
-                source: src,
-                state: ServerState::Completed,
-                response: bytes,
-                request: Vec::new(),
-                to_tag,
-                dialog: None,
-                retransmit: None,
-                expires: now + lifetime(&self.config.limits),
-            });
-        }
-        if !proceeding {
-            return;
-        }
-        if let Some(d) = dialog.and_then(|d| self.dialogs.slab.try_remove(d.0)) {
-            conf.leave(now, d.participant);
-            self.mark_user_changed(&d.member.room, &d.member.user);
-        }
-        match parse(&request, &self.sip_limits) {
-            Ok(invite_msg) => {
-                let reply = Reply::bare(487, "Request Terminated");
-                self.finish(
-                    now,
-                    entropy,
-                    src,
-                    Pending::Invite(invite),
-                    &invite_msg.headers,
-                    reply,
-                );
-            }
-            Err(_) => {
-                self.txs.servers.try_remove(invite);
-            }
-        }
-    }
-
-    /// A response to a request the focus sent (BYE, NOTIFY).
-    fn on_response(
-        &mut self,
-        now: Instant,
-        conf: &mut dyn Conference,
-        sl: StatusLine<'_>,
-        h: &Headers<'_>,
-    ) {
-        let branch = h.top_via().ok().and_then(|v| v.branch());
-        let Some(id) = branch.and_then(|b| self.txs.find_client(b)) else {
-            log::debug!(
-                "response {} matching no client transaction dropped",
-                sl.code
-            );
-            return;
-        };
-        if sl.code >= 200 {
-            let tx = self.txs.clients.remove(id);
-            match tx.purpose {
-                ClientPurpose::Notify { serial } => self.notify_answered(serial, Some(sl.code)),
-                ClientPurpose::Bye {
-                    leave_after: Some(p),
-                } => conf.leave(now, p),
-                ClientPurpose::Bye { leave_after: None } => {}
-            }
-        } else if let Some(t) = self.txs.clients.get_mut(id) {
-            let t2 = self.config.limits.t2();
-            if let Some(r) = t.retransmit.as_mut() {
-                r.interval = t2;
-            }
-        }
     }
 }
 

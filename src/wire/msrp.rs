@@ -4,11 +4,13 @@
 //! responses. Stateless apart from the framer's own buffers; no time, no IO.
 //!
 //! Sub-modules: `framer` (push bytes → Head / Body / End), `header` (typed values),
-//! `uri` (URIs and paths), `emit` (requests, responses, the [`Sink`] trait).
+//! `uri` (URIs and paths), `emit` (requests, responses), `sink` (the [`Sink`] trait, lengths,
+//! decimals).
 
 mod emit;
 mod framer;
 mod header;
+mod sink;
 mod uri;
 
 #[cfg(test)]
@@ -16,12 +18,10 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod vectors;
 
-pub use emit::{
-    emit_request, emit_response, encoded_len, response_to_path, Counter, Decimal, Request,
-    Response, Sink,
-};
+pub use emit::{emit_request, emit_response, response_to_path, Request, Response};
 pub use framer::{Event, Framer, Head, Headers, StartLine, END_WINDOW};
 pub use header::{is_media_type, ByteRange, ReportMode, StatusHeader};
+pub use sink::{encoded_len, Counter, Decimal, Sink};
 pub use uri::{first_uri, last_uri, path_uris, uri_text_eq, MsrpUri};
 
 /// Longest RFC 4975 `ident` (transaction id, Message-ID): `ALPHANUM 3*31ident-char`.

@@ -9,6 +9,7 @@ mod digest;
 mod emit;
 mod framing;
 mod header;
+mod lex;
 mod message;
 mod uri;
 mod values;
@@ -25,8 +26,6 @@ pub use header::{split_commas, HeaderName, Headers, SipHeader};
 pub use message::{parse, parse_head, Message, ParseFailure, RequestLine, StartLine, StatusLine};
 pub use uri::SipUri;
 pub use values::{param_value, CSeq, NameAddr, Via};
-
-use crate::limits::Limits;
 
 /// What was wrong with a SIP message. One table ([`SipError::status`]) maps it to a status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,7 +88,8 @@ impl SipError {
     }
 }
 
-/// The parser's bounds, taken from [`Limits`].
+/// The parser's bounds, as plain numbers: the codec knows no configuration (the conversion
+/// from the server's `Limits` lives with `Limits`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SipLimits {
     /// Most header fields in one message.
@@ -98,16 +98,6 @@ pub struct SipLimits {
     pub max_message_bytes: usize,
     /// Largest Request-URI.
     pub max_uri_bytes: usize,
-}
-
-impl From<&Limits> for SipLimits {
-    fn from(l: &Limits) -> Self {
-        SipLimits {
-            max_headers: l.max_headers,
-            max_message_bytes: l.max_sip_message_bytes,
-            max_uri_bytes: l.max_uri_bytes,
-        }
-    }
 }
 
 /// A SIP method (RFC 3261 §7.1, case-sensitive).
@@ -173,14 +163,4 @@ impl<'a> Method<'a> {
             Method::Other(s) => s,
         }
     }
-}
-
-/// RFC 3261 §25.1 `token` characters.
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b)
-}
-
-/// True if `s` is a non-empty RFC 3261 token.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_token_byte)
 }

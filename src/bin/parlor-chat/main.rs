@@ -12,6 +12,7 @@
 mod msrp_session;
 mod render;
 mod roster;
+mod signalling;
 mod sip_dialog;
 mod term;
 mod transport;
@@ -22,12 +23,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use smol::channel::Receiver;
 use smol::LocalExecutor;
 
 use msrp_session::{cpim, Inbound, Session};
 use parlor::rand::fill_ident;
 use parlor::shell::Urandom;
+use signalling::{
+    answer_bye, answer_other_sip, leave, loop_invite, refusal, room_closed, wait_for_bye, BYE_WAIT,
+};
 use sip_dialog::{Challenge, Credentials, Dialog, SipMessage};
 use term::Term;
 use transport::{Event, Links, SipLink};
@@ -47,17 +50,6 @@ commands: /msg URI text, /nick NAME, /who, /quit (or end of input)";
 /// INVITEs with credentials after 401s: one, plus one per `stale=true` answer.
 const MAX_AUTH_TRIES: u32 = 3;
 
-/// RFC 3261 T1 and the give-up time 64×T1 for our UDP retransmissions.
-const T1: Duration = Duration::from_millis(500);
-const T2: Duration = Duration::from_secs(4);
-const GIVE_UP: Duration = Duration::from_secs(32);
-/// After this long without any answer to the INVITE over UDP, say that we are waiting.
-const SLOW_ANSWER: Duration = Duration::from_secs(4);
-/// How long `/quit` waits for the BYE's answer before leaving anyway.
-const BYE_WAIT: Duration = Duration::from_secs(4);
-/// How long a dropped MSRP connection waits for the server's BYE: a server that shuts down
-/// sends BYE and closes MSRP, and the close may arrive first.
-const BYE_AFTER_DROP: Duration = Duration::from_secs(2);
 /// How long the exit waits for a terminal that takes no output before leaving anyway.
 const OUTPUT_STALL: Duration = Duration::from_secs(2);
 
@@ -150,6 +142,11 @@ fn main() -> ExitCode {
 struct Ids(Urandom);
 
 impl Ids {
+    /// A fresh Via branch (RFC 3261 §8.1.1.7 magic cookie + 14 random characters).
+    fn branch(&mut self) -> String {
+        format!("z9hG4bK{}", self.id(14))
+    }
+
     fn id(&mut self, len: usize) -> String {
         let mut buf = vec![0u8; len];
         fill_ident(&mut self.0, &mut buf);
@@ -188,7 +185,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
         to_tag: None,
         remote_target: args.room.clone(),
         cseq: 1,
-        invite_branch: format!("z9hG4bK{}", ids.id(14)),
+        invite_branch: ids.branch(),
         invite_cseq: 1,
         authorization: None,
     };
@@ -227,7 +224,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
             {
                 auth_tries += 1;
                 dialog.invite_cseq += 1;
-                dialog.invite_branch = format!("z9hG4bK{}", ids.id(14));
+                dialog.invite_branch = ids.branch();
                 dialog.to_tag = None;
                 let cnonce = ids.id(16);
                 dialog.authorization = Some(ch.authorization(who, "INVITE", &dialog.room, &cnonce));
@@ -250,11 +247,11 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
     if let Some(contact) = &ok.contact {
         dialog.remote_target = contact.clone();
     }
-    let ack_branch = format!("z9hG4bK{}", ids.id(14));
+    let ack_branch = ids.branch();
     sip.send(&dialog.ack(&ack_branch)).await?;
     let Some(remote_path) = ok.answer_path() else {
         term.out("server: 200 OK without a=path; leaving");
-        leave(&sip, &mut dialog, &events, &mut ids, term).await;
+        leave(&sip, &mut dialog, &events, &ids.branch(), term).await;
         return Ok(ExitCode::from(1));
     };
     let session = Session::new(local_path, remote_path.clone());
@@ -263,7 +260,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
         Ok(m) => m,
         Err(e) => {
             term.out(format!("cannot connect MSRP to {msrp_addr}: {e}"));
-            leave(&sip, &mut dialog, &events, &mut ids, term).await;
+            leave(&sip, &mut dialog, &events, &ids.branch(), term).await;
             return Ok(ExitCode::from(1));
         }
     };
@@ -298,7 +295,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
             };
             if line.trim() == "/who" {
                 dialog.cseq += 1;
-                let branch = format!("z9hG4bK{}", ids.id(14));
+                let branch = ids.branch();
                 sip.send(&dialog.roster_fetch(&branch)).await?;
                 continue;
             }
@@ -326,11 +323,11 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
             Event::Msrp(bytes) => {
                 if !run.msrp_input(&bytes).await? {
                     term.out("server: sent something that is not MSRP; leaving");
-                    leave(&sip, &mut dialog, &events, &mut ids, term).await;
+                    leave(&sip, &mut dialog, &events, &ids.branch(), term).await;
                     return Ok(ExitCode::from(1));
                 }
                 if run.bind_failed {
-                    leave(&sip, &mut dialog, &events, &mut ids, term).await;
+                    leave(&sip, &mut dialog, &events, &ids.branch(), term).await;
                     return Ok(ExitCode::from(1));
                 }
             }
@@ -344,7 +341,7 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
                     "* lost the connection to the server: it closed MSRP without ending \
                      the session; leaving",
                 );
-                if let Some(reason) = leave(&sip, &mut dialog, &events, &mut ids, term).await {
+                if let Some(reason) = leave(&sip, &mut dialog, &events, &ids.branch(), term).await {
                     term.out(room_closed(reason.as_deref()));
                     return Ok(ExitCode::SUCCESS);
                 }
@@ -368,126 +365,13 @@ async fn chat(ex: &LocalExecutor<'_>, args: Args, term: &Term) -> io::Result<Exi
             Event::SipUnreachable => {}
             Event::OutputGone => {
                 // Nobody can read what we print: leave quietly.
-                leave(&sip, &mut dialog, &events, &mut ids, term).await;
+                leave(&sip, &mut dialog, &events, &ids.branch(), term).await;
                 return Ok(ExitCode::SUCCESS);
             }
         }
     }
-    leave(&sip, &mut dialog, &events, &mut ids, term).await;
+    leave(&sip, &mut dialog, &events, &ids.branch(), term).await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// The line for a refused INVITE: the server's code and reason, then why in words — the
-/// server's Warning text (RFC 3261 §20.43) when it gave one, else what the code means for
-/// a join — and when to try again (Retry-After, §20.33).
-fn refusal(code: u16, reason: &str, resp: &SipMessage, room: &str) -> String {
-    let why = match (&resp.warning, code) {
-        (Some(warning), _) => Some(render::field(warning)),
-        (None, 403) => Some("you are not allowed in this room".to_string()),
-        (None, 404) => Some(format!("no room {} on this server", render::field(room))),
-        (None, 480 | 486 | 503 | 600 | 603) => Some("the room cannot take you now".to_string()),
-        (None, 488) => Some("the server could not use our session offer".to_string()),
-        _ => None,
-    };
-    let mut line = format!("server: {code} {}", render::field(reason));
-    if let Some(why) = why {
-        line.push_str(&format!(" ({why})"));
-    }
-    if let Some(secs) = resp.retry_after {
-        line.push_str(&format!("; try again in {secs} s"));
-    }
-    line
-}
-
-/// Sends the INVITE (retransmitted over UDP, RFC 3261 §17.1.1.2) until a final response.
-/// Lines typed meanwhile are kept for after the join. Over UDP, silence is explained
-/// while it lasts: at once when nothing listens at the server's port, after a few seconds
-/// otherwise.
-async fn loop_invite(
-    sip: &SipLink,
-    invite: &[u8],
-    cseq: u32,
-    events: &Receiver<Event>,
-    early_lines: &mut Vec<String>,
-    (term, server): (&Term, SocketAddr),
-) -> io::Result<Result<SipMessage, (u16, String, SipMessage)>> {
-    sip.send(invite).await?;
-    let started = Instant::now();
-    let give_up = started + GIVE_UP;
-    let transport = if sip.is_tcp() { "TCP" } else { "UDP" };
-    let mut interval = T1;
-    // Over UDP: when to send the INVITE again (until a provisional response comes).
-    let mut retransmit_at = (!sip.is_tcp()).then(|| started + interval);
-    // When to say that no answer came yet (once, over UDP, until anything is heard).
-    let mut explain_at = (!sip.is_tcp()).then(|| started + SLOW_ANSWER);
-    loop {
-        let now = Instant::now();
-        if now >= give_up {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!(
-                    "no answer from the SIP server at {server} over {transport} within {} s \
-                     (is it running there? --server IP:PORT, --tcp)",
-                    GIVE_UP.as_secs()
-                ),
-            ));
-        }
-        if explain_at.is_some_and(|at| now >= at) {
-            explain_at = None;
-            term.out(format!(
-                "* no answer yet from {server} over UDP; still trying for up to {} s",
-                GIVE_UP.as_secs()
-            ));
-        }
-        if let Some(at) = retransmit_at.filter(|at| now >= *at) {
-            sip.send(invite).await?;
-            interval = (interval * 2).min(T2);
-            retransmit_at = Some(at + interval);
-        }
-        let wake = [retransmit_at, explain_at]
-            .into_iter()
-            .flatten()
-            .fold(give_up, Instant::min);
-        let event = smol::future::or(async { events.recv().await.ok() }, async {
-            smol::Timer::at(wake).await;
-            None
-        })
-        .await;
-        let Some(event) = event else {
-            continue;
-        };
-        match event {
-            Event::Sip(msg)
-                if msg.cseq_method.as_deref() == Some("INVITE") && msg.cseq_seq == Some(cseq) =>
-            {
-                explain_at = None;
-                match msg.status.clone() {
-                    Some((code, _)) if code < 200 => retransmit_at = None,
-                    Some((code, _)) if code < 300 => return Ok(Ok(*msg)),
-                    Some((code, reason)) => return Ok(Err((code, reason, *msg))),
-                    None => {}
-                }
-            }
-            Event::Line(line) => early_lines.push(line),
-            // Output gone while joining: leave (quietly) as soon as joined.
-            Event::StdinEof | Event::OutputGone => early_lines.push("/quit".to_string()),
-            Event::SipUnreachable if explain_at.is_some() => {
-                explain_at = None;
-                term.out(format!(
-                    "* nothing answers at {server} over UDP (port unreachable); still trying \
-                     for up to {} s",
-                    GIVE_UP.as_secs()
-                ));
-            }
-            Event::SipGone => {
-                return Err(io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    format!("the SIP server at {server} closed the connection before answering"),
-                ))
-            }
-            _ => {}
-        }
-    }
 }
 
 /// The digest username and the first line of the password file.
@@ -525,137 +409,6 @@ fn print_roster_news(term: &Term, room: &str, msg: &SipMessage) {
         }
         _ => {}
     }
-}
-
-/// Answers requests other than BYE and re-ACKs a retransmitted 200.
-async fn answer_other_sip(
-    sip: &SipLink,
-    dialog: &Dialog,
-    ack_branch: &str,
-    msg: &SipMessage,
-) -> io::Result<()> {
-    match msg.method.as_deref() {
-        Some("NOTIFY" | "OPTIONS") => sip.send(&msg.response(200, "OK")).await,
-        Some("ACK") | None => {
-            let ok = matches!(msg.status, Some((200..=299, _)));
-            if msg.cseq_method.as_deref() == Some("INVITE") && ok {
-                sip.send(&dialog.ack(ack_branch)).await?;
-            }
-            Ok(())
-        }
-        Some(_) => sip.send(&msg.response(501, "Not Implemented")).await,
-    }
-}
-
-/// What the terminal says when the server ended the session with a BYE (RFC 3261 §15.1.2),
-/// with the text of its Reason header (RFC 3326) when it has one.
-fn room_closed(reason: Option<&str>) -> String {
-    match reason.map(str::trim) {
-        Some(reason) if !reason.is_empty() => {
-            format!(
-                "* the room was closed by the server: {}",
-                render::field(reason)
-            )
-        }
-        _ => "* the room was closed by the server".to_string(),
-    }
-}
-
-/// Answers a BYE from the server: 200 when it is in our dialog (same Call-ID), 481
-/// otherwise (RFC 3261 §15.1.2). Returns whether it ended our dialog.
-async fn answer_bye(sip: &SipLink, dialog: &Dialog, msg: &SipMessage) -> io::Result<bool> {
-    if msg.call_id.as_deref() != Some(dialog.call_id.as_str()) {
-        sip.send(&msg.response(481, "Call/Transaction Does Not Exist"))
-            .await?;
-        return Ok(false);
-    }
-    sip.send(&msg.response(200, "OK")).await?;
-    Ok(true)
-}
-
-/// After the MSRP connection dropped: waits (at most [`BYE_AFTER_DROP`]) for the server's
-/// BYE, answering it and any other request meanwhile. `Some(reason)` = the server ended the
-/// session; `None` = no BYE came (or the SIP connection went too).
-async fn wait_for_bye(
-    sip: &SipLink,
-    dialog: &Dialog,
-    ack_branch: &str,
-    events: &Receiver<Event>,
-) -> io::Result<Option<Option<String>>> {
-    let deadline = Instant::now() + BYE_AFTER_DROP;
-    while Instant::now() < deadline {
-        let event = smol::future::or(async { events.recv().await.ok() }, async {
-            smol::Timer::at(deadline).await;
-            None
-        })
-        .await;
-        match event {
-            Some(Event::Sip(msg)) if msg.method.as_deref() == Some("BYE") => {
-                if answer_bye(sip, dialog, &msg).await? {
-                    return Ok(Some(msg.reason));
-                }
-            }
-            Some(Event::Sip(msg)) => answer_other_sip(sip, dialog, ack_branch, &msg).await?,
-            Some(Event::SipGone) | None => return Ok(None),
-            Some(_) => {}
-        }
-    }
-    Ok(None)
-}
-
-/// Sends BYE and waits (bounded) for its final response. A refusal is printed, except 481:
-/// the server no longer knows the dialog, so it has ended as asked. A BYE from the server
-/// that crosses ours is answered; then `Some(its Reason)` is returned.
-async fn leave(
-    sip: &SipLink,
-    dialog: &mut Dialog,
-    events: &Receiver<Event>,
-    ids: &mut Ids,
-    term: &Term,
-) -> Option<Option<String>> {
-    dialog.cseq += 1;
-    let bye = dialog.bye(&format!("z9hG4bK{}", ids.id(14)));
-    if sip.send(&bye).await.is_err() {
-        return None;
-    }
-    let mut ended_by_server = None;
-    let started = Instant::now();
-    let mut interval = T1;
-    while started.elapsed() < BYE_WAIT {
-        let event = smol::future::or(async { events.recv().await.ok() }, async {
-            smol::Timer::after(interval).await;
-            None
-        })
-        .await;
-        match event {
-            Some(Event::Sip(msg)) if msg.method.as_deref() == Some("BYE") => {
-                let ours = answer_bye(sip, dialog, &msg).await.unwrap_or(false);
-                if ours {
-                    ended_by_server = Some(msg.reason);
-                }
-            }
-            Some(Event::Sip(msg)) if msg.cseq_method.as_deref() == Some("BYE") => {
-                match &msg.status {
-                    Some((code, _)) if *code < 200 => {}
-                    Some((code, reason)) => {
-                        if *code >= 300 && *code != 481 && ended_by_server.is_none() {
-                            term.out(format!("server: {code} {}", render::field(reason)));
-                        }
-                        return ended_by_server;
-                    }
-                    None => {}
-                }
-            }
-            Some(Event::SipGone) => return ended_by_server,
-            Some(_) => {}
-            None if !sip.is_tcp() => {
-                let _ = sip.send(&bye).await;
-                interval = (interval * 2).min(T2);
-            }
-            None => {}
-        }
-    }
-    ended_by_server
 }
 
 /// An IP address as the host of a URI: IPv6 in brackets (RFC 3986 §3.2.2, RFC 3261 §25.1

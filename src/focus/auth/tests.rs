@@ -3,7 +3,7 @@
 //! nonces (binding, expiry, replay, the bounded table) on a fake clock.
 
 use super::*;
-use crate::focus::admission::UserCredentials;
+use crate::admission::UserCredentials;
 use crate::rand::TestEntropy;
 
 const REALM: &str = "chat.example.com";

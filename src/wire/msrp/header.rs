@@ -1,7 +1,7 @@
 //! Typed MSRP header values (RFC 4975 §7.1.1 Byte-Range, §7.1.2 Status, §7.2 report modes,
 //! §8.6 media types; RFC 7701 §7.1 Use-Nickname): parse from the raw value, emit to a sink.
 
-use super::emit::{put_u64, Sink};
+use super::sink::{put_u64, Sink};
 use super::MsrpError;
 
 /// A `Byte-Range: start-end/total` value; `None` end or total is `*`.

@@ -3,7 +3,8 @@
 //! header block plus Content-Length, skipping keep-alive CRLFs (RFC 5626 §3.5.1) between
 //! messages and refusing anything larger than the message limit.
 
-use super::header::{is_lws, parse_decimal};
+use super::header::parse_decimal;
+use super::lex::is_lws;
 use super::SipError;
 
 /// True for a datagram or stream segment that is only CR/LF (a keep-alive ping).

@@ -4,8 +4,9 @@
 
 use std::borrow::Cow;
 
+use super::lex::{is_lws, is_token};
 use super::values::{CSeq, NameAddr, Via};
-use super::{is_token, SipError, SipLimits};
+use super::{SipError, SipLimits};
 
 /// A header field name; compact forms and any letter case map to the same variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -300,10 +301,6 @@ fn top_level_comma(s: &str) -> Option<usize> {
         }
     }
     None
-}
-
-pub(crate) fn is_lws(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\r' | '\n')
 }
 
 /// Parses the header block that starts at `bytes[0]` (right after the start line) up to and

@@ -3,7 +3,8 @@
 //! Content-Length (§18.3, §20.14).
 
 use super::header::{parse_block, Headers};
-use super::{is_token, Method, SipError, SipLimits};
+use super::lex::is_token;
+use super::{Method, SipError, SipLimits};
 
 /// `METHOD Request-URI SIP/2.0`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 
 use std::borrow::Cow;
 
-use super::header::is_lws;
-use super::{is_token, is_token_byte, Method, SipError};
+use super::lex::{is_lws, is_token, is_token_byte};
+use super::{Method, SipError};
 
 /// The value of parameter `name` in a `;a=1;b;c="x"` list: `Some("")` for a flag, the
 /// unquoted value otherwise, `None` when absent. Names compare case-insensitively.

@@ -1,17 +1,15 @@
-//! Who may enter which room (RFC 7701 §5.2 leaves admission to local policy; RFC 3261
-//! §22 digest credentials): per-room allow lists of URIs and domains, the digest user
-//! table (HA1 hashes only, never passwords) and the realm. Built by `config`, held by the
-//! focus; the switch stays policy-free. A room without an allow list is open; without
-//! users there is no authentication (and an allow list then trusts the From header).
+//! Who may enter which room, as plain data (RFC 7701 §5.2 leaves admission to local policy;
+//! RFC 3261 §22 digest credentials; RFC 3323 anonymous URIs): per-room allow lists of URIs
+//! and domains, the digest user table (HA1 hashes only, never passwords) and the realm.
+//! Built by `config`, consumed by the focus, which applies it (`focus/gate.rs`) and checks
+//! digests (`focus/auth.rs`); the switch stays policy-free. A room without an allow list is
+//! open; without users there is no authentication (and an allow list then trusts the From
+//! header).
 
-use crate::rand::Entropy;
-use crate::time::Instant;
-use crate::wire::sip::{HeaderName, Headers, RequestLine, SipUri};
+use crate::wire::sip::SipUri;
 
-use super::auth::{AuthFailure, Authenticator};
-use super::invite::ANONYMOUS_HOST;
-use super::requests::{Pending, Reply};
-use super::{Focus, Source};
+/// Host of the anonymous URIs the focus hands out (RFC 3323 §4.1.1.3 `anonymous.invalid`).
+pub const ANONYMOUS_HOST: &str = "anonymous.invalid";
 
 /// The identity part of a SIP URI that admission compares: user (case-sensitive, RFC 3261
 /// §19.1.4) and host (lower-cased). Scheme, port and parameters do not matter.
@@ -163,117 +161,6 @@ impl Admission {
             (Some(list), Some(who)) => list.admits(who),
             (Some(_), None) => false,
         }
-    }
-}
-
-/// Why a dialog-creating request is not let through.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Gate {
-    /// 401 with both digest challenges (`stale=true` if only the nonce was too old).
-    Challenge { stale: bool },
-    /// 403: authenticated as someone other than the From, or not on the allow list.
-    Forbidden,
-}
-
-impl Focus {
-    /// Digest check of an INVITE or SUBSCRIBE that opens a dialog (RFC 3261 §22.4):
-    /// `Ok(None)` when no users are configured (rooms open to everyone), `Ok(Some(user))`
-    /// when its Authorization proves `user` and its From names that user (or is an
-    /// anonymous URI, RFC 3323: the privacy the user asked for).
-    pub(super) fn authenticate(
-        &mut self,
-        now: Instant,
-        entropy: &mut dyn Entropy,
-        rl: RequestLine<'_>,
-        h: &Headers<'_>,
-    ) -> Result<Option<Aor>, Gate> {
-        if !self.config.admission.authenticates() {
-            return Ok(None);
-        }
-        let limits = &self.config.limits;
-        let auth = self
-            .auth
-            .get_or_insert_with(|| Authenticator::new(entropy, limits));
-        let mut values = h.get_all(HeaderName::Other("Authorization"));
-        let method = rl.method.as_str();
-        match auth.check(
-            now,
-            limits,
-            &self.config.admission,
-            method,
-            rl.uri,
-            &mut values,
-        ) {
-            Ok(user) => {
-                let from = h.from().ok().and_then(|f| Aor::parse(f.uri));
-                let anonymous = from.as_ref().is_some_and(|f| f.host == ANONYMOUS_HOST);
-                if from.as_ref() == Some(&user) || anonymous {
-                    Ok(Some(user))
-                } else {
-                    log::info!("{method} authenticated as {user} but From is another URI: 403");
-                    Err(Gate::Forbidden)
-                }
-            }
-            Err(AuthFailure::Stale) => Err(Gate::Challenge { stale: true }),
-            Err(why) => {
-                log::debug!("{method} to {} not authenticated: {why:?}", rl.uri);
-                Err(Gate::Challenge { stale: false })
-            }
-        }
-    }
-
-    /// True if the allow list of `room` admits the requester: the authenticated user, or
-    /// (no authentication configured) the From URI.
-    pub(super) fn allowed_in(&self, room: &str, user: Option<&Aor>, h: &Headers<'_>) -> bool {
-        let from;
-        let who = match user {
-            Some(u) => Some(u),
-            None => {
-                from = h.from().ok().and_then(|f| Aor::parse(f.uri));
-                from.as_ref()
-            }
-        };
-        let ok = self.config.admission.admits(room, who);
-        if !ok {
-            let shown = who.map_or_else(|| "a URI without user".to_string(), Aor::to_string);
-            log::info!("{shown} is not on the allow list of room {room}: 403");
-        }
-        ok
-    }
-
-    /// Sends the 401 (two challenges: SHA-256, then MD5, RFC 8760 §2.4) or the 403.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn refuse_admission(
-        &mut self,
-        now: Instant,
-        entropy: &mut dyn Entropy,
-        src: Source,
-        pending: Pending,
-        h: &Headers<'_>,
-        gate: Gate,
-    ) {
-        let stale = match gate {
-            Gate::Forbidden => {
-                return self.finish(now, entropy, src, pending, h, Reply::bare(403, "Forbidden"))
-            }
-            Gate::Challenge { stale } => stale,
-        };
-        let limits = &self.config.limits;
-        let auth = self
-            .auth
-            .get_or_insert_with(|| Authenticator::new(entropy, limits));
-        let [sha, md5] = auth.challenges(now, entropy, &self.config.admission.realm, stale);
-        let headers = [
-            ("WWW-Authenticate", sha.as_str()),
-            ("WWW-Authenticate", md5.as_str()),
-        ];
-        let reply = Reply {
-            code: 401,
-            reason: "Unauthorized",
-            headers: &headers,
-            body: b"",
-        };
-        self.finish(now, entropy, src, pending, h, reply);
     }
 }
 
