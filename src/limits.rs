@@ -1,5 +1,5 @@
 //! Every capacity, size and timeout of parlor in one value, with its worst-case memory
-//! formula (ARCHITECTURE.md habit 6). Loaded from `memory-profiles/*.toml`; RFC 4975 §7.1
+//! formula (docs/ARCHITECTURE.md, "every size is a limit"). Loaded from `memory-profiles/*.toml`; RFC 4975 §7.1
 //! (chunk sizes), RFC 3261 §17 (timer T1/T2), RFC 7701 §6.1 (chunk timer), §6.4 (congestion).
 //!
 //! Every field is an integer; durations end in `_ms`. The profile files use the same names,
@@ -147,10 +147,17 @@ limits! {
     sip_t1_ms: u64 = 500,
     /// RFC 3261 T2, the retransmit interval cap for non-INVITE requests and INVITE responses.
     sip_t2_ms: u64 = 4_000,
-    /// An MSRP connection that has not bound a session within this time is closed.
-    msrp_bind_timeout_ms: u64 = 30_000,
+    /// An MSRP connection that has not bound a session within this time is closed: a
+    /// client binds as soon as it connects, so the deadline of a connection that has
+    /// proven nothing is short (issue 15: 10 s, was 30 s).
+    msrp_bind_timeout_ms: u64 = 10_000,
     /// A SIP TCP connection idle (no complete request) for this long is closed.
     sip_idle_timeout_ms: u64 = 120_000,
+    /// Issue 15: a SIP TCP connection that carries no dialog and no subscription (it has
+    /// proven nothing worth its slot) is closed this long after its last complete request,
+    /// or after it opened, instead of `sip_idle_timeout_ms` (the shorter of the two
+    /// applies). Time only, no memory.
+    sip_unproven_timeout_ms: u64 = 10_000,
     /// A joined participant whose MSRP connection has not bound within this time is removed
     /// (and sent BYE).
     join_bind_timeout_ms: u64 = 60_000,
@@ -320,6 +327,7 @@ impl Limits {
             ("sip_t1_ms", self.sip_t1_ms),
             ("msrp_bind_timeout_ms", self.msrp_bind_timeout_ms),
             ("sip_idle_timeout_ms", self.sip_idle_timeout_ms),
+            ("sip_unproven_timeout_ms", self.sip_unproven_timeout_ms),
             ("join_bind_timeout_ms", self.join_bind_timeout_ms),
             (
                 "max_connections_per_source",

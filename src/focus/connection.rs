@@ -66,6 +66,24 @@ impl Focus {
         Duration::from_millis(self.config.limits.sip_idle_timeout_ms)
     }
 
+    /// Issue 15: how long a connection that carries no dialog and no subscription may stay
+    /// without a complete request (never longer than `sip_idle_timeout_ms`).
+    fn unproven_timeout(&self) -> Duration {
+        let l = &self.config.limits;
+        Duration::from_millis(l.sip_unproven_timeout_ms.min(l.sip_idle_timeout_ms))
+    }
+
+    /// The idle deadline after a complete request at `now`: short while the connection
+    /// has proven nothing.
+    fn idle_deadline_after(&self, now: Instant, id: SipConnId) -> Instant {
+        let t = SipTransport::Tcp(id);
+        if self.dialogs.uses(t) || self.subs.uses(t) {
+            now + self.idle_timeout()
+        } else {
+            now + self.unproven_timeout()
+        }
+    }
+
     /// Issue 15: a connection that carries no dialog and no subscription has proven
     /// nothing (a join, or a roster subscription, makes it useful); one older than
     /// `unproven_grace_ms` is evicted, oldest first, when a newcomer would otherwise be refused.
@@ -137,7 +155,7 @@ impl Focus {
         let id = self.conns.slab.insert(TcpConn {
             peer,
             framer: StreamFramer::new(self.config.limits.max_sip_message_bytes),
-            idle_deadline: now + self.idle_timeout(),
+            idle_deadline: now + self.unproven_timeout(),
             partial_since: None,
             closing: false,
             opened: now,
@@ -192,14 +210,15 @@ impl Focus {
             transport: SipTransport::Tcp(conn),
             addr: c.peer,
         };
-        let idle = self.idle_timeout();
         loop {
             match framer.next_frame() {
                 Ok(Some(frame)) => {
-                    if let Some(c) = self.conns.slab.get_mut(conn.0) {
-                        c.idle_deadline = now + idle;
-                    }
                     self.on_message(now, conf, entropy, src, frame);
+                    // After the request: a join or a subscription it made counts.
+                    let deadline = self.idle_deadline_after(now, conn);
+                    if let Some(c) = self.conns.slab.get_mut(conn.0) {
+                        c.idle_deadline = deadline;
+                    }
                 }
                 Ok(None) => break,
                 Err(e) => {

@@ -1027,6 +1027,44 @@ fn tcp_connection_limit() {
 /// Issue 15: idle SIP TCP connections from a few hosts blocked TCP joins. When the table
 /// (or the source's share) is full, the oldest connection carrying no dialog and no
 /// subscription, older than `unproven_grace_ms`, is closed for the newcomer; one carrying a dialog stays.
+// Issue 15: a SIP TCP connection that carries no dialog and no subscription is closed
+// `sip_unproven_timeout_ms` after its last request (or its opening), not after the
+// 120 s idle timeout; one that joined keeps the idle timeout.
+#[test]
+fn tcp_connections_that_prove_nothing_get_the_short_deadline() {
+    let limits = Limits::default();
+    let short = limits.sip_unproven_timeout_ms;
+    assert!(short < limits.sip_idle_timeout_ms);
+    let mut h = harness_with(limits);
+    let silent = h.focus.tcp_opened(ms(0), addr("198.51.100.9:1")).unwrap();
+    let pinger = h.focus.tcp_opened(ms(0), addr("198.51.100.9:2")).unwrap();
+    let member = h.focus.tcp_opened(ms(0), addr(ALICE)).unwrap();
+    let opt = Req::new("OPTIONS", "z9hG4bKping").bytes();
+    assert_eq!(codes(&h.tcp(ms(1_000), pinger, &opt)), [200]);
+    assert_eq!(
+        codes(&h.tcp(ms(1_000), member, &Req::invite("z9hG4bKjoin").bytes())),
+        [100, 200]
+    );
+    h.drain();
+    let at_short = h.run_until(ms(short));
+    assert!(
+        at_short.contains(&(ms(short), FocusOutput::Close(silent))),
+        "{at_short:?}"
+    );
+    let later = h.run_until(ms(short + 1_000));
+    assert!(
+        later.contains(&(ms(short + 1_000), FocusOutput::Close(pinger))),
+        "an OPTIONS is no proof: {later:?}"
+    );
+    let much_later = h.run_until(ms(60_000));
+    assert!(
+        !much_later
+            .iter()
+            .any(|(_, o)| *o == FocusOutput::Close(member)),
+        "the joined member's connection stays: {much_later:?}"
+    );
+}
+
 #[test]
 fn tcp_unproven_connection_is_evicted_for_a_newcomer() {
     let mut h = harness_with(Limits {
@@ -1078,6 +1116,9 @@ fn tcp_unproven_connection_is_evicted_for_a_newcomer() {
 #[test]
 fn tcp_idle_connection_is_closed_unless_it_carries_a_dialog() {
     let idle = Limits::default().sip_idle_timeout_ms;
+    // A connection without a dialog has proven nothing: it goes at the shorter deadline
+    // (issue 15); the dialog's connection outlives the whole idle timeout.
+    let unproven = Limits::default().sip_unproven_timeout_ms;
     let mut h = harness();
     let quiet = h.focus.tcp_opened(ms(0), addr(ALICE)).unwrap();
     let busy = h.focus.tcp_opened(ms(0), addr(ALICE)).unwrap();
@@ -1093,7 +1134,7 @@ fn tcp_idle_connection_is_closed_unless_it_carries_a_dialog() {
         .filter(|(_, o)| matches!(o, FocusOutput::Close(_)))
         .map(|(t, o)| (*t, o.clone()))
         .collect();
-    assert_eq!(closes, [(ms(idle), FocusOutput::Close(quiet))]);
+    assert_eq!(closes, [(ms(unproven), FocusOutput::Close(quiet))]);
     // Input on a closing connection is ignored; its slot stays until tcp_closed.
     assert!(h
         .tcp(
