@@ -1,6 +1,6 @@
 //! Monotonic time as the sans-IO core sees it: an opaque instant the shell passes in.
 //!
-//! The core never reads a clock (ARCHITECTURE.md habit 3). `Instant` counts microseconds
+//! The core never reads a clock (docs/ARCHITECTURE.md, "sans-IO"). `Instant` counts microseconds
 //! from an origin chosen by whoever drives the core: the shell uses process start, tests
 //! use zero. RFC 3261 §17 timers and RFC 7701 §6.1 chunk timers are computed with it.
 

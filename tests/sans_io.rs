@@ -1,4 +1,4 @@
-//! Enforces the sans-IO rule (ARCHITECTURE.md habit 3) and the module-doc rule (habit 9)
+//! Enforces the sans-IO rule and the module-doc rule of docs/ARCHITECTURE.md
 //! over `src/`: outside the shell, `main.rs` and `src/bin/`, no file may name the
 //! executor, sockets, the real clock, files, threads, processes or the OS random source;
 //! every `.rs` file starts with a `//!` line.

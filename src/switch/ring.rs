@@ -1,10 +1,11 @@
 //! A byte ring of fixed capacity: the per-participant outbound queue and the per-connection
 //! control queue. Writes are atomic — a whole MSRP message or nothing — so an empty ring is
-//! always at a message boundary (HELPER-BRIEF design decision). The capacity is reserved in
-//! full against the memory cap when the ring is made, but its buffer is allocated on demand,
-//! doubling up to the capacity and never shrinking: resident memory follows the highest
-//! fill a ring has seen, not its capacity (50 idle 64 KiB rings would otherwise be 3.2 MB of
-//! RSS), and steady traffic allocates nothing once the buffers have grown.
+//! always at a message boundary and a dropped copy never leaves half a message behind. The
+//! capacity is reserved in full against the memory cap when the ring is made, but its
+//! buffer is allocated on demand, doubling up to the capacity and never shrinking: resident
+//! memory follows the highest fill a ring has seen, not its capacity (50 idle 64 KiB rings
+//! would otherwise be 3.2 MB of RSS), and steady traffic allocates nothing once the buffers
+//! have grown.
 
 use crate::wire::msrp::Sink;
 

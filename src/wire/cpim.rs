@@ -4,7 +4,7 @@
 //! first empty line or at the first `Content-*` header. Also the URI comparison the switch
 //! uses for CPIM addresses (scheme and host case-insensitive).
 
-/// Progress of an incremental parse (ARCHITECTURE habit 2: incomplete is not an error).
+/// Progress of an incremental parse (incomplete input is not an error: the caller feeds more).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Parsed<T> {
     /// Parsed.
