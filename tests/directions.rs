@@ -67,17 +67,7 @@ fn r4975_8_9_a_impl_6_recvonly_member_gets_403_for_sends_but_receives() {
     // Not regular content: NICKNAME and a bodiless SEND are still answered 200.
     assert_eq!(nickname_status(&mut a, "Alice"), Some(200));
     let tid = ident(12);
-    let keepalive = common::msrp::SendRequest {
-        tid: &tid,
-        to_path: &a.answer.path,
-        from_path: &a.local_path,
-        message_id: &ident(12),
-        range: ("1", "0", "0"),
-        content_type: None,
-        body: b"",
-        flag: '$',
-    }
-    .bytes();
+    let keepalive = common::msrp::bodiless_send(&tid, &a.answer.path, &a.local_path);
     a.conn.write(&keepalive);
     assert_eq!(a.status_of(&tid), Some(200), "bodiless SEND");
 

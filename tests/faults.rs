@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::conformance::ok_to;
 use common::lossy_udp::{self, DropRule, LossyRelay, Toward};
-use common::msrp::{cpim_payload, MsrpConn, SendRequest};
+use common::msrp::{bodiless_send, cpim_payload, MsrpConn};
 use common::participant::{invite, sdp_offer, Answer};
 use common::roster::{limits_config, roster_of, Subscriber};
 use common::sip::{tag_of, uri_of, SipClient, SipMessage};
@@ -454,17 +454,7 @@ impl LossyUac {
     fn bind(&mut self) {
         let mut conn = MsrpConn::connect(self.answer.msrp_addr());
         let tid = ident(12);
-        let req = SendRequest {
-            tid: &tid,
-            to_path: &self.answer.path,
-            from_path: &self.local_path,
-            message_id: &ident(12),
-            range: ("1", "0", "0"),
-            content_type: None,
-            body: b"",
-            flag: '$',
-        }
-        .bytes();
+        let req = bodiless_send(&tid, &self.answer.path, &self.local_path);
         conn.write(&req);
         let resp = conn.recv(STEP).expect("response to the binding SEND");
         assert_eq!(resp.status, Some(200), "binding SEND answered {resp:?}");

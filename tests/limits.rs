@@ -10,7 +10,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use common::msrp::{cpim_body, MsrpConn, SendRequest};
+use common::msrp::{bodiless_send, cpim_body, MsrpConn, SendRequest};
 use common::participant::{invite, options, sdp_offer};
 use common::roster::limits_config;
 use common::sip::SipClient;
@@ -599,17 +599,7 @@ fn r4975_5_4_c_ended_session_cannot_be_bound_again() {
     std::thread::sleep(QUIET);
     let mut conn = MsrpConn::connect(server.msrp);
     let tid = ident(12);
-    let req = SendRequest {
-        tid: &tid,
-        to_path: &path,
-        from_path: &local,
-        message_id: &ident(12),
-        range: ("1", "0", "0"),
-        content_type: None,
-        body: b"",
-        flag: '$',
-    }
-    .bytes();
+    let req = bodiless_send(&tid, &path, &local);
     conn.write(&req);
     assert_eq!(msrp_status(&mut conn, &tid), Some(481));
 }

@@ -21,7 +21,7 @@ use super::offer_answer::{
 };
 use super::reply::{Pending, Reply, ALLOW};
 use super::transaction::{lifetime, Retransmit, ServerState, ServerTx, TxKey};
-use super::{transport_token, DialogId, Focus, SipTransport, Source};
+use super::{remote_target_of, DialogId, Focus, SipTransport, Source};
 
 impl Focus {
     /// Creates the INVITE server transaction in Proceeding and sends 100 Trying (no To-tag,
@@ -215,16 +215,8 @@ impl Focus {
         let Some(local_tag) = self.txs.servers.get(tx).map(|t| t.to_tag.clone()) else {
             return;
         };
-        let contact = format!(
-            "<sip:{room}@{};transport={}>;isfocus",
-            self.config.sip_local,
-            transport_token(src.transport).to_ascii_lowercase()
-        );
-        let remote_target = h
-            .contact()
-            .and_then(Result::ok)
-            .map_or(from.uri, |c| c.uri)
-            .to_owned();
+        let contact = self.focus_contact(room, src.transport);
+        let remote_target = remote_target_of(h, from.uri);
         self.joins += 1;
         let member = Member {
             room: room.to_owned(),

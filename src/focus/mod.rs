@@ -435,6 +435,27 @@ impl Focus {
     }
 }
 
+impl Focus {
+    /// Our Contact for a dialog or subscription in `room` reached over `transport`
+    /// (RFC 4579 §3: the focus marks itself with `isfocus`).
+    fn focus_contact(&self, room: &str, transport: SipTransport) -> String {
+        format!(
+            "<sip:{room}@{};transport={}>;isfocus",
+            self.config.sip_local,
+            transport_token(transport).to_ascii_lowercase()
+        )
+    }
+}
+
+/// Where in-dialog requests to the sender of `h` go (RFC 3261 §12.1.1): its Contact URI,
+/// or its From URI when it sent none.
+fn remote_target_of(h: &crate::wire::sip::Headers<'_>, from_uri: &str) -> String {
+    h.contact()
+        .and_then(Result::ok)
+        .map_or(from_uri, |c| c.uri)
+        .to_owned()
+}
+
 /// The Via / `transport=` token of a transport.
 fn transport_token(t: SipTransport) -> &'static str {
     match t {

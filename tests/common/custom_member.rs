@@ -8,7 +8,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::common::msrp::{cpim_body, response, MsrpConn, MsrpMessage, SendRequest};
+use crate::common::msrp::{bodiless_send, cpim_body, response, MsrpConn, MsrpMessage, SendRequest};
 use crate::common::participant::Answer;
 use crate::common::sip::{tag_of, uri_of, SipClient, SipMessage};
 use crate::common::{crlf, ident, ROOM, STEP};
@@ -99,17 +99,7 @@ impl CustomMember {
             inbox: Vec::new(),
         };
         let tid = ident(12);
-        let bind = SendRequest {
-            tid: &tid,
-            to_path: &m.answer.path,
-            from_path: &m.local_path,
-            message_id: &ident(12),
-            range: ("1", "0", "0"),
-            content_type: None,
-            body: b"",
-            flag: '$',
-        }
-        .bytes();
+        let bind = bodiless_send(&tid, &m.answer.path, &m.local_path);
         m.conn.write(&bind);
         assert_eq!(m.status_of(&tid), Some(200), "binding SEND");
         m

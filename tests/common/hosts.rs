@@ -76,17 +76,7 @@ pub fn join_from(
 /// The status of `p`'s binding SEND (bodiless, RFC 4975 §7.3.1) written on `conn`.
 pub fn bind_send(p: &Participant, conn: &mut MsrpConn) -> Option<u16> {
     let tid = ident(12);
-    let req = msrp::SendRequest {
-        tid: &tid,
-        to_path: &p.answer.path,
-        from_path: &p.local_path,
-        message_id: &ident(12),
-        range: ("1", "0", "0"),
-        content_type: None,
-        body: b"",
-        flag: '$',
-    }
-    .bytes();
+    let req = msrp::bodiless_send(&tid, &p.answer.path, &p.local_path);
     conn.write(&req);
     conn.recv(STEP).and_then(|r| r.status)
 }

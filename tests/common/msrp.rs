@@ -75,6 +75,23 @@ pub fn cpim_body(from: &str, to: &str, text: &[u8]) -> Vec<u8> {
     body
 }
 
+/// A bodiless SEND (RFC 4975 §7.3.1: `Byte-Range: 1-0/0`, no Content-Type) from
+/// `from_path` to `to_path` with transaction id `tid`: what binds a session, and a
+/// keep-alive afterwards. The one copy every test uses.
+pub fn bodiless_send(tid: &str, to_path: &str, from_path: &str) -> Vec<u8> {
+    SendRequest {
+        tid,
+        to_path,
+        from_path,
+        message_id: &super::ident(12),
+        range: ("1", "0", "0"),
+        content_type: None,
+        body: b"",
+        flag: '$',
+    }
+    .bytes()
+}
+
 /// A SEND request's parts. `range` = `(start, end, total)` as strings so `*` can be used;
 /// `content_type = None` = bodiless.
 pub struct SendRequest<'a> {

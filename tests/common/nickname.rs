@@ -101,17 +101,7 @@ pub fn join_with_chatroom(server: SocketAddr, name: &str, chatroom: Option<&str>
     let answer = Answer::parse(&ok.body_text());
     let mut conn = MsrpConn::connect(answer.msrp_addr());
     let tid = ident(12);
-    let bind = msrp::SendRequest {
-        tid: &tid,
-        to_path: &answer.path,
-        from_path: &local_path,
-        message_id: &ident(12),
-        range: ("1", "0", "0"),
-        content_type: None,
-        body: b"",
-        flag: '$',
-    }
-    .bytes();
+    let bind = msrp::bodiless_send(&tid, &answer.path, &local_path);
     conn.write(&bind);
     let mut member = BareMember {
         sip,

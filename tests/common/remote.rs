@@ -55,17 +55,7 @@ impl Participant {
     pub fn bind_at(&mut self, addr: SocketAddr) {
         let mut conn = MsrpConn::connect(addr);
         let tid = ident(12);
-        let req = msrp::SendRequest {
-            tid: &tid,
-            to_path: &self.answer.path,
-            from_path: &self.local_path,
-            message_id: &ident(12),
-            range: ("1", "0", "0"),
-            content_type: None,
-            body: b"",
-            flag: '$',
-        }
-        .bytes();
+        let req = msrp::bodiless_send(&tid, &self.answer.path, &self.local_path);
         conn.write(&req);
         let resp = conn
             .recv(scaled(STEP))

@@ -7,7 +7,7 @@ use crate::admission::Aor;
 use crate::conference::Conference;
 use crate::focus::reply::{Pending, Reply, EVENT_PACKAGE};
 use crate::focus::roster_xml::CONTENT_TYPE;
-use crate::focus::{transport_token, Focus, SipTransport, Source};
+use crate::focus::{remote_target_of, Focus, SipTransport, Source};
 use crate::rand::Entropy;
 use crate::time::{Duration, Instant};
 use crate::wire::sip::{split_commas, HeaderName, Message};
@@ -164,16 +164,8 @@ impl Focus {
             return self.finish(now, entropy, src, pending, h, r);
         }
         let local_tag = self.new_tag(entropy);
-        let contact = format!(
-            "<sip:{room}@{};transport={}>;isfocus",
-            self.config.sip_local,
-            transport_token(src.transport).to_ascii_lowercase()
-        );
-        let remote_target = h
-            .contact()
-            .and_then(Result::ok)
-            .map_or(from.uri, |c| c.uri)
-            .to_owned();
+        let contact = self.focus_contact(&room, src.transport);
+        let remote_target = remote_target_of(h, from.uri);
         let sub = Subscription {
             serial: 0,
             room,
