@@ -14,7 +14,17 @@ use crate::rand::Entropy;
 use crate::time::{Duration, Instant};
 use crate::wire::sip::StreamFramer;
 
+use super::dialog::Dialogs;
+use super::subscription::Subscriptions;
 use super::{Focus, FocusOutput, SipConnId, SipTransport, Source};
+
+/// Whether connection `id` carries a dialog or a subscription: what makes a SIP TCP
+/// connection worth its slot (issue 15). Without one it has proven nothing: it is the
+/// first evicted and gets the short idle deadline.
+fn carries_a_session(dialogs: &Dialogs, subs: &Subscriptions, id: SipConnId) -> bool {
+    let t = SipTransport::Tcp(id);
+    dialogs.uses(t) || subs.uses(t)
+}
 
 /// One accepted SIP TCP connection.
 #[derive(Debug)]
@@ -76,8 +86,7 @@ impl Focus {
     /// The idle deadline after a complete request at `now`: short while the connection
     /// has proven nothing.
     fn idle_deadline_after(&self, now: Instant, id: SipConnId) -> Instant {
-        let t = SipTransport::Tcp(id);
-        if self.dialogs.uses(t) || self.subs.uses(t) {
+        if carries_a_session(&self.dialogs, &self.subs, id) {
             now + self.idle_timeout()
         } else {
             now + self.unproven_timeout()
@@ -88,11 +97,9 @@ impl Focus {
     /// nothing (a join, or a roster subscription, makes it useful); one older than
     /// `unproven_grace_ms` is evicted, oldest first, when a newcomer would otherwise be refused.
     fn evictable(&self, now: Instant, id: usize, c: &TcpConn) -> bool {
-        let t = SipTransport::Tcp(SipConnId(id));
         !c.closing
             && c.opened + self.config.limits.unproven_grace() <= now
-            && !self.dialogs.uses(t)
-            && !self.subs.uses(t)
+            && !carries_a_session(&self.dialogs, &self.subs, SipConnId(id))
     }
 
     /// Closes the oldest evictable connection (from `only_from` if given); `false` if
@@ -287,9 +294,8 @@ impl Focus {
             if c.closing || c.idle_deadline > now {
                 continue;
             }
-            let t = SipTransport::Tcp(SipConnId(id));
             let stalled = c.partial_since.is_some_and(|since| since + idle <= now);
-            if !stalled && (self.dialogs.uses(t) || self.subs.uses(t)) {
+            if !stalled && carries_a_session(&self.dialogs, &self.subs, SipConnId(id)) {
                 // Kept for its dialog, but a half-sent message still ends at its own time.
                 c.idle_deadline = c.partial_since.map_or(now + idle, |p| (p + idle).max(now));
             } else {
