@@ -224,7 +224,8 @@ limits! {
     unproven_udp_notify_bytes: usize = 1_400,
     /// Issue 15: seats (joined participants) whose INVITE came from one source IP address,
     /// over all rooms; one more join from it gets 503 naming this limit. In one room a
-    /// source gets the same fraction of the room's size (rounded down, at least 1). The
+    /// source gets the same fraction of the room's size (`room_seats_per_source`: rounded
+    /// down, at least 2 or the whole room if smaller). The
     /// profiles set 3/4 of `max_participants`, so one host never takes the last quarter of
     /// the seats while a dozen people behind one NAT still join. No memory.
     max_seats_per_source: usize = 48,
