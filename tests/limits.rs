@@ -376,15 +376,7 @@ fn connect(addr: SocketAddr) -> TcpStream {
 
 /// Whether `s` is open and served: an OPTIONS on it gets 200 (SIP).
 fn sip_served(server: &Server, s: TcpStream) -> bool {
-    let local = s.local_addr().expect("local");
-    let mut c = SipClient {
-        socket: common::sip::SipSocket::Tcp {
-            stream: s,
-            buf: Vec::new(),
-        },
-        server: server.sip,
-        local,
-    };
+    let mut c = SipClient::over_tcp(s, server.sip);
     let req = options(&c);
     c.send(req.as_bytes());
     c.final_status(STEP) == Some(200)

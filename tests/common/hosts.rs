@@ -8,7 +8,7 @@ use rustix::net::{AddressFamily, SocketType};
 
 use super::msrp::{self, MsrpConn};
 use super::participant::{sdp_offer, Participant, Transport};
-use super::sip::{SipClient, SipMessage, SipSocket};
+use super::sip::{SipClient, SipMessage};
 use super::{ident, STEP};
 
 /// The loopback address `127.0.0.n`.
@@ -31,27 +31,11 @@ pub fn tcp_from(from: IpAddr, to: SocketAddr) -> TcpStream {
 /// A SIP client over UDP or TCP from `from`.
 pub fn sip_from(from: IpAddr, server: SocketAddr, transport: Transport) -> SipClient {
     match transport {
-        Transport::Udp => {
-            let socket = UdpSocket::bind(SocketAddr::new(from, 0)).expect("bind UDP");
-            let local = socket.local_addr().expect("local addr");
-            SipClient {
-                socket: SipSocket::Udp(socket),
-                server,
-                local,
-            }
-        }
-        Transport::Tcp => {
-            let stream = tcp_from(from, server);
-            let local = stream.local_addr().expect("local addr");
-            SipClient {
-                socket: SipSocket::Tcp {
-                    stream,
-                    buf: Vec::new(),
-                },
-                server,
-                local,
-            }
-        }
+        Transport::Udp => SipClient::over_udp(
+            UdpSocket::bind(SocketAddr::new(from, 0)).expect("bind UDP"),
+            server,
+        ),
+        Transport::Tcp => SipClient::over_tcp(tcp_from(from, server), server),
     }
 }
 

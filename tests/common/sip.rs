@@ -114,7 +114,16 @@ impl SipClient {
         } else {
             "127.0.0.1:0"
         };
-        let socket = UdpSocket::bind(loopback).expect("bind UDP");
+        SipClient::over_udp(UdpSocket::bind(loopback).expect("bind UDP"), server)
+    }
+
+    pub fn tcp(server: SocketAddr) -> SipClient {
+        let stream = TcpStream::connect_timeout(&server, super::STEP).expect("connect SIP TCP");
+        SipClient::over_tcp(stream, server)
+    }
+
+    /// A client on a UDP socket already bound (to any local address).
+    pub fn over_udp(socket: UdpSocket, server: SocketAddr) -> SipClient {
         let local = socket.local_addr().expect("local addr");
         SipClient {
             socket: SipSocket::Udp(socket),
@@ -123,8 +132,8 @@ impl SipClient {
         }
     }
 
-    pub fn tcp(server: SocketAddr) -> SipClient {
-        let stream = TcpStream::connect_timeout(&server, super::STEP).expect("connect SIP TCP");
+    /// A client on a TCP connection already open to `server`.
+    pub fn over_tcp(stream: TcpStream, server: SocketAddr) -> SipClient {
         let local = stream.local_addr().expect("local addr");
         SipClient {
             socket: SipSocket::Tcp {
